@@ -1,0 +1,62 @@
+//! Extension lists: `u16 total_len`, then entries of `u16 type | u16 len | data`.
+//!
+//! Extensions are how versions of this protocol grow without a new wire version: client
+//! attestation, resumption and evidence collateral have codes reserved here.
+
+use crate::codec::{DecodeError, LengthPrefix, Reader};
+use alloc::vec::Vec;
+
+/// Extension codes. Only those marked implemented are acted on in version 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtensionType(pub u16);
+
+impl ExtensionType {
+    /// Reserved: the enclave asks the client for evidence (mutual attestation).
+    pub const CLIENT_ATTESTATION_REQUEST: Self = Self(0x0001);
+    /// Reserved: client evidence for mutual attestation.
+    pub const CLIENT_EVIDENCE: Self = Self(0x0002);
+    /// Reserved: a resumption ticket or pre-shared-key identity.
+    pub const RESUMPTION: Self = Self(0x0003);
+    /// Reserved: verification collateral accompanying the evidence.
+    pub const EVIDENCE_COLLATERAL: Self = Self(0x0004);
+}
+
+/// One extension, borrowing its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extension<'a> {
+    /// Extension code.
+    pub typ: ExtensionType,
+    /// Opaque contents.
+    pub data: &'a [u8],
+}
+
+/// Reads an extension block; duplicate codes are an error.
+pub fn read_extensions<'a>(r: &mut Reader<'a>) -> Result<Vec<Extension<'a>>, DecodeError> {
+    let block = r.vec(LengthPrefix::U16, 0, usize::from(u16::MAX), "extensions")?;
+    let mut inner = Reader::new(block);
+    let mut out: Vec<Extension<'a>> = Vec::new();
+    while inner.remaining() > 0 {
+        let typ = ExtensionType(inner.u16("extension type")?);
+        let data = inner.vec(
+            LengthPrefix::U16,
+            0,
+            usize::from(u16::MAX),
+            "extension data",
+        )?;
+        if out.iter().any(|e| e.typ == typ) {
+            return Err(DecodeError::DuplicateExtension(typ.0));
+        }
+        out.push(Extension { typ, data });
+    }
+    Ok(out)
+}
+
+/// Writes an extension block.
+pub fn write_extensions(out: &mut Vec<u8>, exts: &[Extension<'_>]) {
+    let mut block = Vec::new();
+    for e in exts {
+        block.extend_from_slice(&e.typ.0.to_be_bytes());
+        LengthPrefix::U16.put(&mut block, e.data);
+    }
+    LengthPrefix::U16.put(out, &block);
+}

@@ -1,0 +1,360 @@
+//! The transport state: what a finished handshake turns into.
+//!
+//! Record layout (docs/PROTOCOL.md, "Records"):
+//!
+//! ```text
+//! frame header (6) | u64 session_id | u32 epoch | u64 sequence | ciphertext | tag (16)
+//! ```
+//! The first 26 bytes are the AEAD's associated data.
+
+use super::keys::EpochKeys;
+use super::replay::ReplayWindow;
+use crate::attestation::Claims;
+use crate::config::SessionLimits;
+use crate::crypto::secret::Secret;
+use crate::error::RecordError;
+use crate::msgs::{
+    FRAME_HEADER_LEN, Frame, MAX_FRAME_BODY, MessageType, RECORD_HEADER_LEN, RecordHeader,
+    frame_header,
+};
+use crate::suite::CipherSuite;
+use crate::time::UnixTime;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use ring::aead;
+
+const TAG_LEN: usize = 16;
+
+/// Which end of the channel a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The data owner's side.
+    Client,
+    /// The enclave's side.
+    Enclave,
+}
+
+struct SendState {
+    keys: EpochKeys,
+    next_sequence: u64,
+    records_in_epoch: u64,
+    bytes_in_epoch: u64,
+    closed: bool,
+}
+
+struct RecvState {
+    current: EpochKeys,
+    /// Kept after a key update so that records reordered across it still open.
+    previous: Option<Box<EpochKeys>>,
+    window: ReplayWindow,
+    closed: bool,
+}
+
+/// What an opened record carried.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming<'a> {
+    /// Application data, decrypted in place.
+    Data(&'a mut [u8]),
+    /// The peer closed the session; nothing more will be accepted.
+    Close,
+}
+
+/// An established session: seals outgoing and opens incoming records.
+pub struct Session {
+    id: u64,
+    suite: CipherSuite,
+    role: Role,
+    established: UnixTime,
+    limits: SessionLimits,
+    send: SendState,
+    recv: RecvState,
+    peer: Option<Box<Claims>>,
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("suite", &self.suite)
+            .field("role", &self.role)
+            .field("send_epoch", &self.send.keys.epoch)
+            .field("recv_epoch", &self.recv.current.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Built by the handshakes from the epoch-0 traffic secrets.
+    pub(crate) fn new(
+        id: u64,
+        suite: CipherSuite,
+        role: Role,
+        established: UnixTime,
+        limits: SessionLimits,
+        client_to_enclave: Secret,
+        enclave_to_client: Secret,
+        peer: Option<Claims>,
+    ) -> Self {
+        let (send, recv) = match role {
+            Role::Client => (client_to_enclave, enclave_to_client),
+            Role::Enclave => (enclave_to_client, client_to_enclave),
+        };
+        Self {
+            id,
+            suite,
+            role,
+            established,
+            limits,
+            send: SendState {
+                keys: EpochKeys::new(suite, 0, send),
+                next_sequence: 0,
+                records_in_epoch: 0,
+                bytes_in_epoch: 0,
+                closed: false,
+            },
+            recv: RecvState {
+                current: EpochKeys::new(suite, 0, recv),
+                previous: None,
+                window: ReplayWindow::new(),
+                closed: false,
+            },
+            peer: peer.map(Box::new),
+        }
+    }
+
+    /// The session id assigned by the enclave.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The negotiated suite.
+    pub fn suite(&self) -> CipherSuite {
+        self.suite
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The enclave's verified claims (client side only).
+    pub fn peer_claims(&self) -> Option<&Claims> {
+        self.peer.as_deref()
+    }
+
+    /// Current sending key epoch.
+    pub fn send_epoch(&self) -> u32 {
+        self.send.keys.epoch
+    }
+
+    /// Current receiving key epoch.
+    pub fn recv_epoch(&self) -> u32 {
+        self.recv.current.epoch
+    }
+
+    /// Whether the session is past its lifetime at `now`.
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now.since(self.established) >= self.limits.lifetime
+    }
+
+    /// The wire size of a record carrying `plaintext_len` bytes.
+    pub const fn record_len(plaintext_len: usize) -> usize {
+        RECORD_HEADER_LEN + plaintext_len + TAG_LEN
+    }
+
+    /// Seals `plaintext` into a new record.
+    pub fn seal(&mut self, now: UnixTime, plaintext: &[u8]) -> Result<Vec<u8>, RecordError> {
+        let mut buf = Vec::with_capacity(Self::record_len(plaintext.len()));
+        buf.resize(RECORD_HEADER_LEN, 0);
+        buf.extend_from_slice(plaintext);
+        self.seal_in_place(now, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Seals in place without copying: `buf` holds [`RECORD_HEADER_LEN`] reserved bytes
+    /// followed by the plaintext; on success it holds the whole record (the tag is
+    /// appended, so reserve 16 bytes of capacity to avoid a reallocation).
+    pub fn seal_in_place(&mut self, now: UnixTime, buf: &mut Vec<u8>) -> Result<(), RecordError> {
+        self.seal_typed(now, MessageType::ApplicationData, buf)
+    }
+
+    /// A record telling the peer the session is over. Sending is closed afterwards.
+    pub fn seal_close(&mut self, now: UnixTime) -> Result<Vec<u8>, RecordError> {
+        let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN];
+        self.seal_typed(now, MessageType::Close, &mut buf)?;
+        self.send.closed = true;
+        Ok(buf)
+    }
+
+    fn seal_typed(
+        &mut self,
+        now: UnixTime,
+        msg_type: MessageType,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), RecordError> {
+        if self.send.closed {
+            return Err(RecordError::Closed);
+        }
+        if self.is_expired(now) {
+            return Err(RecordError::Expired);
+        }
+        let Some(len) = buf.len().checked_sub(RECORD_HEADER_LEN) else {
+            return Err(RecordError::MissingHeaderRoom);
+        };
+        if len > self.limits.max_record_plaintext {
+            return Err(RecordError::TooLarge {
+                len,
+                max: self.limits.max_record_plaintext,
+            });
+        }
+        let sequence = self.send.next_sequence;
+        if sequence == u64::MAX {
+            return Err(RecordError::KeyUpdateExhausted);
+        }
+        self.update_send_key_if_due(len as u64)?;
+
+        let (header, payload) = buf.split_at_mut(RECORD_HEADER_LEN);
+        write_header(
+            header,
+            msg_type,
+            self.id,
+            self.send.keys.epoch,
+            sequence,
+            len,
+        );
+        let tag = self
+            .send
+            .keys
+            .key
+            .seal_in_place_separate_tag(
+                self.send.keys.nonce(sequence),
+                aead::Aad::from(&*header),
+                payload,
+            )
+            .map_err(|_| RecordError::TooLarge {
+                len,
+                max: self.limits.max_record_plaintext,
+            })?;
+        buf.extend_from_slice(tag.as_ref());
+
+        self.send.next_sequence = sequence + 1;
+        self.send.records_in_epoch += 1;
+        self.send.bytes_in_epoch += len as u64;
+        Ok(())
+    }
+
+    /// Moves to the next epoch before a record would cross a key-usage limit.
+    fn update_send_key_if_due(&mut self, len: u64) -> Result<(), RecordError> {
+        let limits = &self.limits.key_update;
+        let s = &self.send;
+        let due = s.records_in_epoch >= limits.max_records
+            || (s.records_in_epoch > 0 && s.bytes_in_epoch.saturating_add(len) > limits.max_bytes);
+        if due {
+            self.send.keys = self
+                .send
+                .keys
+                .next(self.suite)
+                .ok_or(RecordError::KeyUpdateExhausted)?;
+            self.send.records_in_epoch = 0;
+            self.send.bytes_in_epoch = 0;
+        }
+        Ok(())
+    }
+
+    /// Opens a record in place. On success the plaintext is a sub-slice of `record`; on
+    /// failure the session is unchanged (a forged or replayed record costs nothing).
+    pub fn open_in_place<'a>(
+        &mut self,
+        now: UnixTime,
+        record: &'a mut [u8],
+    ) -> Result<Incoming<'a>, RecordError> {
+        if self.recv.closed {
+            return Err(RecordError::Closed);
+        }
+        if self.is_expired(now) {
+            return Err(RecordError::Expired);
+        }
+        let max_body = Self::record_len(self.limits.max_record_plaintext) - FRAME_HEADER_LEN;
+        let frame = Frame::parse(record, max_body.min(MAX_FRAME_BODY))?;
+        let msg_type = frame.msg_type;
+        if !msg_type.is_record() {
+            return Err(RecordError::NotARecord(msg_type));
+        }
+        let header = RecordHeader::read(frame.body)?;
+        if record.len() < RECORD_HEADER_LEN + TAG_LEN {
+            return Err(RecordError::Decode(crate::codec::DecodeError::Truncated(
+                "record tag",
+            )));
+        }
+        if header.session_id != self.id {
+            return Err(RecordError::WrongSession);
+        }
+        self.recv.window.check(header.sequence)?;
+
+        // A record from the next epoch is the peer's key update; the new keys are kept
+        // only if the record authenticates under them.
+        let mut next = None;
+        let keys: &EpochKeys = match header.epoch {
+            e if e == self.recv.current.epoch => &self.recv.current,
+            e if Some(e) == self.recv.current.epoch.checked_add(1) => next.insert(
+                self.recv
+                    .current
+                    .next(self.suite)
+                    .ok_or(RecordError::BadEpoch)?,
+            ),
+            e => match &self.recv.previous {
+                Some(p) if p.epoch == e => p,
+                _ => return Err(RecordError::BadEpoch),
+            },
+        };
+        let (aad, ciphertext) = record.split_at_mut(RECORD_HEADER_LEN);
+        let plaintext = keys
+            .key
+            .open_in_place(
+                keys.nonce(header.sequence),
+                aead::Aad::from(&*aad),
+                ciphertext,
+            )
+            .map_err(|_| RecordError::Authentication)?;
+
+        self.recv.window.mark(header.sequence);
+        if let Some(new) = next {
+            let old = core::mem::replace(&mut self.recv.current, new);
+            self.recv.previous = Some(Box::new(old));
+        }
+        if msg_type == MessageType::Close {
+            self.recv.closed = true;
+            return Ok(Incoming::Close);
+        }
+        Ok(Incoming::Data(plaintext))
+    }
+
+    /// Opens a record into a new vector. `Ok(None)` means the peer closed the session.
+    pub fn open(&mut self, now: UnixTime, record: &[u8]) -> Result<Option<Vec<u8>>, RecordError> {
+        let mut buf = record.to_vec();
+        Ok(match self.open_in_place(now, &mut buf)? {
+            Incoming::Data(p) => Some(p.to_vec()),
+            Incoming::Close => None,
+        })
+    }
+}
+
+fn write_header(
+    out: &mut [u8],
+    msg_type: MessageType,
+    session_id: u64,
+    epoch: u32,
+    sequence: u64,
+    len: usize,
+) {
+    let body_len = RECORD_HEADER_LEN - FRAME_HEADER_LEN + len + TAG_LEN;
+    out[..FRAME_HEADER_LEN].copy_from_slice(&frame_header(msg_type, body_len));
+    let mut rh = [0u8; 20];
+    RecordHeader {
+        session_id,
+        epoch,
+        sequence,
+    }
+    .write(&mut rh);
+    out[FRAME_HEADER_LEN..RECORD_HEADER_LEN].copy_from_slice(&rh);
+}
