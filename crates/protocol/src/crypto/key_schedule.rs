@@ -25,10 +25,16 @@ impl hkdf::KeyType for Len {
     }
 }
 
-/// HKDF-Expand-Label(secret, label, context, out.len()). Labels and contexts are short
-/// protocol constants and hashes, and outputs at most 64 bytes, so ring's limits
-/// (255 * hash length) are never reached; if they were, `out` would stay zeroed and every
-/// later MAC check would fail closed.
+/// A secret prepared for several expansions (the HMAC key is set up once).
+pub(crate) struct Prk(hkdf::Prk);
+
+impl Prk {
+    pub(crate) fn new(hash: HashAlgorithm, secret: &Secret) -> Self {
+        Self(hkdf::Prk::new_less_safe(hash.hkdf(), secret.as_bytes()))
+    }
+}
+
+/// HKDF-Expand-Label(secret, label, context, out.len()).
 pub(crate) fn expand_label(
     hash: HashAlgorithm,
     secret: &Secret,
@@ -36,13 +42,35 @@ pub(crate) fn expand_label(
     context: &[u8],
     out: &mut [u8],
 ) {
-    let prk = hkdf::Prk::new_less_safe(hash.hkdf(), secret.as_bytes());
-    let len = (out.len() as u16).to_be_bytes();
-    let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
-    let context_len = [context.len() as u8];
-    let info: [&[u8]; 6] = [&len, &label_len, LABEL_PREFIX, label, &context_len, context];
-    if let Ok(okm) = prk.expand(&info, Len(out.len())) {
-        let _ = okm.fill(out);
+    Prk::new(hash, secret).expand_label(label, context, out);
+}
+
+impl Prk {
+    /// HKDF-Expand-Label into `out`. Labels and contexts are short protocol constants and
+    /// hashes, and outputs at most 64 bytes, so ring's limit (255 * hash length) is never
+    /// reached; if it were, `out` would stay zeroed and every later MAC check would fail
+    /// closed.
+    pub(crate) fn expand_label(&self, label: &[u8], context: &[u8], out: &mut [u8]) {
+        let prk = &self.0;
+        let len = (out.len() as u16).to_be_bytes();
+        let label_len = [(LABEL_PREFIX.len() + label.len()) as u8];
+        let context_len = [context.len() as u8];
+        let info: [&[u8]; 6] = [&len, &label_len, LABEL_PREFIX, label, &context_len, context];
+        if let Ok(okm) = prk.expand(&info, Len(out.len())) {
+            let _ = okm.fill(out);
+        }
+    }
+
+    /// Expand-Label into a new secret of the hash's length.
+    pub(crate) fn derive_secret(
+        &self,
+        hash: HashAlgorithm,
+        label: &[u8],
+        context: &[u8],
+    ) -> Secret {
+        let mut out = Secret::zeroed(hash.output_len());
+        self.expand_label(label, context, out.as_mut_bytes());
+        out
     }
 }
 
@@ -74,7 +102,7 @@ pub(crate) fn finished_mac(
 /// The handshake's derived secrets, computed once both transcript points are known.
 pub(crate) struct HandshakeSecrets {
     hash: HashAlgorithm,
-    handshake_secret: Secret,
+    handshake_secret: Prk,
 }
 
 impl HandshakeSecrets {
@@ -82,27 +110,33 @@ impl HandshakeSecrets {
     pub(crate) fn new(hash: HashAlgorithm, shared: &Secret) -> Self {
         Self {
             hash,
-            handshake_secret: extract(hash, b"sch1 handshake", shared.as_bytes()),
+            handshake_secret: Prk::new(hash, &extract(hash, b"sch1 handshake", shared.as_bytes())),
         }
     }
 
     /// Enclave Finished = HMAC(Expand-Label(hs, "s finished", "", H), TH_finished).
     pub(crate) fn server_finished(&self, th: &[u8]) -> Secret {
-        let key = derive_secret(self.hash, &self.handshake_secret, b"s finished", b"");
+        let key = self
+            .handshake_secret
+            .derive_secret(self.hash, b"s finished", b"");
         finished_mac(self.hash, &key, th)
     }
 
     /// Client Finished = HMAC(Expand-Label(hs, "c finished", "", H), TH_end).
     pub(crate) fn client_finished(&self, th: &[u8]) -> Secret {
-        let key = derive_secret(self.hash, &self.handshake_secret, b"c finished", b"");
+        let key = self
+            .handshake_secret
+            .derive_secret(self.hash, b"c finished", b"");
         finished_mac(self.hash, &key, th)
     }
 
     /// (client-to-enclave, enclave-to-client) traffic secrets of epoch 0.
     pub(crate) fn traffic_secrets(&self, th_end: &[u8]) -> (Secret, Secret) {
         (
-            derive_secret(self.hash, &self.handshake_secret, b"c ap traffic", th_end),
-            derive_secret(self.hash, &self.handshake_secret, b"s ap traffic", th_end),
+            self.handshake_secret
+                .derive_secret(self.hash, b"c ap traffic", th_end),
+            self.handshake_secret
+                .derive_secret(self.hash, b"s ap traffic", th_end),
         )
     }
 }

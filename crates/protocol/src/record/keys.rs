@@ -7,7 +7,7 @@
 //! nonce    = iv_e XOR (0^32 | u64 sequence)
 //! ```
 
-use crate::crypto::key_schedule::{derive_secret, expand_label};
+use crate::crypto::key_schedule::{Prk, derive_secret};
 use crate::crypto::secret::Secret;
 use crate::suite::CipherSuite;
 use ring::aead;
@@ -26,9 +26,10 @@ impl EpochKeys {
         let alg = suite.aead();
         let mut key_bytes = Zeroizing::new([0u8; 32]);
         let key_bytes = &mut key_bytes[..alg.key_len()];
-        expand_label(hash, &secret, b"key", b"", key_bytes);
+        let prk = Prk::new(hash, &secret);
+        prk.expand_label(b"key", b"", key_bytes);
         let mut iv = Zeroizing::new([0u8; aead::NONCE_LEN]);
-        expand_label(hash, &secret, b"iv", b"", &mut iv[..]);
+        prk.expand_label(b"iv", b"", &mut iv[..]);
         // Key lengths come from the algorithm itself, so construction cannot fail.
         let unbound =
             aead::UnboundKey::new(alg.ring(), key_bytes).unwrap_or_else(|_| unreachable!());
