@@ -1,13 +1,15 @@
 //! Full handshake CPU (client + enclave together) with test-double attestation, per
 //! binding mode and suite.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{
-    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake,
-    IdentityCredential, UnixTime,
+    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, IdentityCredential,
+    UnixTime,
 };
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,15 +1,15 @@
 //! Record seal/open throughput beside raw AES-256-GCM from the same library (ring), so the
 //! protocol's overhead is a ratio measured in one run.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sc_protocol::msgs::RECORD_HEADER_LEN;
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
-use sc_protocol::{
-    ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, Session, UnixTime,
-};
+use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, Session, UnixTime};
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -56,26 +56,22 @@ fn seal(c: &mut Criterion) {
                             &mut buf[at..at + size],
                         )
                         .unwrap();
-                    black_box(tag);
+                    let _ = black_box(tag);
                 })
             });
         }
         let (mut client, _) = sessions();
         let mut rec = Vec::with_capacity(Session::record_len(size));
         rec.resize(RECORD_HEADER_LEN + size, 0);
-        g.bench_with_input(
-            BenchmarkId::new("record_seal_in_place", size),
-            &size,
-            |b, &size| {
-                b.iter(|| {
-                    // Drop the previous tag; the old ciphertext is the next plaintext, as
-                    // the raw loop re-encrypts its buffer in place.
-                    rec.truncate(RECORD_HEADER_LEN + size);
-                    client.seal_in_place(NOW, &mut rec).unwrap();
-                    black_box(&rec);
-                })
-            },
-        );
+        g.bench_with_input(BenchmarkId::new("record_seal_in_place", size), &size, |b, &size| {
+            b.iter(|| {
+                // Drop the previous tag; the old ciphertext is the next plaintext, as
+                // the raw loop re-encrypts its buffer in place.
+                rec.truncate(RECORD_HEADER_LEN + size);
+                client.seal_in_place(NOW, &mut rec).unwrap();
+                black_box(&rec);
+            })
+        });
     }
     g.finish();
 }
@@ -96,43 +92,35 @@ fn open(c: &mut Criterion) {
         } else {
             BatchSize::SmallInput
         };
-        g.bench_with_input(
-            BenchmarkId::new("raw_ring_aes256gcm", size),
-            &size,
-            |b, _| {
-                b.iter_batched(
-                    || sealed.clone(),
-                    |mut buf| {
-                        black_box(
-                            raw.open_in_place(nonce(), Aad::from(&[0u8; 26]), &mut buf)
-                                .unwrap()
-                                .len(),
-                        );
-                        buf
-                    },
-                    batch,
-                )
-            },
-        );
+        g.bench_with_input(BenchmarkId::new("raw_ring_aes256gcm", size), &size, |b, _| {
+            b.iter_batched(
+                || sealed.clone(),
+                |mut buf| {
+                    black_box(
+                        raw.open_in_place(nonce(), Aad::from(&[0u8; 26]), &mut buf)
+                            .unwrap()
+                            .len(),
+                    );
+                    buf
+                },
+                batch,
+            )
+        });
         let (mut client, mut enclave) = sessions();
         let plaintext = vec![7u8; size];
-        g.bench_with_input(
-            BenchmarkId::new("record_open_in_place", size),
-            &size,
-            |b, _| {
-                b.iter_batched(
-                    || client.seal(NOW, &plaintext).unwrap(),
-                    |mut rec| {
-                        black_box(matches!(
-                            enclave.open_in_place(NOW, &mut rec).unwrap(),
-                            sc_protocol::Incoming::Data(_)
-                        ));
-                        rec
-                    },
-                    batch,
-                )
-            },
-        );
+        g.bench_with_input(BenchmarkId::new("record_open_in_place", size), &size, |b, _| {
+            b.iter_batched(
+                || client.seal(NOW, &plaintext).unwrap(),
+                |mut rec| {
+                    black_box(matches!(
+                        enclave.open_in_place(NOW, &mut rec).unwrap(),
+                        sc_protocol::Incoming::Data(_)
+                    ));
+                    rec
+                },
+                batch,
+            )
+        });
     }
     g.finish();
 }

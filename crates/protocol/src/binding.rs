@@ -74,8 +74,7 @@ impl IdentityCredential {
     }
 
     fn attest(key: SigningKey, attester: &dyn Attester) -> Result<Self, AttesterError> {
-        let report_data =
-            identity_key_report_data(SignatureScheme::Ed25519, key.verifying_key().as_bytes());
+        let report_data = identity_key_report_data(SignatureScheme::Ed25519, key.verifying_key().as_bytes());
         let evidence = attester.attest(&report_data)?;
         Ok(Self {
             key,

@@ -125,11 +125,7 @@ impl<'a> Reader<'a> {
             LengthPrefix::U32 => self.u32(what)? as usize,
         };
         if len > max {
-            return Err(DecodeError::TooLong {
-                field: what,
-                len,
-                max,
-            });
+            return Err(DecodeError::TooLong { field: what, len, max });
         }
         if len < min {
             return Err(DecodeError::TooShort(what));
@@ -241,15 +237,9 @@ mod tests {
             })
         );
         let mut r = Reader::new(&[0]);
-        assert_eq!(
-            r.vec(LengthPrefix::U8, 1, 4, "v"),
-            Err(DecodeError::TooShort("v"))
-        );
+        assert_eq!(r.vec(LengthPrefix::U8, 1, 4, "v"), Err(DecodeError::TooShort("v")));
         let mut r = Reader::new(&[3, 1, 2]);
-        assert_eq!(
-            r.vec(LengthPrefix::U8, 0, 4, "v"),
-            Err(DecodeError::Truncated("v"))
-        );
+        assert_eq!(r.vec(LengthPrefix::U8, 0, 4, "v"), Err(DecodeError::Truncated("v")));
     }
 
     #[test]

@@ -54,19 +54,13 @@ impl Default for SessionLimits {
 impl SessionLimits {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.max_record_plaintext == 0 || self.max_record_plaintext > MAX_RECORD_PLAINTEXT {
-            return Err(ConfigError::InvalidLimit(
-                "max_record_plaintext must be 1..=16 MiB",
-            ));
+            return Err(ConfigError::InvalidLimit("max_record_plaintext must be 1..=16 MiB"));
         }
         if self.key_update.max_records == 0 || self.key_update.max_bytes == 0 {
-            return Err(ConfigError::InvalidLimit(
-                "key update limits must be non-zero",
-            ));
+            return Err(ConfigError::InvalidLimit("key update limits must be non-zero"));
         }
         if self.lifetime.is_zero() {
-            return Err(ConfigError::InvalidLimit(
-                "session lifetime must be non-zero",
-            ));
+            return Err(ConfigError::InvalidLimit("session lifetime must be non-zero"));
         }
         Ok(())
     }

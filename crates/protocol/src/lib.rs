@@ -60,14 +60,12 @@ mod time;
 pub use attestation::{AttestationError, Attester, AttesterError, Claims, Evidence, Verifier};
 pub use binding::IdentityCredential;
 pub use config::{
-    ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, KeyUpdateLimits,
-    SessionLimits,
+    ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, KeyUpdateLimits, SessionLimits,
 };
 pub use error::{ConfigError, Error, RecordError};
 pub use handshake::{AwaitingClientFinished, ClientHandshake, EnclaveHandshake, Established};
 pub use record::{Incoming, REPLAY_WINDOW, ReplayWindow, Role, Session};
 pub use suite::{
-    AeadAlgorithm, BindingMode, CipherSuite, Group, HashAlgorithm, PlatformId, ProtocolVersion,
-    SignatureScheme,
+    AeadAlgorithm, BindingMode, CipherSuite, Group, HashAlgorithm, PlatformId, ProtocolVersion, SignatureScheme,
 };
 pub use time::UnixTime;

@@ -108,9 +108,7 @@ impl Verifier for TestDoubleVerifier {
         let signed_len = bytes
             .len()
             .checked_sub(TAG_LEN)
-            .ok_or(AttestationError::Malformed(
-                "test-double evidence too short",
-            ))?;
+            .ok_or(AttestationError::Malformed("test-double evidence too short"))?;
         let (signed, tag) = bytes.split_at(signed_len);
         let mut r = Reader::new(signed);
         let malformed = |_| AttestationError::Malformed("test-double evidence");

@@ -22,9 +22,9 @@ fn sweep(mode: BindingMode) {
             let tamper = |i: usize, m: &[u8]| if i == which { flip(m, bit) } else { m.to_vec() };
             let result = pair.run(tamper, tamper, tamper);
             // A typed error (any variant) and never a session.
-            let err = result.err().unwrap_or_else(|| {
-                panic!("{mode:?}: flip of bit {bit} in message {which} accepted")
-            });
+            let err = result
+                .err()
+                .unwrap_or_else(|| panic!("{mode:?}: flip of bit {bit} in message {which} accepted"));
             // Errors render to text without panicking.
             assert!(!err.to_string().is_empty());
             flips += 1;

@@ -6,8 +6,8 @@ use common::*;
 use sc_protocol::msgs::{Alert, AlertCode};
 use sc_protocol::testing::TestDoubleAttester;
 use sc_protocol::{
-    AttestationError, BindingMode, CipherSuite, ClientConfig, ClientHandshake, ConfigError,
-    EnclaveConfig, EnclaveHandshake, Error, PlatformId, SessionLimits,
+    AttestationError, BindingMode, CipherSuite, ClientConfig, ClientHandshake, ConfigError, EnclaveConfig,
+    EnclaveHandshake, Error, PlatformId, SessionLimits,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,9 +43,7 @@ fn client_may_send_data_together_with_its_finished() {
     let mut est = hs.read_server_hello(&sh, NOW).unwrap();
     // One round trip done: the client seals before the enclave has seen its Finished.
     let early = est.session.seal(NOW, b"first request").unwrap();
-    let mut e = pending
-        .read_client_finished(&est.client_finished, NOW)
-        .unwrap();
+    let mut e = pending.read_client_finished(&est.client_finished, NOW).unwrap();
     assert_eq!(e.open(NOW, &early).unwrap().unwrap(), b"first request");
 }
 
@@ -67,10 +65,7 @@ fn enclave_picks_its_preferred_common_suite_and_mode() {
     let (hs, ch) = ClientHandshake::start(client, &mut rng(1), NOW).unwrap();
     let (p, sh) = EnclaveHandshake::accept(&enclave, 5, &ch, &mut rng(2), NOW).unwrap();
     let est = hs.read_server_hello(&sh, NOW).unwrap();
-    assert_eq!(
-        est.session.suite(),
-        CipherSuite::X25519ChaCha20Poly1305Sha256
-    );
+    assert_eq!(est.session.suite(), CipherSuite::X25519ChaCha20Poly1305Sha256);
     p.read_client_finished(&est.client_finished, NOW).unwrap();
 }
 
@@ -131,10 +126,7 @@ fn wrong_measurement_and_untrusted_key_are_rejected() {
         let client = client_config(CipherSuite::ALL, &ALL_MODES, SessionLimits::default());
         let (hs, ch) = ClientHandshake::start(client, &mut rng(1), NOW).unwrap();
         let (_, sh) = EnclaveHandshake::accept(&enclave, 1, &ch, &mut rng(2), NOW).unwrap();
-        assert_eq!(
-            hs.read_server_hello(&sh, NOW).unwrap_err(),
-            Error::Attestation(want)
-        );
+        assert_eq!(hs.read_server_hello(&sh, NOW).unwrap_err(), Error::Attestation(want));
     }
 }
 
@@ -149,19 +141,14 @@ fn evidence_replayed_from_another_handshake_is_rejected() {
         ..Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession)
     };
     let (hs, ch) = ClientHandshake::start(attacker.client.clone(), &mut rng(4242), NOW).unwrap();
-    let (_, mut sh) =
-        EnclaveHandshake::accept(&attacker.enclave, pair.session_id, &ch, &mut rng(5), NOW)
-            .unwrap();
+    let (_, mut sh) = EnclaveHandshake::accept(&attacker.enclave, pair.session_id, &ch, &mut rng(5), NOW).unwrap();
     // Swap in the old evidence (same length, same position: both come from the same attester).
     let ev = |m: &[u8]| m.windows(4).position(|w| w == b"TDBL").unwrap();
     let (at_new, at_old) = (ev(&sh), ev(&old.server_hello));
     let len = 4 + 32 + 64 + 8 + 1 + 32;
     sh[at_new..at_new + len].copy_from_slice(&old.server_hello[at_old..at_old + len]);
     let err = hs.read_server_hello(&sh, NOW).unwrap_err();
-    assert_eq!(
-        err,
-        Error::Attestation(AttestationError::ReportDataMismatch)
-    );
+    assert_eq!(err, Error::Attestation(AttestationError::ReportDataMismatch));
 }
 
 #[test]
@@ -193,8 +180,7 @@ fn handshakes_time_out_on_both_sides() {
     assert_eq!(deadline, NOW.saturating_add(Duration::from_secs(30)));
     let est = hs.read_server_hello(&sh, NOW).unwrap();
     assert_eq!(
-        p.read_client_finished(&est.client_finished, late)
-            .unwrap_err(),
+        p.read_client_finished(&est.client_finished, late).unwrap_err(),
         Error::Timeout
     );
 

@@ -19,7 +19,7 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
     // Reproduce the draws the handshakes made, in the documented order.
     let mut crng = rng(pair.seed);
     let mut erng = rng(pair.seed + 1000);
-    let mut draw = |r: &mut rand_chacha::ChaCha20Rng| {
+    let draw = |r: &mut rand_chacha::ChaCha20Rng| {
         let mut b = [0u8; 32];
         r.fill_bytes(&mut b);
         hex::encode(b)
@@ -35,20 +35,10 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
     writeln!(out, "enclave_nonce = {}", draw(&mut erng)).unwrap();
     writeln!(out, "enclave_x25519_private = {}", draw(&mut erng)).unwrap();
     writeln!(out, "test_double_key = {}", hex::encode(KEY)).unwrap();
-    writeln!(
-        out,
-        "test_double_measurement = {}",
-        hex::encode(MEASUREMENT)
-    )
-    .unwrap();
+    writeln!(out, "test_double_measurement = {}", hex::encode(MEASUREMENT)).unwrap();
     if mode == BindingMode::IdentityKey {
         writeln!(out, "identity_ed25519_seed = {}", hex::encode([0x33; 32])).unwrap();
-        writeln!(
-            out,
-            "identity_public_key = {}",
-            hex::encode(identity.public_key())
-        )
-        .unwrap();
+        writeln!(out, "identity_public_key = {}", hex::encode(identity.public_key())).unwrap();
         let rd = identity_key_report_data(SignatureScheme::Ed25519, &identity.public_key());
         writeln!(out, "identity_report_data = {}", hex::encode(rd)).unwrap();
     }
@@ -65,14 +55,8 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
         writeln!(out, "{name} = {}", hex::encode(r)).unwrap();
     }
     // The vectors must also open: a file of bytes nobody can parse would prove nothing.
-    assert_eq!(
-        e.open(NOW, &records[0].1).unwrap().unwrap(),
-        b"hello enclave"
-    );
-    assert_eq!(
-        c.open(NOW, &records[2].1).unwrap().unwrap(),
-        b"hello client"
-    );
+    assert_eq!(e.open(NOW, &records[0].1).unwrap().unwrap(), b"hello enclave");
+    assert_eq!(c.open(NOW, &records[2].1).unwrap().unwrap(), b"hello client");
     writeln!(out).unwrap();
 }
 
@@ -83,26 +67,14 @@ fn handshake_and_records_match_the_checked_in_vectors() {
          # Records: client_record_0 = \"hello enclave\", client_record_1 = \"\",\n\
          # enclave_record_0 = \"hello client\", client_close = Close record. See docs/PROTOCOL.md.\n\n",
     );
-    case(
-        &mut out,
-        CipherSuite::X25519Aes256GcmSha256,
-        BindingMode::PerSession,
-    );
-    case(
-        &mut out,
-        CipherSuite::X25519Aes256GcmSha256,
-        BindingMode::IdentityKey,
-    );
+    case(&mut out, CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession);
+    case(&mut out, CipherSuite::X25519Aes256GcmSha256, BindingMode::IdentityKey);
     case(
         &mut out,
         CipherSuite::X25519ChaCha20Poly1305Sha256,
         BindingMode::PerSession,
     );
-    case(
-        &mut out,
-        CipherSuite::X25519Aes256GcmSha384,
-        BindingMode::IdentityKey,
-    );
+    case(&mut out, CipherSuite::X25519Aes256GcmSha384, BindingMode::IdentityKey);
     if std::env::var_os("SC_UPDATE_VECTORS").is_some() {
         std::fs::write(VECTORS, &out).unwrap();
     }

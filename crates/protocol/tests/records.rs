@@ -6,14 +6,12 @@ mod common;
 use common::*;
 use sc_protocol::msgs::RECORD_HEADER_LEN;
 use sc_protocol::{
-    BindingMode, CipherSuite, Incoming, KeyUpdateLimits, REPLAY_WINDOW, RecordError, Session,
-    SessionLimits,
+    BindingMode, CipherSuite, Incoming, KeyUpdateLimits, REPLAY_WINDOW, RecordError, Session, SessionLimits,
 };
 use std::time::Duration;
 
 fn pair() -> (Session, Session) {
-    let (c, e, _) =
-        Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession).handshake();
+    let (c, e, _) = Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession).handshake();
     (c, e)
 }
 
@@ -128,12 +126,8 @@ fn byte_limit_triggers_key_update_and_reordering_across_it_works() {
         },
         ..SessionLimits::default()
     };
-    let (mut c, mut e, _) = Pair::with_limits(
-        CipherSuite::X25519Aes256GcmSha384,
-        BindingMode::PerSession,
-        limits,
-    )
-    .handshake();
+    let (mut c, mut e, _) =
+        Pair::with_limits(CipherSuite::X25519Aes256GcmSha384, BindingMode::PerSession, limits).handshake();
     let a = c.seal(NOW, &[1; 600]).unwrap();
     let b = c.seal(NOW, &[2; 600]).unwrap(); // would cross 1000 bytes: new epoch
     let d = c.seal(NOW, &[3; 10]).unwrap();
@@ -154,12 +148,8 @@ fn epoch_jumps_are_rejected() {
         },
         ..SessionLimits::default()
     };
-    let (mut c, mut e, _) = Pair::with_limits(
-        CipherSuite::X25519Aes256GcmSha256,
-        BindingMode::PerSession,
-        limits,
-    )
-    .handshake();
+    let (mut c, mut e, _) =
+        Pair::with_limits(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession, limits).handshake();
     let r0 = c.seal(NOW, b"e0").unwrap();
     let _r1 = c.seal(NOW, b"e1").unwrap();
     let r2 = c.seal(NOW, b"e2").unwrap();
@@ -186,12 +176,8 @@ fn sessions_expire() {
         lifetime: Duration::from_secs(60),
         ..SessionLimits::default()
     };
-    let (mut c, mut e, _) = Pair::with_limits(
-        CipherSuite::X25519Aes256GcmSha256,
-        BindingMode::PerSession,
-        limits,
-    )
-    .handshake();
+    let (mut c, mut e, _) =
+        Pair::with_limits(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession, limits).handshake();
     let r = c.seal(NOW, b"in time").unwrap();
     let later = NOW.saturating_add(Duration::from_secs(60));
     assert!(c.is_expired(later));
@@ -205,21 +191,14 @@ fn size_limits_and_in_place_api() {
         max_record_plaintext: 100,
         ..SessionLimits::default()
     };
-    let (mut c, mut e, _) = Pair::with_limits(
-        CipherSuite::X25519Aes256GcmSha256,
-        BindingMode::PerSession,
-        limits,
-    )
-    .handshake();
+    let (mut c, mut e, _) =
+        Pair::with_limits(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession, limits).handshake();
     assert_eq!(
         c.seal(NOW, &[0; 101]),
         Err(RecordError::TooLarge { len: 101, max: 100 })
     );
     let mut short = vec![0u8; RECORD_HEADER_LEN - 1];
-    assert_eq!(
-        c.seal_in_place(NOW, &mut short),
-        Err(RecordError::MissingHeaderRoom)
-    );
+    assert_eq!(c.seal_in_place(NOW, &mut short), Err(RecordError::MissingHeaderRoom));
     let mut buf = vec![0u8; RECORD_HEADER_LEN];
     buf.extend_from_slice(b"in place");
     c.seal_in_place(NOW, &mut buf).unwrap();
@@ -232,8 +211,7 @@ fn size_limits_and_in_place_api() {
 
 #[test]
 fn handshake_frames_are_not_records() {
-    let (c, mut e, t) =
-        Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession).handshake();
+    let (c, mut e, t) = Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession).handshake();
     drop(c);
     assert!(matches!(
         e.open(NOW, &t.client_finished),

@@ -9,15 +9,11 @@ pub(crate) fn sign(key: &SigningKey, message: &[u8]) -> [u8; 64] {
 
 /// Strict verification (rejects malleable and small-order encodings).
 pub(crate) fn verify(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    let (Ok(public), Ok(signature)) = (
-        <[u8; 32]>::try_from(public),
-        <[u8; 64]>::try_from(signature),
-    ) else {
+    let (Ok(public), Ok(signature)) = (<[u8; 32]>::try_from(public), <[u8; 64]>::try_from(signature)) else {
         return false;
     };
     let Ok(key) = VerifyingKey::from_bytes(&public) else {
         return false;
     };
-    key.verify_strict(message, &Signature::from_bytes(&signature))
-        .is_ok()
+    key.verify_strict(message, &Signature::from_bytes(&signature)).is_ok()
 }

@@ -35,13 +35,7 @@ impl Prk {
 }
 
 /// HKDF-Expand-Label(secret, label, context, out.len()).
-pub(crate) fn expand_label(
-    hash: HashAlgorithm,
-    secret: &Secret,
-    label: &[u8],
-    context: &[u8],
-    out: &mut [u8],
-) {
+pub(crate) fn expand_label(hash: HashAlgorithm, secret: &Secret, label: &[u8], context: &[u8], out: &mut [u8]) {
     Prk::new(hash, secret).expand_label(label, context, out);
 }
 
@@ -62,12 +56,7 @@ impl Prk {
     }
 
     /// Expand-Label into a new secret of the hash's length.
-    pub(crate) fn derive_secret(
-        &self,
-        hash: HashAlgorithm,
-        label: &[u8],
-        context: &[u8],
-    ) -> Secret {
+    pub(crate) fn derive_secret(&self, hash: HashAlgorithm, label: &[u8], context: &[u8]) -> Secret {
         let mut out = Secret::zeroed(hash.output_len());
         self.expand_label(label, context, out.as_mut_bytes());
         out
@@ -75,27 +64,15 @@ impl Prk {
 }
 
 /// HKDF-Expand-Label into a new secret of the hash's length.
-pub(crate) fn derive_secret(
-    hash: HashAlgorithm,
-    secret: &Secret,
-    label: &[u8],
-    context: &[u8],
-) -> Secret {
+pub(crate) fn derive_secret(hash: HashAlgorithm, secret: &Secret, label: &[u8], context: &[u8]) -> Secret {
     let mut out = Secret::zeroed(hash.output_len());
     expand_label(hash, secret, label, context, out.as_mut_bytes());
     out
 }
 
 /// HMAC(key, data) as used for Finished verify data.
-pub(crate) fn finished_mac(
-    hash: HashAlgorithm,
-    finished_key: &Secret,
-    transcript_hash: &[u8],
-) -> Secret {
-    let tag = hmac::sign(
-        &hmac::Key::new(hash.hmac(), finished_key.as_bytes()),
-        transcript_hash,
-    );
+pub(crate) fn finished_mac(hash: HashAlgorithm, finished_key: &Secret, transcript_hash: &[u8]) -> Secret {
+    let tag = hmac::sign(&hmac::Key::new(hash.hmac(), finished_key.as_bytes()), transcript_hash);
     Secret::from_slice(tag.as_ref())
 }
 
@@ -116,27 +93,27 @@ impl HandshakeSecrets {
 
     /// Enclave Finished = HMAC(Expand-Label(hs, "s finished", "", H), TH_finished).
     pub(crate) fn server_finished(&self, th: &[u8]) -> Secret {
-        let key = self
-            .handshake_secret
-            .derive_secret(self.hash, b"s finished", b"");
+        let key = self.handshake_secret.derive_secret(self.hash, b"s finished", b"");
         finished_mac(self.hash, &key, th)
     }
 
     /// Client Finished = HMAC(Expand-Label(hs, "c finished", "", H), TH_end).
     pub(crate) fn client_finished(&self, th: &[u8]) -> Secret {
-        let key = self
-            .handshake_secret
-            .derive_secret(self.hash, b"c finished", b"");
+        let key = self.handshake_secret.derive_secret(self.hash, b"c finished", b"");
         finished_mac(self.hash, &key, th)
     }
 
-    /// (client-to-enclave, enclave-to-client) traffic secrets of epoch 0.
-    pub(crate) fn traffic_secrets(&self, th_end: &[u8]) -> (Secret, Secret) {
-        (
-            self.handshake_secret
-                .derive_secret(self.hash, b"c ap traffic", th_end),
-            self.handshake_secret
-                .derive_secret(self.hash, b"s ap traffic", th_end),
-        )
+    /// The traffic secrets of epoch 0.
+    pub(crate) fn traffic_secrets(&self, th_end: &[u8]) -> TrafficSecrets {
+        TrafficSecrets {
+            client_to_enclave: self.handshake_secret.derive_secret(self.hash, b"c ap traffic", th_end),
+            enclave_to_client: self.handshake_secret.derive_secret(self.hash, b"s ap traffic", th_end),
+        }
     }
+}
+
+/// The two directions' epoch-0 traffic secrets.
+pub(crate) struct TrafficSecrets {
+    pub(crate) client_to_enclave: Secret,
+    pub(crate) enclave_to_client: Secret,
 }

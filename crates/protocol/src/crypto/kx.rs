@@ -26,8 +26,6 @@ impl EphemeralKey {
     pub(crate) fn agree(&self, peer: &[u8]) -> Option<Secret> {
         let peer: [u8; 32] = peer.try_into().ok()?;
         let shared = self.secret.diffie_hellman(&PublicKey::from(peer));
-        shared
-            .was_contributory()
-            .then(|| Secret::from_slice(shared.as_bytes()))
+        shared.was_contributory().then(|| Secret::from_slice(shared.as_bytes()))
     }
 }

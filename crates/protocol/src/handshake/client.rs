@@ -179,7 +179,7 @@ impl ClientHandshake {
         transcript.update(&body[at.finished..]);
         let th_end = transcript.current();
         let client_finished = secrets.client_finished(th_end.as_ref());
-        let (c2e, e2c) = secrets.traffic_secrets(th_end.as_ref());
+        let traffic = secrets.traffic_secrets(th_end.as_ref());
 
         let cf = ClientFinished {
             session_id: sh.session_id,
@@ -192,8 +192,7 @@ impl ClientHandshake {
                 Role::Client,
                 now,
                 self.config.limits,
-                c2e,
-                e2c,
+                traffic,
                 Some(claims),
             ),
             client_finished: frame(MessageType::ClientFinished, &cf.to_vec()),

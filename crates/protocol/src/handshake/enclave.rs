@@ -4,14 +4,13 @@ use super::{expect_frame, random};
 use crate::binding::per_session_report_data;
 use crate::codec::Codec;
 use crate::config::EnclaveConfig;
-use crate::crypto::key_schedule::HandshakeSecrets;
+use crate::crypto::key_schedule::{HandshakeSecrets, TrafficSecrets};
 use crate::crypto::kx::EphemeralKey;
 use crate::crypto::secret::Secret;
 use crate::crypto::transcript::Transcript;
 use crate::error::Error;
 use crate::msgs::{
-    ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, MessageType,
-    ServerHello, frame,
+    ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, MessageType, ServerHello, frame,
 };
 use crate::record::{Role, Session};
 use crate::suite::{BindingMode, CipherSuite, ProtocolVersion};
@@ -30,8 +29,7 @@ pub struct AwaitingClientFinished {
     timeout: core::time::Duration,
     limits: crate::config::SessionLimits,
     expected_finished: Secret,
-    client_to_enclave: Secret,
-    enclave_to_client: Secret,
+    traffic: TrafficSecrets,
 }
 
 impl core::fmt::Debug for AwaitingClientFinished {
@@ -110,10 +108,7 @@ impl EnclaveHandshake {
                     scheme: c.scheme().code(),
                     key: pk,
                 },
-                _ => IdentityKeyField {
-                    scheme: 0,
-                    key: &[],
-                },
+                _ => IdentityKeyField { scheme: 0, key: &[] },
             },
             evidence: EvidenceField {
                 platform: 0,
@@ -138,14 +133,9 @@ impl EnclaveHandshake {
                 };
             }
             _ => {
-                let attester = config
-                    .attester
-                    .as_deref()
-                    .ok_or(Error::NoCommonBindingMode)?;
+                let attester = config.attester.as_deref().ok_or(Error::NoCommonBindingMode)?;
                 let report_data = per_session_report_data(transcript.current().as_ref());
-                fresh = attester
-                    .attest(&report_data)
-                    .map_err(|e| Error::AttesterFailed(e.0))?;
+                fresh = attester.attest(&report_data).map_err(|e| Error::AttesterFailed(e.0))?;
                 sh.evidence = EvidenceField {
                     platform: attester.platform().0,
                     bytes: &fresh,
@@ -158,10 +148,7 @@ impl EnclaveHandshake {
 
         let mark = body.len();
         match identity {
-            Some(c) => ServerHello::encode_signature(
-                &c.sign_transcript(transcript.current().as_ref()),
-                &mut body,
-            ),
+            Some(c) => ServerHello::encode_signature(&c.sign_transcript(transcript.current().as_ref()), &mut body),
             None => ServerHello::encode_signature(&[], &mut body),
         }
         transcript.update(&body[mark..]);
@@ -172,7 +159,7 @@ impl EnclaveHandshake {
         transcript.update(&body[mark..]);
 
         let th_end = transcript.current();
-        let (c2e, e2c) = secrets.traffic_secrets(th_end.as_ref());
+        let traffic = secrets.traffic_secrets(th_end.as_ref());
         Ok((
             AwaitingClientFinished {
                 session_id,
@@ -181,8 +168,7 @@ impl EnclaveHandshake {
                 timeout: config.handshake_timeout,
                 limits: config.limits,
                 expected_finished: secrets.client_finished(th_end.as_ref()),
-                client_to_enclave: c2e,
-                enclave_to_client: e2c,
+                traffic,
             },
             frame(MessageType::ServerHello, &body),
         ))
@@ -219,8 +205,7 @@ impl AwaitingClientFinished {
             Role::Enclave,
             now,
             self.limits,
-            self.client_to_enclave,
-            self.enclave_to_client,
+            self.traffic,
             None,
         ))
     }

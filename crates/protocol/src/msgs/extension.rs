@@ -37,12 +37,7 @@ pub fn read_extensions<'a>(r: &mut Reader<'a>) -> Result<Vec<Extension<'a>>, Dec
     let mut out: Vec<Extension<'a>> = Vec::new();
     while inner.remaining() > 0 {
         let typ = ExtensionType(inner.u16("extension type")?);
-        let data = inner.vec(
-            LengthPrefix::U16,
-            0,
-            usize::from(u16::MAX),
-            "extension data",
-        )?;
+        let data = inner.vec(LengthPrefix::U16, 0, usize::from(u16::MAX), "extension data")?;
         if out.iter().any(|e| e.typ == typ) {
             return Err(DecodeError::DuplicateExtension(typ.0));
         }

@@ -89,10 +89,7 @@ impl<'a> Frame<'a> {
 
     /// Parses only the header, returning the type and body length, so that a stream reader
     /// can size its buffer (within `max_body`) before reading the body.
-    pub fn parse_header(
-        bytes: &[u8],
-        max_body: usize,
-    ) -> Result<(MessageType, usize), DecodeError> {
+    pub fn parse_header(bytes: &[u8], max_body: usize) -> Result<(MessageType, usize), DecodeError> {
         let mut r = Reader::new(bytes);
         let msg_type = MessageType::from_code(r.u8("frame type")?)?;
         let version = r.u8("frame version")?;
@@ -125,14 +122,7 @@ impl<'a> Frame<'a> {
 /// [`MAX_FRAME_BODY`], which fits in a u32).
 pub fn frame_header(msg_type: MessageType, body_len: usize) -> [u8; FRAME_HEADER_LEN] {
     let len = u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes();
-    [
-        msg_type.code(),
-        WIRE_VERSION,
-        len[0],
-        len[1],
-        len[2],
-        len[3],
-    ]
+    [msg_type.code(), WIRE_VERSION, len[0], len[1], len[2], len[3]]
 }
 
 /// Appends a frame header for a body of `body_len` bytes.
@@ -161,29 +151,17 @@ mod tests {
 
         let mut long = f.clone();
         long.push(0);
-        assert_eq!(
-            Frame::parse(&long, 1024),
-            Err(DecodeError::TrailingData("frame"))
-        );
+        assert_eq!(Frame::parse(&long, 1024), Err(DecodeError::TrailingData("frame")));
         assert_eq!(
             Frame::parse(&f[..f.len() - 1], 1024),
             Err(DecodeError::Truncated("frame body"))
         );
         let mut bad = f.clone();
         bad[1] = 9;
-        assert_eq!(
-            Frame::parse(&bad, 1024),
-            Err(DecodeError::UnsupportedWireVersion(9))
-        );
+        assert_eq!(Frame::parse(&bad, 1024), Err(DecodeError::UnsupportedWireVersion(9)));
         bad = f.clone();
         bad[0] = 0x77;
-        assert_eq!(
-            Frame::parse(&bad, 1024),
-            Err(DecodeError::UnknownMessageType(0x77))
-        );
-        assert!(matches!(
-            Frame::parse(&f, 4),
-            Err(DecodeError::TooLong { .. })
-        ));
+        assert_eq!(Frame::parse(&bad, 1024), Err(DecodeError::UnknownMessageType(0x77)));
+        assert!(matches!(Frame::parse(&f, 4), Err(DecodeError::TooLong { .. })));
     }
 }

@@ -81,12 +81,8 @@ pub struct ClientHello<'a> {
 
 impl<'a> Codec<'a> for ClientHello<'a> {
     fn encode(&self, out: &mut Vec<u8>) {
-        write_list(out, &self.versions, |o, v| {
-            o.extend_from_slice(&v.to_be_bytes())
-        });
-        write_list(out, &self.suites, |o, s| {
-            o.extend_from_slice(&s.to_be_bytes())
-        });
+        write_list(out, &self.versions, |o, v| o.extend_from_slice(&v.to_be_bytes()));
+        write_list(out, &self.suites, |o, s| o.extend_from_slice(&s.to_be_bytes()));
         write_list(out, &self.binding_modes, |o, m| o.push(*m));
         out.extend_from_slice(&self.nonce);
         write_list(out, &self.key_shares, |o, k| k.encode(o));

@@ -12,12 +12,9 @@ mod record;
 pub use alert::{Alert, AlertCode};
 pub use extension::{Extension, ExtensionType, read_extensions, write_extensions};
 pub(crate) use frame::frame;
-pub use frame::{
-    FRAME_HEADER_LEN, Frame, MessageType, WIRE_VERSION, frame_header, write_frame_header,
-};
+pub use frame::{FRAME_HEADER_LEN, Frame, MessageType, WIRE_VERSION, frame_header, write_frame_header};
 pub use handshake::{
-    ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, ServerHello,
-    ServerHelloOffsets,
+    ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, ServerHello, ServerHelloOffsets,
 };
 pub use record::{RECORD_HEADER_LEN, RecordHeader};
 

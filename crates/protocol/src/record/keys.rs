@@ -31,8 +31,7 @@ impl EpochKeys {
         let mut iv = Zeroizing::new([0u8; aead::NONCE_LEN]);
         prk.expand_label(b"iv", b"", &mut iv[..]);
         // Key lengths come from the algorithm itself, so construction cannot fail.
-        let unbound =
-            aead::UnboundKey::new(alg.ring(), key_bytes).unwrap_or_else(|_| unreachable!());
+        let unbound = aead::UnboundKey::new(alg.ring(), key_bytes).unwrap_or_else(|_| unreachable!());
         Self {
             epoch,
             key: aead::LessSafeKey::new(unbound),

@@ -88,8 +88,9 @@ mod tests {
         }
         w.check(6).unwrap();
         w.mark(2000);
-        assert_eq!(w.check(2000 - REPLAY_WINDOW - 1), Err(RecordError::TooOld));
-        w.check(2000 - REPLAY_WINDOW).unwrap();
+        // The window holds the highest number and the REPLAY_WINDOW - 1 below it.
+        assert_eq!(w.check(2000 - REPLAY_WINDOW), Err(RecordError::TooOld));
+        w.check(2000 - REPLAY_WINDOW + 1).unwrap();
         w.check(1999).unwrap();
         assert_eq!(w.check(2000), Err(RecordError::Replayed));
     }
@@ -101,7 +102,8 @@ mod tests {
         // 10 + 1024 shares 10's slot; after sliding to it, 10 is too old, not "replayed".
         w.mark(10 + REPLAY_WINDOW);
         assert_eq!(w.check(10), Err(RecordError::TooOld));
-        w.check(11 + REPLAY_WINDOW - 1).unwrap();
+        // 11 is the oldest number still inside the window, and its slot was cleared.
+        w.check(11).unwrap();
         w.mark(11);
         assert_eq!(w.check(11), Err(RecordError::Replayed));
     }

@@ -11,11 +11,10 @@ use super::keys::EpochKeys;
 use super::replay::ReplayWindow;
 use crate::attestation::Claims;
 use crate::config::SessionLimits;
-use crate::crypto::secret::Secret;
+use crate::crypto::key_schedule::TrafficSecrets;
 use crate::error::RecordError;
 use crate::msgs::{
-    FRAME_HEADER_LEN, Frame, MAX_FRAME_BODY, MessageType, RECORD_HEADER_LEN, RecordHeader,
-    frame_header,
+    FRAME_HEADER_LEN, Frame, MAX_FRAME_BODY, MessageType, RECORD_HEADER_LEN, RecordHeader, frame_header,
 };
 use crate::suite::CipherSuite;
 use crate::time::UnixTime;
@@ -91,10 +90,13 @@ impl Session {
         role: Role,
         established: UnixTime,
         limits: SessionLimits,
-        client_to_enclave: Secret,
-        enclave_to_client: Secret,
+        secrets: TrafficSecrets,
         peer: Option<Claims>,
     ) -> Self {
+        let TrafficSecrets {
+            client_to_enclave,
+            enclave_to_client,
+        } = secrets;
         let (send, recv) = match role {
             Role::Client => (client_to_enclave, enclave_to_client),
             Role::Enclave => (enclave_to_client, client_to_enclave),
@@ -186,12 +188,7 @@ impl Session {
         Ok(buf)
     }
 
-    fn seal_typed(
-        &mut self,
-        now: UnixTime,
-        msg_type: MessageType,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), RecordError> {
+    fn seal_typed(&mut self, now: UnixTime, msg_type: MessageType, buf: &mut Vec<u8>) -> Result<(), RecordError> {
         if self.send.closed {
             return Err(RecordError::Closed);
         }
@@ -214,23 +211,12 @@ impl Session {
         self.update_send_key_if_due(len as u64)?;
 
         let (header, payload) = buf.split_at_mut(RECORD_HEADER_LEN);
-        write_header(
-            header,
-            msg_type,
-            self.id,
-            self.send.keys.epoch,
-            sequence,
-            len,
-        );
+        write_header(header, msg_type, self.id, self.send.keys.epoch, sequence, len);
         let tag = self
             .send
             .keys
             .key
-            .seal_in_place_separate_tag(
-                self.send.keys.nonce(sequence),
-                aead::Aad::from(&*header),
-                payload,
-            )
+            .seal_in_place_separate_tag(self.send.keys.nonce(sequence), aead::Aad::from(&*header), payload)
             .map_err(|_| RecordError::TooLarge {
                 len,
                 max: self.limits.max_record_plaintext,
@@ -250,11 +236,7 @@ impl Session {
         let due = s.records_in_epoch >= limits.max_records
             || (s.records_in_epoch > 0 && s.bytes_in_epoch.saturating_add(len) > limits.max_bytes);
         if due {
-            self.send.keys = self
-                .send
-                .keys
-                .next(self.suite)
-                .ok_or(RecordError::KeyUpdateExhausted)?;
+            self.send.keys = self.send.keys.next(self.suite).ok_or(RecordError::KeyUpdateExhausted)?;
             self.send.records_in_epoch = 0;
             self.send.bytes_in_epoch = 0;
         }
@@ -263,11 +245,7 @@ impl Session {
 
     /// Opens a record in place. On success the plaintext is a sub-slice of `record`; on
     /// failure the session is unchanged (a forged or replayed record costs nothing).
-    pub fn open_in_place<'a>(
-        &mut self,
-        now: UnixTime,
-        record: &'a mut [u8],
-    ) -> Result<Incoming<'a>, RecordError> {
+    pub fn open_in_place<'a>(&mut self, now: UnixTime, record: &'a mut [u8]) -> Result<Incoming<'a>, RecordError> {
         if self.recv.closed {
             return Err(RecordError::Closed);
         }
@@ -282,9 +260,7 @@ impl Session {
         }
         let header = RecordHeader::read(frame.body)?;
         if record.len() < RECORD_HEADER_LEN + TAG_LEN {
-            return Err(RecordError::Decode(crate::codec::DecodeError::Truncated(
-                "record tag",
-            )));
+            return Err(RecordError::Decode(crate::codec::DecodeError::Truncated("record tag")));
         }
         if header.session_id != self.id {
             return Err(RecordError::WrongSession);
@@ -296,12 +272,9 @@ impl Session {
         let mut next = None;
         let keys: &EpochKeys = match header.epoch {
             e if e == self.recv.current.epoch => &self.recv.current,
-            e if Some(e) == self.recv.current.epoch.checked_add(1) => next.insert(
-                self.recv
-                    .current
-                    .next(self.suite)
-                    .ok_or(RecordError::BadEpoch)?,
-            ),
+            e if Some(e) == self.recv.current.epoch.checked_add(1) => {
+                next.insert(self.recv.current.next(self.suite).ok_or(RecordError::BadEpoch)?)
+            }
             e => match &self.recv.previous {
                 Some(p) if p.epoch == e => p,
                 _ => return Err(RecordError::BadEpoch),
@@ -310,11 +283,7 @@ impl Session {
         let (aad, ciphertext) = record.split_at_mut(RECORD_HEADER_LEN);
         let plaintext = keys
             .key
-            .open_in_place(
-                keys.nonce(header.sequence),
-                aead::Aad::from(&*aad),
-                ciphertext,
-            )
+            .open_in_place(keys.nonce(header.sequence), aead::Aad::from(&*aad), ciphertext)
             .map_err(|_| RecordError::Authentication)?;
 
         self.recv.window.mark(header.sequence);
@@ -339,14 +308,7 @@ impl Session {
     }
 }
 
-fn write_header(
-    out: &mut [u8],
-    msg_type: MessageType,
-    session_id: u64,
-    epoch: u32,
-    sequence: u64,
-    len: usize,
-) {
+fn write_header(out: &mut [u8], msg_type: MessageType, session_id: u64, epoch: u32, sequence: u64, len: usize) {
     let body_len = RECORD_HEADER_LEN - FRAME_HEADER_LEN + len + TAG_LEN;
     out[..FRAME_HEADER_LEN].copy_from_slice(&frame_header(msg_type, body_len));
     let mut rh = [0u8; 20];

@@ -6,8 +6,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{
-    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake,
-    IdentityCredential, Session, SessionLimits, UnixTime,
+    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, IdentityCredential,
+    Session, SessionLimits, UnixTime,
 };
 use std::sync::Arc;
 
@@ -29,11 +29,7 @@ pub fn verifier() -> Arc<TestDoubleVerifier> {
     Arc::new(TestDoubleVerifier::new(KEY, &[MEASUREMENT]))
 }
 
-pub fn client_config(
-    suites: &[CipherSuite],
-    modes: &[BindingMode],
-    limits: SessionLimits,
-) -> Arc<ClientConfig> {
+pub fn client_config(suites: &[CipherSuite], modes: &[BindingMode], limits: SessionLimits) -> Arc<ClientConfig> {
     Arc::new(
         ClientConfig::builder()
             .verifier(verifier())
@@ -104,13 +100,8 @@ impl Pair {
         let mut crng = rng(self.seed);
         let mut erng = rng(self.seed + 1000);
         let (hs, client_hello) = ClientHandshake::start(self.client.clone(), &mut crng, NOW)?;
-        let (pending, server_hello) = EnclaveHandshake::accept(
-            &self.enclave,
-            self.session_id,
-            &ch(0, &client_hello),
-            &mut erng,
-            NOW,
-        )?;
+        let (pending, server_hello) =
+            EnclaveHandshake::accept(&self.enclave, self.session_id, &ch(0, &client_hello), &mut erng, NOW)?;
         let established = hs.read_server_hello(&sh(1, &server_hello), NOW)?;
         let enclave = pending.read_client_finished(&cf(2, &established.client_finished), NOW)?;
         Ok((
