@@ -293,3 +293,43 @@ fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
     }
     out
 }
+
+impl core::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("suites", &self.suites)
+            .field("binding_modes", &self.binding_modes)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for ClientConfigBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientConfigBuilder")
+            .field("verifier_set", &self.verifier.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for EnclaveConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EnclaveConfig")
+            .field("suites", &self.suites)
+            .field("binding_modes", &self.binding_modes)
+            .field("identity", &self.identity)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for EnclaveConfigBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EnclaveConfigBuilder")
+            .field("attester_set", &self.attester.is_some())
+            .field("identity_set", &self.identity.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -52,6 +52,15 @@ impl TestDoubleAttester {
     }
 }
 
+impl core::fmt::Debug for TestDoubleAttester {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TestDoubleAttester")
+            .field("measurement", &self.measurement)
+            .field("debug", &self.debug)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Attester for TestDoubleAttester {
     fn platform(&self) -> PlatformId {
         PlatformId::TEST_DOUBLE
@@ -91,6 +100,15 @@ impl TestDoubleVerifier {
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age);
         self
+    }
+}
+
+impl core::fmt::Debug for TestDoubleVerifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TestDoubleVerifier")
+            .field("accepted", &self.accepted.len())
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
     }
 }
 

@@ -26,6 +26,14 @@ pub struct ClientHandshake {
     key_shares: Vec<(Group, EphemeralKey)>,
 }
 
+impl core::fmt::Debug for ClientHandshake {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientHandshake")
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A completed client handshake.
 pub struct Established {
     /// The session, ready to seal application data at once.

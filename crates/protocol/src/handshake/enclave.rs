@@ -19,6 +19,7 @@ use alloc::vec::Vec;
 use subtle::ConstantTimeEq;
 
 /// Entry point of the enclave side.
+#[derive(Debug)]
 pub struct EnclaveHandshake;
 
 /// An enclave waiting for the client's Finished.
