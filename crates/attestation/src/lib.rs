@@ -1,0 +1,63 @@
+//! # sc-attestation: attestation for the secure channel
+//!
+//! Plugs into the protocol core's [`sc_protocol::Attester`] and [`sc_protocol::Verifier`]
+//! traits:
+//!
+//! * [`VerifierRegistry`]: the client's verifier: one [`PlatformVerifier`] per platform the
+//!   [`Policy`] has a section for, and a report-data check. A policy that accepts nothing is
+//!   refused, so a client cannot start without reference values.
+//! * [`Policy`]: reference values per platform from a TOML file, including the original
+//!   system's `taid img_hash mem_hash` basevalue file ([`parse_basevalues`]).
+//! * [`sim`]: the simulated TEE for development and CI (a root key in a file, measurements
+//!   of real executables); its evidence is always marked simulated and refused unless the
+//!   policy says `allow_simulated = true`.
+//! * [`RefreshingIdentity`]: the identity-key binding mode's cached, periodically refreshed
+//!   evidence.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot};
+//! use sc_attestation::{Policy, VerifierRegistry};
+//! use sc_protocol::{Attester, Evidence, PlatformId, UnixTime, Verifier};
+//!
+//! let root = SimRoot::from_secret([7; 32]);
+//! let policy = Policy::from_toml(&format!(
+//!     "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
+//!     hex::encode(root.public_key()), hex::encode([1u8; 32])), None)?;
+//! let verifier = VerifierRegistry::from_policy(&policy)?;
+//!
+//! let now = UnixTime::from_secs(1_800_000_000);
+//! let enclave = SimEnclave { measurement: [1; 32], signer: [2; 32], security_version: 1, debug: false };
+//! let attester = SimAttester::new(root, enclave, Arc::new(move || now));
+//! let evidence = attester.attest(&[9; 64])?;
+//! let claims = verifier.verify(&Evidence { platform: PlatformId::SIMULATED, bytes: &evidence }, &[9; 64], now)?;
+//! assert!(claims.simulated);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod basevalue;
+mod identity;
+mod measure;
+mod policy;
+pub mod sim;
+mod verifier;
+
+pub use basevalue::{BaseValue, BaseValueError, parse_basevalues};
+pub use identity::RefreshingIdentity;
+pub use measure::measure_file;
+pub use policy::{Policy, PolicyError, ReferenceValues, SimulatedPolicy};
+pub use verifier::{PlatformVerifier, VerifierRegistry};
+
+use sc_protocol::UnixTime;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The system clock as the protocol's [`UnixTime`].
+pub fn now() -> UnixTime {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    UnixTime::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+}

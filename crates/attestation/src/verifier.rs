@@ -1,0 +1,98 @@
+//! The client-side verifier: a registry of platform verifiers under one policy.
+
+use crate::policy::{Policy, PolicyError, ReferenceValues};
+use crate::sim;
+use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime, Verifier};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Verifies one platform's evidence (format, signatures, chain to a trusted root) and
+/// appraises it against that platform's reference values.
+pub trait PlatformVerifier: Send + Sync {
+    /// Checks `evidence` at `now`, returning its claims.
+    fn verify(&self, evidence: &[u8], now: UnixTime) -> Result<Claims, AttestationError>;
+}
+
+/// The simulated platform's verifier.
+struct SimulatedVerifier {
+    root_public_key: [u8; 32],
+    reference: ReferenceValues,
+    allowed: bool,
+}
+
+impl PlatformVerifier for SimulatedVerifier {
+    fn verify(&self, evidence: &[u8], now: UnixTime) -> Result<Claims, AttestationError> {
+        if !self.allowed {
+            return Err(AttestationError::SimulatedNotAllowed);
+        }
+        let claims = sim::verify_evidence(&self.root_public_key, evidence)?;
+        self.reference.appraise(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+/// Dispatches evidence to the verifier registered for its platform, then checks the report
+/// data. Implements the protocol core's [`Verifier`].
+#[derive(Clone)]
+pub struct VerifierRegistry {
+    platforms: HashMap<PlatformId, Arc<dyn PlatformVerifier>>,
+}
+
+impl fmt::Debug for VerifierRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<_> = self.platforms.keys().map(|p| p.0).collect();
+        ids.sort_unstable();
+        f.debug_struct("VerifierRegistry").field("platforms", &ids).finish()
+    }
+}
+
+impl VerifierRegistry {
+    /// Registers a verifier for every platform the policy has a section for. A policy that
+    /// accepts nothing is refused ([`PolicyError::Empty`]).
+    pub fn from_policy(policy: &Policy) -> Result<Self, PolicyError> {
+        let mut platforms: HashMap<PlatformId, Arc<dyn PlatformVerifier>> = HashMap::new();
+        if let Some(s) = &policy.simulated {
+            platforms.insert(
+                PlatformId::SIMULATED,
+                Arc::new(SimulatedVerifier {
+                    root_public_key: s.root_public_key,
+                    reference: s.reference.clone(),
+                    allowed: policy.allow_simulated,
+                }),
+            );
+        }
+        if platforms.is_empty() {
+            return Err(PolicyError::Empty);
+        }
+        Ok(Self { platforms })
+    }
+
+    /// Adds or replaces the verifier for `platform` (for platforms supplied by other crates).
+    pub fn register(&mut self, platform: PlatformId, verifier: Arc<dyn PlatformVerifier>) {
+        self.platforms.insert(platform, verifier);
+    }
+}
+
+impl Verifier for VerifierRegistry {
+    fn verify(
+        &self,
+        evidence: &Evidence<'_>,
+        expected_report_data: &[u8; 64],
+        now: UnixTime,
+    ) -> Result<Claims, AttestationError> {
+        let Some(platform) = self.platforms.get(&evidence.platform) else {
+            return Err(if evidence.platform == PlatformId::SIMULATED {
+                AttestationError::SimulatedNotAllowed
+            } else {
+                AttestationError::UnsupportedPlatform(evidence.platform)
+            });
+        };
+        let claims = platform.verify(evidence.bytes, now)?;
+        if !bool::from(claims.report_data.ct_eq(expected_report_data)) {
+            return Err(AttestationError::ReportDataMismatch);
+        }
+        Ok(claims)
+    }
+}
