@@ -43,7 +43,13 @@ fn policy_text(allow_simulated: bool, extra: &str) -> String {
 fn client(policy: &str, mode: BindingMode) -> Arc<ClientConfig> {
     let policy = Policy::from_toml(policy, None).unwrap();
     let verifier = Arc::new(VerifierRegistry::from_policy(&policy).unwrap());
-    Arc::new(ClientConfig::builder().verifier(verifier).binding_modes(&[mode]).build().unwrap())
+    Arc::new(
+        ClientConfig::builder()
+            .verifier(verifier)
+            .binding_modes(&[mode])
+            .build()
+            .unwrap(),
+    )
 }
 
 fn attester(root: SimRoot, e: SimEnclave, at: UnixTime) -> Arc<SimAttester> {
@@ -72,9 +78,17 @@ fn rejection(a: Arc<SimAttester>, policy: &str) -> Error {
 #[test]
 fn right_enclave_is_accepted_in_both_modes() {
     let a = attester(root(), enclave(GOOD), NOW);
-    handshake(client(&policy_text(true, ""), BindingMode::PerSession), &per_session(a.clone()), NOW).unwrap();
+    handshake(
+        client(&policy_text(true, ""), BindingMode::PerSession),
+        &per_session(a.clone()),
+        NOW,
+    )
+    .unwrap();
     let id = RefreshingIdentity::new([4; 32], a, Duration::from_secs(300), NOW).unwrap();
-    let cfg = EnclaveConfig::builder().identity(id.current(NOW).unwrap()).build().unwrap();
+    let cfg = EnclaveConfig::builder()
+        .identity(id.current(NOW).unwrap())
+        .build()
+        .unwrap();
     handshake(client(&policy_text(true, ""), BindingMode::IdentityKey), &cfg, NOW).unwrap();
 }
 
@@ -82,13 +96,22 @@ fn right_enclave_is_accepted_in_both_modes() {
 fn each_wrong_enclave_gets_its_own_error() {
     let p = policy_text(true, "");
     let att = |e| Error::Attestation(e);
-    assert_eq!(rejection(attester(root(), enclave([0xbb; 32]), NOW), &p), att(AttestationError::WrongMeasurement));
+    assert_eq!(
+        rejection(attester(root(), enclave([0xbb; 32]), NOW), &p),
+        att(AttestationError::WrongMeasurement)
+    );
     let mut e = enclave(GOOD);
     e.signer = [0x77; 32];
-    assert_eq!(rejection(attester(root(), e, NOW), &p), att(AttestationError::WrongSigner));
+    assert_eq!(
+        rejection(attester(root(), e, NOW), &p),
+        att(AttestationError::WrongSigner)
+    );
     let mut e = enclave(GOOD);
     e.debug = true;
-    assert_eq!(rejection(attester(root(), e, NOW), &p), att(AttestationError::DebugNotAllowed));
+    assert_eq!(
+        rejection(attester(root(), e, NOW), &p),
+        att(AttestationError::DebugNotAllowed)
+    );
     let mut e = enclave(GOOD);
     e.security_version = 1;
     assert_eq!(
@@ -96,7 +119,10 @@ fn each_wrong_enclave_gets_its_own_error() {
         att(AttestationError::SecurityVersionTooLow { found: 1, min: 2 })
     );
     let forged_root = SimRoot::from_secret([2; 32]);
-    assert_eq!(rejection(attester(forged_root, enclave(GOOD), NOW), &p), att(AttestationError::UntrustedRoot));
+    assert_eq!(
+        rejection(attester(forged_root, enclave(GOOD), NOW), &p),
+        att(AttestationError::UntrustedRoot)
+    );
     assert_eq!(
         rejection(attester(root(), enclave(GOOD), NOW), &policy_text(false, "")),
         att(AttestationError::SimulatedNotAllowed)
@@ -117,10 +143,21 @@ fn stale_identity_evidence_is_refused_and_refresh_fixes_it() {
     let old = NOW;
     let a = attester(root(), enclave(GOOD), old);
     let id = RefreshingIdentity::new([4; 32], a, Duration::from_secs(300), old).unwrap();
-    let stale_cfg = EnclaveConfig::builder().identity(id.current(old).unwrap()).build().unwrap();
+    let stale_cfg = EnclaveConfig::builder()
+        .identity(id.current(old).unwrap())
+        .build()
+        .unwrap();
     let later = NOW.saturating_add(Duration::from_secs(601));
-    let err = handshake(client(&policy_text(true, ""), BindingMode::IdentityKey), &stale_cfg, later).unwrap_err();
-    assert!(matches!(err, Error::Attestation(AttestationError::Stale { .. })), "{err:?}");
+    let err = handshake(
+        client(&policy_text(true, ""), BindingMode::IdentityKey),
+        &stale_cfg,
+        later,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Attestation(AttestationError::Stale { .. })),
+        "{err:?}"
+    );
 
     // A refreshing identity re-attests the same key once the interval has passed; its
     // attester reads a clock that moves with the test.
@@ -134,7 +171,12 @@ fn stale_identity_evidence_is_refused_and_refresh_fixes_it() {
     let id = RefreshingIdentity::new([4; 32], moving, Duration::from_secs(300), old).unwrap();
     let first = id.current(old).unwrap();
     clock.store(later.as_millis(), Ordering::Relaxed);
-    assert_eq!(id.current(old.saturating_add(Duration::from_secs(299))).unwrap().evidence(), first.evidence());
+    assert_eq!(
+        id.current(old.saturating_add(Duration::from_secs(299)))
+            .unwrap()
+            .evidence(),
+        first.evidence()
+    );
     let refreshed = id.current(later).unwrap();
     assert_eq!(first.public_key(), refreshed.public_key());
     assert_ne!(first.evidence(), refreshed.evidence());
@@ -176,7 +218,11 @@ fn basevalue_file_supplies_reference_values() {
     let measured = [0xcd; 32];
     std::fs::write(
         dir.path().join("tas.txt"),
-        format!("# trusted\ne3d37f4a-f24c-48d0-8884-3bdd6c44e988 {} {}\n", hex::encode(measured), hex::encode([0; 32])),
+        format!(
+            "# trusted\ne3d37f4a-f24c-48d0-8884-3bdd6c44e988 {} {}\n",
+            hex::encode(measured),
+            hex::encode([0; 32])
+        ),
     )
     .unwrap();
     let text = policy_text(true, "basevalues = \"tas.txt\"\n");
@@ -186,7 +232,11 @@ fn basevalue_file_supplies_reference_values() {
     let c = Arc::new(ClientConfig::builder().verifier(verifier).build().unwrap());
     handshake(c, &per_session(attester(root(), enclave(measured), NOW)), NOW).unwrap();
 
-    std::fs::write(dir.path().join("tas.txt"), "e3d37f4a-f24c-48d0-8884-3bdd6c44e988 00 11\n").unwrap();
+    std::fs::write(
+        dir.path().join("tas.txt"),
+        "e3d37f4a-f24c-48d0-8884-3bdd6c44e988 00 11\n",
+    )
+    .unwrap();
     let err = Policy::load(&dir.path().join("policy.toml")).unwrap_err();
     assert!(err.to_string().contains("line 1, field img_hash"), "{err}");
 }
@@ -194,8 +244,16 @@ fn basevalue_file_supplies_reference_values() {
 #[test]
 fn malformed_policy_names_line_and_field() {
     let cases = [
-        ("allow_simulated = true\n[simulated]\nroot_public_key = \"zz\"\nmeasurements = []\n", 3, "64 hex"),
-        ("allow_simulated = true\n[simulated]\nmeasurments = []\n", 3, "measurments"),
+        (
+            "allow_simulated = true\n[simulated]\nroot_public_key = \"zz\"\nmeasurements = []\n",
+            3,
+            "64 hex",
+        ),
+        (
+            "allow_simulated = true\n[simulated]\nmeasurments = []\n",
+            3,
+            "measurments",
+        ),
         ("allow_simulated = true\n\n[simulated\n", 3, ""),
         ("allow_simulated = \"yes\"\n", 1, ""),
     ];
@@ -226,7 +284,10 @@ fn independent_sha256(data: &[u8]) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("x");
     std::fs::write(&f, data).unwrap();
-    let out = std::process::Command::new("sha256sum").arg(&f).output().expect("sha256sum (coreutils)");
+    let out = std::process::Command::new("sha256sum")
+        .arg(&f)
+        .output()
+        .expect("sha256sum (coreutils)");
     assert!(out.status.success());
     hex::decode(&String::from_utf8_lossy(&out.stdout)[..64]).unwrap()
 }

@@ -1,17 +1,21 @@
 //! `secure-channel`: the project's command-line tool.
 //!
-//! Today it has one verb, `demo`, which runs the protocol core end to end inside one
-//! process with the test-double attester. The three-role demo (separate enclave process,
-//! host relay on a loopback port, client) replaces it when the role crates land.
+//! Verbs: `demo` runs the protocol core end to end inside one process with the test-double
+//! attester (the three-role demo replaces it when the role crates land); `sim-root create`,
+//! `measure`, `sim-attest` and `verify` manage simulated attestation and appraise evidence
+//! against a policy.
 //!
 //! ```text
 //! cargo run -p sc-cli -- demo
+//! cargo run -p sc-cli -- measure target/debug/secure-channel
 //! ```
 #![forbid(unsafe_code)]
 
+mod attestation_cmds;
 mod demo;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -34,12 +38,105 @@ enum Command {
         #[arg(long, value_enum, default_value_t = demo::Mode::IdentityKey)]
         mode: demo::Mode,
     },
+    /// Manage the simulated TEE's root key (development only: it can forge evidence).
+    SimRoot {
+        #[command(subcommand)]
+        action: SimRootAction,
+    },
+    /// Print an enclave executable's measurement (SHA-256), the value a policy lists.
+    Measure {
+        /// The enclave executable.
+        exe: PathBuf,
+    },
+    /// Produce SIMULATED evidence for an executable (to try `verify`).
+    SimAttest {
+        /// Simulated root key file.
+        #[arg(long)]
+        root: PathBuf,
+        /// Enclave executable to measure.
+        #[arg(long)]
+        exe: PathBuf,
+        /// Signer id (64 hex digits).
+        #[arg(long, value_parser = attestation_cmds::parse_hex::<32>, default_value = ZERO32)]
+        signer: [u8; 32],
+        /// Security version.
+        #[arg(long, default_value_t = 0)]
+        svn: u32,
+        /// Mark the enclave as a debug enclave.
+        #[arg(long)]
+        debug: bool,
+        /// Report data (128 hex digits).
+        #[arg(long, value_parser = attestation_cmds::parse_hex::<64>, default_value = ZERO64)]
+        report_data: [u8; 64],
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an evidence file against a policy; print the claims and the verdict.
+    Verify {
+        /// Evidence file.
+        #[arg(long)]
+        evidence: PathBuf,
+        /// Policy file (TOML).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Expected report data (128 hex digits).
+        #[arg(long, value_parser = attestation_cmds::parse_hex::<64>, default_value = ZERO64)]
+        report_data: [u8; 64],
+    },
+}
+
+const ZERO32: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+const ZERO64: &str = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Subcommand)]
+enum SimRootAction {
+    /// Create a new root key file and print its public key.
+    Create {
+        /// Where to write the key (refuses to overwrite).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let out = &mut std::io::stdout();
     let result = match cli.command {
-        Command::Demo { mode } => demo::run(mode, &mut std::io::stdout()),
+        Command::Demo { mode } => demo::run(mode, out),
+        Command::SimRoot {
+            action: SimRootAction::Create { out: path },
+        } => attestation_cmds::sim_root_create(&path, out),
+        Command::Measure { exe } => attestation_cmds::measure(&exe, out),
+        Command::SimAttest {
+            root,
+            exe,
+            signer,
+            svn,
+            debug,
+            report_data,
+            out: out_path,
+        } => attestation_cmds::sim_attest(
+            attestation_cmds::SimAttestArgs {
+                root: &root,
+                exe: &exe,
+                signer,
+                security_version: svn,
+                debug,
+                report_data,
+                out_path: &out_path,
+            },
+            out,
+        ),
+        Command::Verify {
+            evidence,
+            policy,
+            report_data,
+        } => match attestation_cmds::verify(&evidence, &policy, report_data, out) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(2),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
