@@ -43,7 +43,7 @@ pub struct ReferenceValues {
 impl ReferenceValues {
     /// Checks verified claims against these values. Each failure is its own error.
     pub fn appraise(&self, claims: &Claims, now: UnixTime) -> Result<(), AttestationError> {
-        let by_list = self.measurements.iter().any(|m| *m == claims.measurement);
+        let by_list = self.measurements.contains(&claims.measurement);
         let by_basevalue = self.basevalues.iter().any(|b| {
             b.img_hash[..] == claims.measurement[..]
                 && claims
