@@ -44,10 +44,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("attest", |b| b.iter(|| attester.attest(black_box(&[5; 64])).unwrap()));
     g.bench_function("verify_and_appraise", |b| {
         b.iter(|| {
-            let e = Evidence {
-                platform: PlatformId::SIMULATED,
-                bytes: &evidence,
-            };
+            let e = Evidence::new(PlatformId::SIMULATED, &evidence);
             verifier.verify(black_box(&e), &[5; 64], NOW).unwrap()
         })
     });

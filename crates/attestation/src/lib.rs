@@ -30,7 +30,7 @@
 //! let enclave = SimEnclave { measurement: [1; 32], signer: [2; 32], security_version: 1, debug: false };
 //! let attester = SimAttester::new(root, enclave, Arc::new(move || now));
 //! let evidence = attester.attest(&[9; 64])?;
-//! let claims = verifier.verify(&Evidence { platform: PlatformId::SIMULATED, bytes: &evidence }, &[9; 64], now)?;
+//! let claims = verifier.verify(&Evidence::new(PlatformId::SIMULATED, &evidence), &[9; 64], now)?;
 //! assert!(claims.simulated);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -11,8 +11,8 @@ use subtle::ConstantTimeEq;
 /// Verifies one platform's evidence (format, signatures, chain to a trusted root) and
 /// appraises it against that platform's reference values.
 pub trait PlatformVerifier: Send + Sync {
-    /// Checks `evidence` at `now`, returning its claims.
-    fn verify(&self, evidence: &[u8], now: UnixTime) -> Result<Claims, AttestationError>;
+    /// Checks `evidence` (and its collateral, if any) at `now`, returning its claims.
+    fn verify(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Claims, AttestationError>;
 }
 
 /// The simulated platform's verifier.
@@ -23,11 +23,11 @@ struct SimulatedVerifier {
 }
 
 impl PlatformVerifier for SimulatedVerifier {
-    fn verify(&self, evidence: &[u8], now: UnixTime) -> Result<Claims, AttestationError> {
+    fn verify(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Claims, AttestationError> {
         if !self.allowed {
             return Err(AttestationError::SimulatedNotAllowed);
         }
-        let claims = sim::verify_evidence(&self.root_public_key, evidence)?;
+        let claims = sim::verify_evidence(&self.root_public_key, evidence.bytes)?;
         self.reference.appraise(&claims, now)?;
         Ok(claims)
     }
@@ -89,7 +89,7 @@ impl Verifier for VerifierRegistry {
                 AttestationError::UnsupportedPlatform(evidence.platform)
             });
         };
-        let claims = platform.verify(evidence.bytes, now)?;
+        let claims = platform.verify(evidence, now)?;
         if !bool::from(claims.report_data.ct_eq(expected_report_data)) {
             return Err(AttestationError::ReportDataMismatch);
         }

@@ -291,3 +291,66 @@ fn independent_sha256(data: &[u8]) -> Vec<u8> {
     assert!(out.status.success());
     hex::decode(&String::from_utf8_lossy(&out.stdout)[..64]).unwrap()
 }
+
+/// A stand-in platform verifier that needs collateral, registered beside the simulated one.
+struct NeedsCollateral;
+
+impl sc_attestation::PlatformVerifier for NeedsCollateral {
+    fn verify(
+        &self,
+        evidence: &sc_protocol::Evidence<'_>,
+        _now: UnixTime,
+    ) -> Result<sc_protocol::Claims, AttestationError> {
+        let collateral = evidence
+            .collateral
+            .ok_or(AttestationError::Collateral("missing".into()))?;
+        Ok(sc_protocol::Claims {
+            platform: evidence.platform,
+            measurement: collateral.to_vec(),
+            extra_measurements: Vec::new(),
+            signer: None,
+            security_version: None,
+            debug: false,
+            report_data: [7; 64],
+            issued_at: None,
+            simulated: false,
+        })
+    }
+}
+
+#[test]
+fn registry_dispatches_by_platform_and_passes_collateral() {
+    use sc_protocol::{Evidence, PlatformId, Verifier};
+    let policy = Policy::from_toml(&policy_text(true, ""), None).unwrap();
+    let mut registry = VerifierRegistry::from_policy(&policy).unwrap();
+    let other = PlatformId(0x7777);
+    registry.register(other, Arc::new(NeedsCollateral));
+
+    let e = Evidence::new(other, b"quote");
+    assert_eq!(
+        registry.verify(&e, &[7; 64], NOW).unwrap_err(),
+        AttestationError::Collateral("missing".into())
+    );
+    let claims = registry.verify(&e.with_collateral(b"tcb"), &[7; 64], NOW).unwrap();
+    assert_eq!(claims.measurement, b"tcb");
+    assert_eq!(
+        registry.verify(&e.with_collateral(b"tcb"), &[8; 64], NOW).unwrap_err(),
+        AttestationError::ReportDataMismatch
+    );
+    assert_eq!(
+        registry
+            .verify(&Evidence::new(PlatformId(0x7778), b"x"), &[7; 64], NOW)
+            .unwrap_err(),
+        AttestationError::UnsupportedPlatform(PlatformId(0x7778))
+    );
+    // The simulated platform still answers beside it.
+    let evidence = {
+        use sc_protocol::Attester;
+        attester(root(), enclave(GOOD), NOW).attest(&[1; 64]).unwrap()
+    };
+    assert!(
+        registry
+            .verify(&Evidence::new(PlatformId::SIMULATED, &evidence), &[1; 64], NOW)
+            .is_ok()
+    );
+}

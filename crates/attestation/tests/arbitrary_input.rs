@@ -44,7 +44,7 @@ proptest! {
             if i < m.len() { m[i] = b; }
         }
         m.truncate(cut);
-        let r = verifier.verify(&Evidence { platform, bytes: &m }, &[5; 64], NOW);
+        let r = verifier.verify(&Evidence::new(platform, &m), &[5; 64], NOW);
         prop_assert!(r.is_err() || (m == genuine && platform == PlatformId::SIMULATED));
     }
 

@@ -76,10 +76,7 @@ pub fn verify(evidence: &Path, policy: &Path, report_data: [u8; 64], out: &mut d
     let bytes = std::fs::read(evidence)?;
     // The simulated platform is the only one this build can read; hardware formats plug in
     // here as they are added.
-    let e = Evidence {
-        platform: PlatformId::SIMULATED,
-        bytes: &bytes,
-    };
+    let e = Evidence::new(PlatformId::SIMULATED, &bytes);
     if let Ok(claims) = sc_attestation::sim::verify_evidence(&sim_root(&policy), &bytes) {
         print_claims(&claims, out)?;
     }

@@ -12,13 +12,36 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
-/// Evidence as carried in a ServerHello.
+/// Evidence as carried in a ServerHello, with optional verification collateral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Evidence<'a> {
     /// Format of `bytes`.
     pub platform: PlatformId,
     /// Evidence in the platform's own format (quote, report, token).
     pub bytes: &'a [u8],
+    /// Collateral for verification (TCB info, CRLs, certificate chains) when it travels with
+    /// the evidence. In protocol version 1 the handshake carries none (extension 0x0004 is
+    /// reserved for it); verifiers usually hold collateral themselves.
+    pub collateral: Option<&'a [u8]>,
+}
+
+impl<'a> Evidence<'a> {
+    /// Evidence without collateral.
+    pub fn new(platform: PlatformId, bytes: &'a [u8]) -> Self {
+        Self {
+            platform,
+            bytes,
+            collateral: None,
+        }
+    }
+
+    /// The same evidence with collateral attached.
+    pub fn with_collateral(self, collateral: &'a [u8]) -> Self {
+        Self {
+            collateral: Some(collateral),
+            ..self
+        }
+    }
 }
 
 /// What verified evidence says about the enclave.

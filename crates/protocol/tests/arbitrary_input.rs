@@ -46,7 +46,7 @@ proptest! {
         let _ = Alert::read_exact(&bytes, "alert");
         let _ = sc_protocol::msgs::RecordHeader::read(&bytes);
         let v = TestDoubleVerifier::new(KEY, &[MEASUREMENT]);
-        let _ = v.verify(&Evidence { platform: PlatformId::TEST_DOUBLE, bytes: &bytes }, &[0; 64], NOW);
+        let _ = v.verify(&Evidence::new(PlatformId::TEST_DOUBLE, &bytes), &[0; 64], NOW);
     }
 
     #[test]

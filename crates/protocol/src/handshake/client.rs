@@ -146,10 +146,7 @@ impl ClientHandshake {
             None => per_session_report_data(transcript.current().as_ref()),
             Some(scheme) => identity_key_report_data(scheme, sh.identity_key.key),
         };
-        let evidence = Evidence {
-            platform: PlatformId(sh.evidence.platform),
-            bytes: sh.evidence.bytes,
-        };
+        let evidence = Evidence::new(PlatformId(sh.evidence.platform), sh.evidence.bytes);
         let claims: Claims = self.config.verifier.verify(&evidence, &expected, now)?;
         if !bool::from(claims.report_data.ct_eq(&expected)) {
             return Err(Error::ReportDataMismatch);
