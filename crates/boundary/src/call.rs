@@ -1,0 +1,230 @@
+//! The calls and their wire form across the process boundary:
+//!
+//! ```text
+//! u32 len | u64 call_id | u8 kind | body[len - 9]
+//! ```
+//!
+//! | kind | call | body |
+//! |---|---|---|
+//! | 0x01 | Channel | the channel message |
+//! | 0x02 | App | u64 session_id, u32 function, the request record |
+//! | 0x03 | CloseSession | u64 session_id |
+//! | 0x81 | Channel reply | u8 present, the reply message |
+//! | 0x82 | App reply | the reply record |
+//! | 0x83 | Done | empty |
+//! | 0x8f | Error | u16 code, UTF-8 text |
+
+use sc_protocol::codec::Reader;
+
+/// Largest call frame (a maximal record plus headers).
+pub const MAX_CALL_LEN: usize = sc_protocol::msgs::MAX_FRAME_BODY + 64;
+
+/// A call from the host into the enclave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Handle one channel message from a client (handshake, close).
+    Channel {
+        /// The frame as received.
+        message: Vec<u8>,
+    },
+    /// Run application function `function` on a request record of `session_id`; the
+    /// answer is a reply record of the same session.
+    App {
+        /// The session.
+        session_id: u64,
+        /// Application-defined function number.
+        function: u32,
+        /// The client's record.
+        record: Vec<u8>,
+    },
+    /// Forget a session (its client disconnected).
+    CloseSession {
+        /// The session.
+        session_id: u64,
+    },
+}
+
+/// The enclave's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// The answer to a channel message, if it has one.
+    Channel {
+        /// The frame to send to the client.
+        reply: Option<Vec<u8>>,
+    },
+    /// The reply record of an application call.
+    App {
+        /// The record to send to the client.
+        record: Vec<u8>,
+    },
+    /// Done, nothing to return.
+    Done,
+    /// The call failed.
+    Error(CallError),
+}
+
+/// A failure reported by the enclave, by code and text (never secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("enclave error {code}: {message}")]
+pub struct CallError {
+    /// Numeric kind, defined by the enclave library.
+    pub code: u16,
+    /// Human-readable reason.
+    pub message: String,
+}
+
+impl Request {
+    pub(crate) fn encode(&self, call_id: u64) -> Vec<u8> {
+        let (kind, body): (u8, Vec<u8>) = match self {
+            Request::Channel { message } => (0x01, message.clone()),
+            Request::App {
+                session_id,
+                function,
+                record,
+            } => {
+                let mut b = Vec::with_capacity(12 + record.len());
+                b.extend_from_slice(&session_id.to_be_bytes());
+                b.extend_from_slice(&function.to_be_bytes());
+                b.extend_from_slice(record);
+                (0x02, b)
+            }
+            Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec()),
+        };
+        frame(call_id, kind, &body)
+    }
+
+    pub(crate) fn decode(kind: u8, body: &[u8]) -> Result<Self, &'static str> {
+        let mut r = Reader::new(body);
+        Ok(match kind {
+            0x01 => Request::Channel { message: body.to_vec() },
+            0x02 => Request::App {
+                session_id: r.u64("session id").map_err(|_| "app call session id")?,
+                function: r.u32("function").map_err(|_| "app call function")?,
+                record: r.rest().to_vec(),
+            },
+            0x03 => {
+                let session_id = r.u64("session id").map_err(|_| "close session id")?;
+                r.expect_end("close").map_err(|_| "close trailing data")?;
+                Request::CloseSession { session_id }
+            }
+            _ => return Err("unknown request kind"),
+        })
+    }
+}
+
+impl Response {
+    pub(crate) fn encode(&self, call_id: u64) -> Vec<u8> {
+        let (kind, body): (u8, Vec<u8>) = match self {
+            Response::Channel { reply: None } => (0x81, vec![0]),
+            Response::Channel { reply: Some(m) } => {
+                let mut b = Vec::with_capacity(1 + m.len());
+                b.push(1);
+                b.extend_from_slice(m);
+                (0x81, b)
+            }
+            Response::App { record } => (0x82, record.clone()),
+            Response::Done => (0x83, Vec::new()),
+            Response::Error(e) => {
+                let mut b = e.code.to_be_bytes().to_vec();
+                b.extend_from_slice(e.message.as_bytes());
+                (0x8f, b)
+            }
+        };
+        frame(call_id, kind, &body)
+    }
+
+    pub(crate) fn decode(kind: u8, body: &[u8]) -> Result<Self, &'static str> {
+        let mut r = Reader::new(body);
+        Ok(match kind {
+            0x81 => match r.u8("present").map_err(|_| "channel reply flag")? {
+                0 if r.remaining() == 0 => Response::Channel { reply: None },
+                1 => Response::Channel {
+                    reply: Some(r.rest().to_vec()),
+                },
+                _ => return Err("channel reply flag"),
+            },
+            0x82 => Response::App { record: body.to_vec() },
+            0x83 if body.is_empty() => Response::Done,
+            0x8f => Response::Error(CallError {
+                code: r.u16("code").map_err(|_| "error code")?,
+                message: String::from_utf8_lossy(r.rest()).into_owned(),
+            }),
+            _ => return Err("unknown response kind"),
+        })
+    }
+}
+
+fn frame(call_id: u64, kind: u8, body: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(9 + body.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(4 + 9 + body.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&call_id.to_be_bytes());
+    out.push(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads one frame: `Ok(None)` at a clean end of stream.
+pub(crate) fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, Vec<u8>)>> {
+    use std::io::{Error, ErrorKind};
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if !(9..=MAX_CALL_LEN).contains(&len) {
+        return Err(Error::new(ErrorKind::InvalidData, "boundary frame length out of range"));
+    }
+    let mut head = [0u8; 9];
+    r.read_exact(&mut head)?;
+    let call_id = u64::from_be_bytes(head[..8].try_into().unwrap_or_default());
+    let mut body = vec![0u8; len - 9];
+    r.read_exact(&mut body)?;
+    Ok(Some((call_id, head[8], body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip_request(req: Request) {
+        let bytes = req.encode(42);
+        let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert_eq!(id, 42);
+        assert_eq!(Request::decode(kind, &body).unwrap(), req);
+    }
+
+    fn round_trip_response(resp: Response) {
+        let bytes = resp.encode(7);
+        let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert_eq!(id, 7);
+        assert_eq!(Response::decode(kind, &body).unwrap(), resp);
+    }
+
+    #[test]
+    fn calls_round_trip_and_bad_frames_are_errors() {
+        round_trip_request(Request::Channel { message: vec![1, 2, 3] });
+        round_trip_request(Request::App {
+            session_id: 9,
+            function: 3,
+            record: vec![5; 40],
+        });
+        round_trip_request(Request::CloseSession { session_id: 77 });
+        round_trip_response(Response::Channel { reply: None });
+        round_trip_response(Response::Channel { reply: Some(vec![]) });
+        round_trip_response(Response::App { record: vec![1] });
+        round_trip_response(Response::Done);
+        round_trip_response(Response::Error(CallError {
+            code: 4,
+            message: "no such session".into(),
+        }));
+        assert!(Request::decode(0x02, &[0; 5]).is_err());
+        assert!(Request::decode(0x09, &[]).is_err());
+        assert!(Response::decode(0x81, &[2]).is_err());
+        let huge = ((MAX_CALL_LEN + 1) as u32).to_be_bytes();
+        assert!(read_frame(&mut &huge[..]).is_err());
+        assert!(read_frame(&mut &[][..]).unwrap().is_none());
+    }
+}

@@ -1,0 +1,99 @@
+//! # sc-boundary: the narrow call interface between the host (REE) and the enclave (TEE)
+//!
+//! Like ECALLs: the host can only *ask* the enclave to handle a channel message, to run an
+//! application function on a ciphertext record, or to drop a session. Everything that
+//! crosses is either a protocol frame or ciphertext; no call returns plaintext or keys.
+//!
+//! Two transports implement [`EnclaveTransport`]:
+//! * [`InProcess`]: a direct call into an [`EnclaveService`] (tests, simple embedding);
+//! * [`ChildProcess`]: the enclave as its own executable, started from a path, speaking
+//!   length-prefixed frames over its stdin/stdout ([`serve`] is the enclave's side). This is
+//!   the development stand-in for a real TEE and the shape of a confidential-VM or SGX
+//!   library-OS deployment. If the process dies, every pending and later call fails at
+//!   once with [`BoundaryError::EnclaveExited`].
+//!
+//! ```
+//! use std::sync::Arc;
+//! use sc_boundary::{EnclaveService, EnclaveTransport, InProcess, Request, Response};
+//!
+//! struct Echo;
+//! impl EnclaveService for Echo {
+//!     fn call(&self, request: Request) -> Response {
+//!         match request {
+//!             Request::Channel { message } => Response::Channel { reply: Some(message) },
+//!             _ => Response::Done,
+//!         }
+//!     }
+//! }
+//! let enclave = InProcess::new(Arc::new(Echo));
+//! let reply = enclave.call(Request::Channel { message: b"frame".to_vec() })?;
+//! assert_eq!(reply, Response::Channel { reply: Some(b"frame".to_vec()) });
+//! # Ok::<(), sc_boundary::BoundaryError>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+mod call;
+mod child;
+mod serve;
+
+pub use call::{CallError, MAX_CALL_LEN, Request, Response};
+pub use child::ChildProcess;
+pub use serve::serve;
+
+use std::sync::Arc;
+
+/// The enclave side: handles one call. Implementations must be safe to call from several
+/// threads at once.
+pub trait EnclaveService: Send + Sync + 'static {
+    /// Handles `request`; failures are reported as [`Response::Error`].
+    fn call(&self, request: Request) -> Response;
+}
+
+/// The host side: how calls reach the enclave.
+pub trait EnclaveTransport: Send + Sync {
+    /// Makes one call and waits for its response.
+    fn call(&self, request: Request) -> Result<Response, BoundaryError>;
+}
+
+/// A call could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BoundaryError {
+    /// The enclave process exited or crashed; restart it to continue.
+    #[error("enclave process exited")]
+    EnclaveExited,
+    /// The enclave did not answer in time.
+    #[error("enclave call timed out")]
+    Timeout,
+    /// A frame crossing the boundary was malformed.
+    #[error("malformed boundary frame: {0}")]
+    Malformed(&'static str),
+    /// The enclave process could not be started.
+    #[error("cannot start enclave: {0}")]
+    Spawn(String),
+}
+
+/// Calls an [`EnclaveService`] in the same process.
+pub struct InProcess<S: EnclaveService> {
+    service: Arc<S>,
+}
+
+impl<S: EnclaveService> InProcess<S> {
+    /// Wraps `service`.
+    pub fn new(service: Arc<S>) -> Self {
+        Self { service }
+    }
+}
+
+impl<S: EnclaveService> std::fmt::Debug for InProcess<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InProcess")
+    }
+}
+
+impl<S: EnclaveService> EnclaveTransport for InProcess<S> {
+    fn call(&self, request: Request) -> Result<Response, BoundaryError> {
+        Ok(self.service.call(request))
+    }
+}

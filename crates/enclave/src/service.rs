@@ -1,0 +1,94 @@
+//! The enclave's answer to boundary calls: channel messages go to the session manager,
+//! application calls are decrypted, handed to a registered function, and the result is
+//! encrypted for the same session.
+
+use crate::sessions::{ChannelOutcome, EnclaveError, SessionManager};
+use sc_boundary::{CallError, EnclaveService, Request, Response};
+use sc_protocol::UnixTime;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An application function: session id and request plaintext in, reply plaintext out.
+pub type AppFunction = Arc<dyn Fn(u64, &[u8]) -> Vec<u8> + Send + Sync>;
+
+/// The enclave program's service: sessions plus application functions.
+pub struct ChannelService {
+    sessions: Arc<SessionManager>,
+    functions: HashMap<u32, AppFunction>,
+    clock: Arc<dyn Fn() -> UnixTime + Send + Sync>,
+}
+
+impl std::fmt::Debug for ChannelService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<_> = self.functions.keys().collect();
+        ids.sort_unstable();
+        f.debug_struct("ChannelService")
+            .field("sessions", &self.sessions)
+            .field("functions", &ids)
+            .finish()
+    }
+}
+
+impl ChannelService {
+    /// A service over `sessions`, reading time from `clock`.
+    pub fn new(sessions: Arc<SessionManager>, clock: Arc<dyn Fn() -> UnixTime + Send + Sync>) -> Self {
+        Self {
+            sessions,
+            functions: HashMap::new(),
+            clock,
+        }
+    }
+
+    /// Registers application function `id`.
+    pub fn register(&mut self, id: u32, function: AppFunction) -> &mut Self {
+        self.functions.insert(id, function);
+        self
+    }
+
+    /// The session manager (for encrypt/decrypt by session id from enclave code).
+    pub fn sessions(&self) -> &Arc<SessionManager> {
+        &self.sessions
+    }
+
+    fn app_call(&self, session_id: u64, function: u32, record: &[u8]) -> Result<Vec<u8>, EnclaveError> {
+        let now = (self.clock)();
+        let f = self
+            .functions
+            .get(&function)
+            .ok_or(EnclaveError::Unexpected("no such application function"))?;
+        let request = self.sessions.decrypt(session_id, record, now)?;
+        let reply = f(session_id, &request);
+        self.sessions.encrypt(session_id, &reply, now)
+    }
+}
+
+fn error(e: EnclaveError) -> Response {
+    Response::Error(CallError {
+        code: e.code(),
+        message: e.to_string(),
+    })
+}
+
+impl EnclaveService for ChannelService {
+    fn call(&self, request: Request) -> Response {
+        match request {
+            Request::Channel { message } => match self.sessions.handle_channel(&message, (self.clock)()) {
+                Ok(ChannelOutcome::Reply(reply)) => Response::Channel { reply: Some(reply) },
+                Ok(ChannelOutcome::Nothing) => Response::Channel { reply: None },
+                Err(e) => error(e),
+            },
+            Request::App {
+                session_id,
+                function,
+                record,
+            } => match self.app_call(session_id, function, &record) {
+                Ok(record) => Response::App { record },
+                Err(e) => error(e),
+            },
+            Request::CloseSession { session_id } => {
+                self.sessions.remove(session_id);
+                Response::Done
+            }
+        }
+    }
+}
