@@ -1,9 +1,9 @@
 //! `secure-channel`: the project's command-line tool.
 //!
-//! Verbs: `demo` runs the protocol core end to end inside one process with the test-double
-//! attester (the three-role demo replaces it when the role crates land); `sim-root create`,
-//! `measure`, `sim-attest` and `verify` manage simulated attestation and appraise evidence
-//! against a policy.
+//! Verbs: `demo` runs the whole system on one machine (the enclave as its own process, the
+//! host on a loopback port, a client); `serve` and `connect` do the same from two terminals;
+//! `sim-root create`, `measure`, `sim-attest` and `verify` manage simulated attestation and
+//! appraise evidence against a policy.
 //!
 //! ```text
 //! cargo run -p sc-cli -- demo
@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod attestation_cmds;
-mod demo;
+mod net;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -31,12 +31,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a handshake and an encrypted request/response in one process (test-double
-    /// attestation; no TEE involved) and show what an untrusted relay would see.
+    /// Run everything on one machine: start the enclave process and the host on a loopback
+    /// port, attest the enclave from a client, run a private job, show what the host saw.
     Demo {
-        /// Attestation binding mode.
-        #[arg(long, value_enum, default_value_t = demo::Mode::IdentityKey)]
-        mode: demo::Mode,
+        /// The enclave program (default: beside this executable).
+        #[arg(long)]
+        enclave: Option<PathBuf>,
+        /// The client's private dataset (comma-separated numbers).
+        #[arg(long, default_value = "12.5, 7.25, 99.0, 41.0, 3.5")]
+        data: String,
+    },
+    /// Run the host and the enclave process, listening for clients.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        listen: String,
+        /// Simulated root key file (create one with `sim-root create`).
+        #[arg(long)]
+        sim_root: PathBuf,
+        /// The enclave program (default: beside this executable).
+        #[arg(long)]
+        enclave: Option<PathBuf>,
+        /// Where to write the policy clients need.
+        #[arg(long, default_value = "client-policy.toml")]
+        policy_out: PathBuf,
+    },
+    /// Connect to a server, attest its enclave, send data to its statistics job.
+    Connect {
+        /// Server address.
+        #[arg(long, default_value = "127.0.0.1:7000")]
+        addr: String,
+        /// Client policy file.
+        #[arg(long, default_value = "client-policy.toml")]
+        policy: PathBuf,
+        /// The private dataset (comma-separated numbers).
+        #[arg(long)]
+        data: String,
     },
     /// Manage the simulated TEE's root key (development only: it can forge evidence).
     SimRoot {
@@ -100,10 +130,27 @@ enum SimRootAction {
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     let out = &mut std::io::stdout();
     let result = match cli.command {
-        Command::Demo { mode } => demo::run(mode, out),
+        Command::Demo { enclave, data } => net::demo(&enclave.unwrap_or_else(net::default_enclave_exe), &data, out),
+        Command::Serve {
+            listen,
+            sim_root,
+            enclave,
+            policy_out,
+        } => net::serve(
+            &listen,
+            &enclave.unwrap_or_else(net::default_enclave_exe),
+            &sim_root,
+            &policy_out,
+            out,
+        ),
+        Command::Connect { addr, policy, data } => net::connect(&addr, &policy, &data, out),
         Command::SimRoot {
             action: SimRootAction::Create { out: path },
         } => attestation_cmds::sim_root_create(&path, out),

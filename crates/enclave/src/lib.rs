@@ -6,8 +6,8 @@
 //! * [`ChannelService`]: the enclave's [`sc_boundary::EnclaveService`]: channel messages go
 //!   to the session manager; application calls carry ciphertext in and out, and only here,
 //!   inside the enclave, is it decrypted and handed to a registered function.
-//! * The `secure-channel-enclave` program: a demo enclave run as its own process by the
-//!   host (see `src/bin`), attesting with the simulated TEE.
+//!
+//! The demo enclave program built on it is `secure-channel-enclave` in `crates/cli`.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -71,8 +71,11 @@ impl EnclaveError {
     }
 }
 
+/// Open sessions dominate the table, so the rare, short-lived pending handshake is boxed to
+/// keep every entry at the size of a session.
+#[allow(clippy::large_enum_variant)] // deliberate: boxing sessions would add an allocation to each
 enum Slot {
-    Pending { handshake: AwaitingClientFinished },
+    Pending { handshake: Box<AwaitingClientFinished> },
     Open { session: Session, last_used: UnixTime },
 }
 
@@ -191,7 +194,12 @@ impl SessionManager {
         let id = self.fresh_id();
         match EnclaveHandshake::accept(&config, id, client_hello, &mut OsRng, now) {
             Ok((handshake, server_hello)) => {
-                self.shard(id).insert(id, Slot::Pending { handshake });
+                self.shard(id).insert(
+                    id,
+                    Slot::Pending {
+                        handshake: Box::new(handshake),
+                    },
+                );
                 self.pending.fetch_add(1, Ordering::Relaxed);
                 server_hello
             }

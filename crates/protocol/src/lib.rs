@@ -38,7 +38,7 @@
 //! assert_eq!(enclave_session.open(now, &record)?.as_deref(), Some(&b"private data"[..]));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![no_std]
+#![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
@@ -51,6 +51,8 @@ mod config;
 mod crypto;
 mod error;
 mod handshake;
+#[cfg(feature = "std")]
+pub mod io;
 pub mod msgs;
 mod record;
 mod suite;

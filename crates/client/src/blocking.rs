@@ -1,0 +1,202 @@
+//! The blocking client: init, callback, encrypt, decrypt, finish.
+
+use crate::now;
+use rand_core::OsRng;
+use sc_protocol::{Claims, ClientConfig, ClientHandshake, RecordError, Session};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How the client sends one channel message (the application's connection).
+pub trait SendHook: Send + Sync {
+    /// Sends `message` to the server. The application may feed the reply to
+    /// [`Client::callback`] from inside this call.
+    fn send(&self, message: &[u8]) -> std::io::Result<()>;
+}
+
+impl<F: Fn(&[u8]) -> std::io::Result<()> + Send + Sync> SendHook for F {
+    fn send(&self, message: &[u8]) -> std::io::Result<()> {
+        self(message)
+    }
+}
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The handshake failed (attestation, binding, key confirmation, alert...).
+    #[error("handshake failed: {0}")]
+    Handshake(#[from] sc_protocol::Error),
+    /// A record was rejected, or cannot be sealed.
+    #[error("record error: {0}")]
+    Record(#[from] RecordError),
+    /// The send hook failed.
+    #[error("send hook failed: {0}")]
+    Send(#[from] std::io::Error),
+    /// No reply arrived within the timeout.
+    #[error("no reply from the server within {0:?}")]
+    Timeout(Duration),
+    /// The network connection failed (TCP helper).
+    #[error("connection failed: {0}")]
+    Connection(std::io::Error),
+    /// The call does not fit the client's state (named).
+    #[error("not allowed now: {0}")]
+    State(&'static str),
+}
+
+enum State {
+    Idle,
+    Waiting(ClientHandshake),
+    /// Established; the Finished still has to go out (from the init thread).
+    Established {
+        session: Box<Session>,
+        finished: Option<Vec<u8>>,
+    },
+    /// The handshake failed: the typed error, when it was a protocol failure.
+    Failed(Option<sc_protocol::Error>),
+    Finished,
+}
+
+/// A secure-channel client bound to one connection.
+pub struct Client {
+    config: Arc<ClientConfig>,
+    hook: Box<dyn SendHook>,
+    timeout: Duration,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("session_id", &self.session_id())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client sending through `hook`; `init` waits at most `timeout` for the reply.
+    pub fn new(config: Arc<ClientConfig>, hook: Box<dyn SendHook>, timeout: Duration) -> Self {
+        Self {
+            config,
+            hook,
+            timeout,
+            state: Mutex::new(State::Idle),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs the handshake: sends the ClientHello, waits for the reply to be fed to
+    /// [`Client::callback`], sends the ClientFinished. The channel is then ready.
+    pub fn init(&self) -> Result<(), ClientError> {
+        let client_hello = {
+            let mut state = self.lock();
+            if !matches!(*state, State::Idle) {
+                return Err(ClientError::State("init called twice"));
+            }
+            let (handshake, hello) = ClientHandshake::start(self.config.clone(), &mut OsRng, now())?;
+            *state = State::Waiting(handshake);
+            hello
+        };
+        // No lock is held here: the hook may call `callback` on this very thread.
+        if let Err(e) = self.hook.send(&client_hello) {
+            *self.lock() = State::Failed(None);
+            return Err(e.into());
+        }
+        let deadline = Instant::now() + self.timeout;
+        let mut state = self.lock();
+        while matches!(*state, State::Waiting(_)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                *state = State::Failed(None);
+                return Err(ClientError::Timeout(self.timeout));
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let finished = match &mut *state {
+            State::Established { finished, .. } => finished.take(),
+            State::Failed(Some(e)) => return Err(ClientError::Handshake(e.clone())),
+            _ => return Err(ClientError::State("handshake interrupted")),
+        };
+        drop(state);
+        if let Some(f) = finished {
+            self.hook.send(&f)?;
+        }
+        Ok(())
+    }
+
+    /// Feeds one channel message received from the server (during the handshake).
+    pub fn callback(&self, message: &[u8]) -> Result<(), ClientError> {
+        let mut state = self.lock();
+        let State::Waiting(_) = &*state else {
+            return Err(ClientError::State("no handshake is waiting for a reply"));
+        };
+        let State::Waiting(handshake) = std::mem::replace(&mut *state, State::Idle) else {
+            return Err(ClientError::State("no handshake is waiting for a reply"));
+        };
+        let result = handshake.read_server_hello(message, now());
+        *state = match &result {
+            Ok(_) => State::Idle,
+            Err(e) => State::Failed(Some(e.clone())),
+        };
+        let outcome = result.map(|est| {
+            *state = State::Established {
+                session: Box::new(est.session),
+                finished: Some(est.client_finished),
+            };
+        });
+        drop(state);
+        self.changed.notify_all();
+        outcome.map_err(ClientError::from)
+    }
+
+    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, RecordError>) -> Result<T, ClientError> {
+        match &mut *self.lock() {
+            State::Established { session, .. } => Ok(f(session)?),
+            _ => Err(ClientError::State("channel not established")),
+        }
+    }
+
+    /// Encrypts application data into a record for the server.
+    pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.with_session(|s| s.seal(now(), plaintext))
+    }
+
+    /// Decrypts a record from the server.
+    pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.with_session(|s| s.open(now(), record))?
+            .ok_or(ClientError::State("the server closed the session"))
+    }
+
+    /// Tells the server to drop the session, then forgets it locally.
+    pub fn finish(&self) -> Result<(), ClientError> {
+        let close = self.with_session(|s| s.seal_close(now()))?;
+        *self.lock() = State::Finished;
+        self.hook.send(&close)?;
+        Ok(())
+    }
+
+    /// The session id, once established.
+    pub fn session_id(&self) -> Option<u64> {
+        match &*self.lock() {
+            State::Established { session, .. } => Some(session.id()),
+            _ => None,
+        }
+    }
+
+    /// The enclave's verified claims, once established.
+    pub fn peer_claims(&self) -> Option<Claims> {
+        match &*self.lock() {
+            State::Established { session, .. } => session.peer_claims().cloned(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! A ready-made TCP client over [`Client`]: the application-owns-the-network pattern done
+//! for the common case. The handshake reply is delivered by a receive thread; afterwards
+//! each request is one record out and one record back.
+
+use crate::blocking::{Client, ClientError};
+use sc_protocol::ClientConfig;
+use sc_protocol::io::read_message;
+use std::io::Write;
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Largest message accepted from the server.
+const MAX_MESSAGE: usize = sc_protocol::msgs::MAX_FRAME_BODY + sc_protocol::msgs::FRAME_HEADER_LEN;
+
+/// A channel over one TCP connection.
+#[derive(Debug)]
+pub struct TcpClient {
+    client: Arc<Client>,
+    stream: TcpStream,
+    writer: Arc<Mutex<TcpStream>>,
+}
+
+impl TcpClient {
+    /// Connects, attests the enclave and establishes the channel.
+    pub fn connect(
+        addr: impl ToSocketAddrs,
+        config: Arc<ClientConfig>,
+        timeout: Duration,
+    ) -> Result<Self, ClientError> {
+        let stream = TcpStream::connect(addr).map_err(ClientError::Connection)?;
+        stream.set_nodelay(true).map_err(ClientError::Connection)?;
+        let writer = Arc::new(Mutex::new(stream.try_clone().map_err(ClientError::Connection)?));
+        let hook_writer = writer.clone();
+        let hook = move |m: &[u8]| hook_writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(m);
+        let client = Arc::new(Client::new(config, Box::new(hook), timeout));
+
+        let mut reader = stream.try_clone().map_err(ClientError::Connection)?;
+        let receiver = client.clone();
+        let handshake_reader = std::thread::spawn(move || {
+            if let Ok(Some(reply)) = read_message(&mut reader, MAX_MESSAGE) {
+                let _ = receiver.callback(&reply);
+            }
+        });
+        let result = client.init();
+        if result.is_err() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let _ = handshake_reader.join();
+        result?;
+        Ok(Self { client, stream, writer })
+    }
+
+    /// The underlying client (session id, claims, encrypt/decrypt).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends `request` encrypted and returns the decrypted reply.
+    pub fn request(&mut self, request: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let record = self.client.encrypt(request)?;
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_all(&record)
+            .map_err(ClientError::Connection)?;
+        let reply = read_message(&mut self.stream, MAX_MESSAGE)
+            .map_err(ClientError::Connection)?
+            .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
+        self.client.decrypt(&reply)
+    }
+
+    /// Closes the session at the server and the connection.
+    pub fn close(self) -> Result<(), ClientError> {
+        let r = self.client.finish();
+        let _ = self.stream.shutdown(Shutdown::Both);
+        r
+    }
+}
