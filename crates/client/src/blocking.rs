@@ -124,6 +124,9 @@ impl Client {
         let finished = match &mut *state {
             State::Established { finished, .. } => finished.take(),
             State::Failed(Some(e)) => return Err(ClientError::Handshake(e.clone())),
+            State::Failed(None) => {
+                return Err(ClientError::Connection(std::io::ErrorKind::ConnectionAborted.into()));
+            }
             _ => return Err(ClientError::State("handshake interrupted")),
         };
         drop(state);
@@ -156,6 +159,17 @@ impl Client {
         drop(state);
         self.changed.notify_all();
         outcome.map_err(ClientError::from)
+    }
+
+    /// Tells a waiting [`Client::init`] that the connection is gone (the receive path hit
+    /// end of stream or an error), so it fails at once instead of waiting out its timeout.
+    pub fn connection_lost(&self) {
+        let mut state = self.lock();
+        if matches!(*state, State::Waiting(_)) {
+            *state = State::Failed(None);
+            drop(state);
+            self.changed.notify_all();
+        }
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, RecordError>) -> Result<T, ClientError> {

@@ -37,10 +37,11 @@ impl TcpClient {
 
         let mut reader = stream.try_clone().map_err(ClientError::Connection)?;
         let receiver = client.clone();
-        let handshake_reader = std::thread::spawn(move || {
-            if let Ok(Some(reply)) = read_message(&mut reader, MAX_MESSAGE) {
+        let handshake_reader = std::thread::spawn(move || match read_message(&mut reader, MAX_MESSAGE) {
+            Ok(Some(reply)) => {
                 let _ = receiver.callback(&reply);
             }
+            _ => receiver.connection_lost(),
         });
         let result = client.init();
         if result.is_err() {

@@ -68,6 +68,15 @@ impl SessionLimits {
 
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Receives a session's epoch-0 secrets, like a TLS key log file: for debugging and for
+/// tests that must know the keys (for example to prove that a relay's memory never holds
+/// them). **Never install one in production:** whoever reads the log reads the traffic.
+pub trait KeyLog: Send + Sync {
+    /// One secret: `label` is `c2e_traffic_secret`, `c2e_key`, `e2c_traffic_secret` or
+    /// `e2c_key` (client-to-enclave, enclave-to-client).
+    fn log(&self, session_id: u64, label: &'static str, secret: &[u8]);
+}
+
 /// Client configuration. Build with [`ClientConfig::builder`].
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -76,6 +85,7 @@ pub struct ClientConfig {
     pub(crate) verifier: Arc<dyn Verifier>,
     pub(crate) handshake_timeout: Duration,
     pub(crate) limits: SessionLimits,
+    pub(crate) key_log: Option<Arc<dyn KeyLog>>,
 }
 
 impl ClientConfig {
@@ -88,6 +98,7 @@ impl ClientConfig {
             verifier: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             limits: SessionLimits::default(),
+            key_log: None,
         }
     }
 
@@ -104,6 +115,7 @@ pub struct ClientConfigBuilder {
     verifier: Option<Arc<dyn Verifier>>,
     handshake_timeout: Duration,
     limits: SessionLimits,
+    key_log: Option<Arc<dyn KeyLog>>,
 }
 
 impl ClientConfigBuilder {
@@ -137,6 +149,12 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Installs a key log (debugging and tests only; see [`KeyLog`]).
+    pub fn key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
+        self.key_log = Some(key_log);
+        self
+    }
+
     /// Validates and builds. Fails closed without a verifier.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
         let verifier = self.verifier.ok_or(ConfigError::NoVerifier)?;
@@ -153,6 +171,7 @@ impl ClientConfigBuilder {
             verifier,
             handshake_timeout: self.handshake_timeout,
             limits: self.limits,
+            key_log: self.key_log,
         })
     }
 }
@@ -301,6 +320,7 @@ impl core::fmt::Debug for ClientConfig {
             .field("binding_modes", &self.binding_modes)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("limits", &self.limits)
+            .field("key_log", &self.key_log.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -221,3 +221,40 @@ fn identity_credential_reattests_the_same_key() {
     assert!(debug.contains(&format!("{:?}", c1.public_key())));
     assert!(!debug.contains(&format!("{:?}", [3u8; 32])));
 }
+
+#[test]
+fn key_log_reports_both_directions_secrets_and_keys() {
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Log(Mutex<Vec<(u64, &'static str, Vec<u8>)>>);
+    impl sc_protocol::KeyLog for Log {
+        fn log(&self, session_id: u64, label: &'static str, secret: &[u8]) {
+            self.0.lock().unwrap().push((session_id, label, secret.to_vec()));
+        }
+    }
+    let log = Arc::new(Log::default());
+    let client = Arc::new(
+        ClientConfig::builder()
+            .verifier(verifier())
+            .suites(&[CipherSuite::X25519Aes256GcmSha384])
+            .key_log(log.clone())
+            .build()
+            .unwrap(),
+    );
+    let enclave = enclave_config(&ALL_MODES, SessionLimits::default());
+    let (hs, ch) = ClientHandshake::start(client, &mut rng(1), NOW).unwrap();
+    let (_, sh) = EnclaveHandshake::accept(&enclave, 42, &ch, &mut rng(2), NOW).unwrap();
+    hs.read_server_hello(&sh, NOW).unwrap();
+    let entries = log.0.lock().unwrap();
+    let labels: Vec<_> = entries.iter().map(|(id, l, s)| (*id, *l, s.len())).collect();
+    assert_eq!(
+        labels,
+        [
+            (42, "c2e_traffic_secret", 48),
+            (42, "c2e_key", 32),
+            (42, "e2c_traffic_secret", 48),
+            (42, "e2c_key", 32)
+        ]
+    );
+    assert_ne!(entries[1].2, entries[3].2, "directional keys differ");
+}

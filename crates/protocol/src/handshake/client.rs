@@ -190,16 +190,20 @@ impl ClientHandshake {
             session_id: sh.session_id,
             verify_data: client_finished.as_bytes(),
         };
+        let session = Session::new(
+            sh.session_id,
+            suite,
+            Role::Client,
+            now,
+            self.config.limits,
+            traffic,
+            Some(claims),
+        );
+        if let Some(log) = &self.config.key_log {
+            session.log_keys(log.as_ref());
+        }
         Ok(Established {
-            session: Session::new(
-                sh.session_id,
-                suite,
-                Role::Client,
-                now,
-                self.config.limits,
-                traffic,
-                Some(claims),
-            ),
+            session,
             client_finished: frame(MessageType::ClientFinished, &cf.to_vec()),
         })
     }

@@ -40,6 +40,20 @@ impl EpochKeys {
         }
     }
 
+    /// Reports this epoch's traffic secret and key to a key log under `prefix` (`c2e`/`e2c`).
+    pub(crate) fn log(&self, suite: CipherSuite, log: &dyn crate::config::KeyLog, session_id: u64, c2e: bool) {
+        let mut key = Zeroizing::new([0u8; 32]);
+        let key = &mut key[..suite.aead().key_len()];
+        Prk::new(suite.hash(), &self.secret).expand_label(b"key", b"", key);
+        let (secret_label, key_label) = if c2e {
+            ("c2e_traffic_secret", "c2e_key")
+        } else {
+            ("e2c_traffic_secret", "e2c_key")
+        };
+        log.log(session_id, secret_label, self.secret.as_bytes());
+        log.log(session_id, key_label, key);
+    }
+
     /// The keys of the following epoch, or `None` when epochs are exhausted.
     pub(crate) fn next(&self, suite: CipherSuite) -> Option<Self> {
         let epoch = self.epoch.checked_add(1)?;

@@ -139,6 +139,13 @@ impl Session {
         self.role
     }
 
+    /// Reports the epoch-0 secrets to a key log (client side, when configured).
+    pub(crate) fn log_keys(&self, log: &dyn crate::config::KeyLog) {
+        let client = self.role == Role::Client;
+        self.send.keys.log(self.suite, log, self.id, client);
+        self.recv.current.log(self.suite, log, self.id, !client);
+    }
+
     /// The enclave's verified claims (client side only).
     pub fn peer_claims(&self) -> Option<&Claims> {
         self.peer.as_deref()

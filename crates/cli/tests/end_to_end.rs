@@ -1,0 +1,159 @@
+//! The three roles end to end: real TCP on loopback, the real enclave process.
+
+mod common;
+
+use common::*;
+use sc_client::{Client, ClientError, TcpClient};
+use sc_protocol::io::read_message;
+use sc_protocol::{AttestationError, Error};
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[test]
+fn end_to_end_through_the_full_stack() {
+    let s = stack();
+    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let claims = c.client().peer_claims().unwrap();
+    assert_eq!(
+        claims.measurement,
+        sc_attestation::measure_file(&enclave_exe()).unwrap()
+    );
+    assert!(claims.simulated);
+    assert_eq!(c.request(b"1, 2, 3, 4").unwrap(), b"count=4 mean=2.50 max=4.00");
+    assert_eq!(c.request(b"10").unwrap(), b"count=1 mean=10.00 max=10.00");
+    assert!(eventually(TIMEOUT, || s.host.counts() == (1, 0)));
+    c.close().unwrap();
+    assert!(
+        eventually(TIMEOUT, || s.host.counts() == (0, 0)),
+        "finish drops the session at the host"
+    );
+}
+
+#[test]
+fn reply_fed_from_inside_the_send_hook_on_the_same_thread() {
+    let s = stack();
+    let stream = Arc::new(Mutex::new(TcpStream::connect(s.addr).unwrap()));
+    let me: Arc<OnceLock<Weak<Client>>> = Arc::new(OnceLock::new());
+    let (hook_stream, hook_me) = (stream.clone(), me.clone());
+    let hook = move |m: &[u8]| -> std::io::Result<()> {
+        let mut st = hook_stream.lock().unwrap();
+        st.write_all(m)?;
+        if m[0] == 0x01 {
+            // ClientHello: read the reply right here and feed it back, on this thread.
+            let reply = read_message(&mut *st, 1 << 20)?.expect("reply");
+            let client = hook_me.get().and_then(Weak::upgrade).expect("client");
+            client.callback(&reply).expect("callback");
+        }
+        Ok(())
+    };
+    let client = Arc::new(Client::new(client_config(&s.policy), Box::new(hook), TIMEOUT));
+    me.set(Arc::downgrade(&client)).unwrap();
+    let started = Instant::now();
+    client.init().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "no polling delay");
+    let record = client.encrypt(b"5,6").unwrap();
+    let mut st = stream.lock().unwrap();
+    st.write_all(&record).unwrap();
+    let reply = read_message(&mut *st, 1 << 20).unwrap().unwrap();
+    drop(st);
+    assert_eq!(client.decrypt(&reply).unwrap(), b"count=2 mean=5.50 max=6.00");
+}
+
+#[test]
+fn sixty_four_concurrent_clients_on_the_threaded_host() {
+    let s = stack();
+    let config = client_config(&s.policy);
+    let threads: Vec<_> = (0..64)
+        .map(|i| {
+            let (addr, config) = (s.addr, config.clone());
+            std::thread::spawn(move || {
+                let mut c = TcpClient::connect(addr, config, TIMEOUT).unwrap();
+                for j in 0..5 {
+                    let reply = c.request(format!("{i},{j}").as_bytes()).unwrap();
+                    let max = i.max(j);
+                    assert!(String::from_utf8(reply).unwrap().ends_with(&format!("max={max}.00")));
+                }
+                c.close().unwrap();
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(eventually(TIMEOUT, || s.host.counts() == (0, 0)));
+}
+
+#[test]
+fn client_whose_policy_does_not_match_refuses_the_channel() {
+    let s = stack();
+    // The right root (the stack's seed), the wrong measurement.
+    let wrong = policy_for(&sc_attestation::sim::SimRoot::from_secret([0x42; 32]), &[0xee; 32]);
+    match TcpClient::connect(s.addr, client_config(&wrong), TIMEOUT) {
+        Err(ClientError::Handshake(Error::Attestation(AttestationError::WrongMeasurement))) => {}
+        other => panic!("expected a measurement rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn enclave_killed_mid_session_fails_fast_and_restarts() {
+    let s = stack();
+    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    assert_eq!(c.request(b"1").unwrap(), b"count=1 mean=1.00 max=1.00");
+    let session = c.client().session_id().unwrap();
+    let record = c.client().encrypt(b"2").unwrap();
+
+    let pid = s.child.pid();
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let killed = Instant::now();
+    // A call through the dead enclave fails with a typed error, fast.
+    let err = loop {
+        match s.host.app_call(session, 1, &record) {
+            Err(e) => break e,
+            Ok(_) => panic!("a dead enclave answered"),
+        }
+    };
+    assert!(killed.elapsed() < Duration::from_secs(1), "took {:?}", killed.elapsed());
+    assert!(
+        matches!(
+            err,
+            sc_host::HostError::Boundary(sc_boundary::BoundaryError::EnclaveExited)
+        ) || matches!(err, sc_host::HostError::Enclave(_)),
+        "{err:?}"
+    );
+    // The client's next request fails with a typed error, not wrong plaintext.
+    assert!(c.request(b"3").is_err());
+
+    // The supervisor restarts the enclave; new sessions work.
+    assert!(eventually(Duration::from_secs(5), || {
+        TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT)
+            .and_then(|mut c| c.request(b"7,8"))
+            .is_ok_and(|r| r == b"count=2 mean=7.50 max=8.00")
+    }));
+}
+
+#[test]
+fn handshake_fails_fast_when_the_server_hangs_up() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        drop(conn);
+    });
+    let policy = policy_for(&sc_attestation::sim::SimRoot::from_secret([1; 32]), &[0; 32]);
+    let started = Instant::now();
+    let err = TcpClient::connect(addr, client_config(&policy), TIMEOUT).unwrap_err();
+    assert!(matches!(err, ClientError::Connection(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
