@@ -114,7 +114,10 @@ fn enclave_killed_mid_session_fails_fast_and_restarts() {
     assert!(status.success());
     let killed = Instant::now();
     // A call through the dead enclave fails with a typed error, fast.
-    let err = s.host.app_call(session, 1, &record).expect_err("a dead enclave answered");
+    let err = s
+        .host
+        .app_call(session, 1, &record)
+        .expect_err("a dead enclave answered");
     assert!(killed.elapsed() < Duration::from_secs(1), "took {:?}", killed.elapsed());
     assert!(
         matches!(
