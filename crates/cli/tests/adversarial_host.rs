@@ -1,0 +1,184 @@
+//! An adversarial host: the test plays the untrusted relay between two real clients and the
+//! real enclave process, and drops, duplicates, replays, reorders, modifies and cross-wires
+//! their messages. Every affected operation must fail with a typed error; no operation may
+//! ever yield wrong plaintext.
+
+mod common;
+
+use common::*;
+use sc_boundary::{ChildProcess, EnclaveTransport, Request, Response};
+use sc_client::{Client, ClientError};
+use sc_protocol::RecordError;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+struct Peer {
+    client: Arc<Client>,
+    outbox: Receiver<Vec<u8>>,
+}
+
+fn enclave(s: &Stack) -> ChildProcess {
+    let root = s.dir.path().join("root.key");
+    ChildProcess::spawn(
+        &enclave_exe(),
+        [Path::new("--sim-root"), &root],
+        Duration::from_secs(10),
+    )
+    .unwrap()
+}
+
+fn peer(s: &Stack, timeout: Duration) -> Peer {
+    let (tx, outbox) = channel();
+    let hook = move |m: &[u8]| -> std::io::Result<()> {
+        let _ = tx.send(m.to_vec());
+        Ok(())
+    };
+    Peer {
+        client: Arc::new(Client::new(client_config(&s.policy), Box::new(hook), timeout)),
+        outbox,
+    }
+}
+
+fn channel_call(e: &ChildProcess, message: Vec<u8>) -> Response {
+    e.call(Request::Channel { message }).unwrap()
+}
+
+/// Relays a handshake faithfully, except that `tamper` may rewrite the ServerHello.
+fn handshake(e: &ChildProcess, p: &Peer, tamper: impl FnOnce(Vec<u8>) -> Option<Vec<u8>>) -> Result<(), ClientError> {
+    let c = p.client.clone();
+    let init = std::thread::spawn(move || c.init());
+    let hello = p.outbox.recv().unwrap();
+    let Response::Channel {
+        reply: Some(server_hello),
+    } = channel_call(e, hello)
+    else {
+        panic!("no ServerHello")
+    };
+    if let Some(sh) = tamper(server_hello) {
+        let _ = p.client.callback(&sh);
+    }
+    let result = init.join().unwrap();
+    if result.is_ok() {
+        let finished = p.outbox.recv().unwrap();
+        assert_eq!(channel_call(e, finished), Response::Channel { reply: None });
+    }
+    result
+}
+
+fn app(e: &ChildProcess, session_id: u64, record: Vec<u8>) -> Response {
+    e.call(Request::App {
+        session_id,
+        function: 1,
+        record,
+    })
+    .unwrap()
+}
+
+fn reply_record(r: Response) -> Vec<u8> {
+    match r {
+        Response::App { record } => record,
+        other => panic!("expected a reply record, got {other:?}"),
+    }
+}
+
+#[test]
+fn modified_or_dropped_handshake_messages_fail_typed() {
+    let s = stack();
+    let e = enclave(&s);
+    // Modified ServerHello: one byte of the evidence changed.
+    let p = peer(&s, Duration::from_secs(5));
+    let err = handshake(&e, &p, |mut sh| {
+        let n = sh.len();
+        sh[n / 2] ^= 0x40;
+        Some(sh)
+    })
+    .unwrap_err();
+    assert!(matches!(err, ClientError::Handshake(_)), "{err:?}");
+    // Dropped ServerHello: the client times out, typed.
+    let p = peer(&s, Duration::from_millis(300));
+    assert!(matches!(
+        handshake(&e, &p, |_| None).unwrap_err(),
+        ClientError::Timeout(_)
+    ));
+}
+
+#[test]
+fn duplicated_replayed_modified_reordered_and_cross_wired_records() {
+    let s = stack();
+    let e = enclave(&s);
+    let (a, b) = (peer(&s, Duration::from_secs(5)), peer(&s, Duration::from_secs(5)));
+    handshake(&e, &a, Some).unwrap();
+    handshake(&e, &b, Some).unwrap();
+    let (ida, idb) = (a.client.session_id().unwrap(), b.client.session_id().unwrap());
+    assert_ne!(ida, idb);
+
+    // Faithful relay works.
+    let r1 = a.client.encrypt(b"1,2").unwrap();
+    let reply1 = reply_record(app(&e, ida, r1.clone()));
+    assert_eq!(a.client.decrypt(&reply1).unwrap(), b"count=2 mean=1.50 max=2.00");
+
+    // Duplicate (replay) of a request: the enclave refuses it.
+    let dup = app(&e, ida, r1.clone());
+    assert!(
+        matches!(&dup, Response::Error(err) if err.message.contains("replayed")),
+        "{dup:?}"
+    );
+    // Replay of a reply to the client: refused.
+    assert!(matches!(
+        a.client.decrypt(&reply1),
+        Err(ClientError::Record(RecordError::Replayed))
+    ));
+
+    // Modified request: refused by the enclave.
+    let mut m = a.client.encrypt(b"9,9").unwrap();
+    let last = m.len() - 1;
+    m[last] ^= 1;
+    let modified = app(&e, ida, m);
+    assert!(
+        matches!(&modified, Response::Error(err) if err.message.contains("authentication")),
+        "{modified:?}"
+    );
+
+    // Reordered replies: both decrypt to their own plaintext, in either order.
+    let x = reply_record(app(&e, ida, a.client.encrypt(b"3").unwrap()));
+    let y = reply_record(app(&e, ida, a.client.encrypt(b"4").unwrap()));
+    assert_eq!(a.client.decrypt(&y).unwrap(), b"count=1 mean=4.00 max=4.00");
+    assert_eq!(a.client.decrypt(&x).unwrap(), b"count=1 mean=3.00 max=3.00");
+
+    // Cross-wired: A's request presented as B's session, B's reply given to A.
+    let ra = a.client.encrypt(b"5").unwrap();
+    let crossed = app(&e, idb, ra);
+    assert!(
+        matches!(&crossed, Response::Error(err) if err.message.contains("another session")),
+        "{crossed:?}"
+    );
+    let rb = reply_record(app(&e, idb, b.client.encrypt(b"6").unwrap()));
+    assert!(matches!(
+        a.client.decrypt(&rb),
+        Err(ClientError::Record(RecordError::WrongSession))
+    ));
+    // A reflected request (the client's own record sent back to it): refused.
+    let own = a.client.encrypt(b"7").unwrap();
+    assert!(matches!(
+        a.client.decrypt(&own),
+        Err(ClientError::Record(RecordError::Authentication))
+    ));
+
+    // Both sessions still work after all of that.
+    assert_eq!(
+        a.client
+            .decrypt(&reply_record(app(&e, ida, a.client.encrypt(b"8").unwrap())))
+            .unwrap(),
+        b"count=1 mean=8.00 max=8.00"
+    );
+    assert_eq!(b.client.decrypt(&rb).unwrap(), b"count=1 mean=6.00 max=6.00");
+
+    // Dropped close: the session stays; a replayed close after the real one is refused.
+    a.client.finish().unwrap();
+    let close = a.outbox.recv().unwrap();
+    assert_eq!(channel_call(&e, close.clone()), Response::Channel { reply: None });
+    assert!(matches!(channel_call(&e, close), Response::Error(_)));
+    assert!(matches!(app(&e, ida, vec![0; 64]), Response::Error(err) if err.message.contains("unknown session")));
+}
