@@ -155,3 +155,41 @@ fn handshake_fails_fast_when_the_server_hangs_up() {
         started.elapsed()
     );
 }
+
+#[test]
+fn sixty_four_concurrent_clients_on_the_tokio_host() {
+    let s = stack();
+    let config = client_config(&s.policy);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(sc_host::serve_tokio(s.host.clone(), listener));
+        let tasks: Vec<_> = (0..64u32)
+            .map(|i| {
+                let config = config.clone();
+                tokio::spawn(async move {
+                    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    let mut c = sc_client::AsyncClient::connect(stream, config, TIMEOUT).await.unwrap();
+                    assert!(c.peer_claims().unwrap().simulated);
+                    for j in 0..5u32 {
+                        let reply = c.request(format!("{i},{j}").as_bytes()).await.unwrap();
+                        assert!(
+                            String::from_utf8(reply)
+                                .unwrap()
+                                .ends_with(&format!("max={}.00", i.max(j)))
+                        );
+                    }
+                    c.close().await.unwrap();
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert!(eventually(TIMEOUT, || s.host.counts() == (0, 0)));
+}

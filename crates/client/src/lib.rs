@@ -6,6 +6,9 @@
 //! variable, never a sleep loop, until the reply has been fed in (from inside the send hook
 //! on the same thread, or from a separate receive thread) or the timeout passes.
 //!
+//! With the `tokio` feature, `AsyncClient` runs the channel over any
+//! `AsyncRead + AsyncWrite` stream.
+//!
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use sc_client::Client;
@@ -36,9 +39,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(feature = "tokio")]
+mod async_client;
 mod blocking;
 mod tcp;
 
+#[cfg(feature = "tokio")]
+pub use async_client::AsyncClient;
 pub use blocking::{Client, ClientError, SendHook};
 pub use tcp::TcpClient;
 

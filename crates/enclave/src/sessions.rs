@@ -21,6 +21,9 @@ pub struct EnclaveLimits {
     pub max_pending: usize,
     /// Sessions unused this long are dropped.
     pub idle_timeout: Duration,
+    /// Drop each session's expanded AEAD keys after every call (about 1 KiB saved per
+    /// session, a few hundred nanoseconds per call to rebuild them).
+    pub park_sessions: bool,
 }
 
 impl Default for EnclaveLimits {
@@ -29,6 +32,7 @@ impl Default for EnclaveLimits {
             max_sessions: 1_000_000,
             max_pending: 4096,
             idle_timeout: Duration::from_secs(15 * 60),
+            park_sessions: true,
         }
     }
 }
@@ -233,7 +237,10 @@ impl SessionManager {
             }
         };
         self.pending.fetch_sub(1, Ordering::Relaxed);
-        let session = handshake.read_client_finished(client_finished, now)?;
+        let mut session = handshake.read_client_finished(client_finished, now)?;
+        if self.limits.park_sessions {
+            session.park();
+        }
         self.shard(id).insert(
             id,
             Slot::Open {
@@ -255,7 +262,11 @@ impl SessionManager {
         match shard.get_mut(&id) {
             Some(Slot::Open { session, last_used }) => {
                 *last_used = now;
-                Ok(f(session)?)
+                let result = f(session);
+                if self.limits.park_sessions {
+                    session.park();
+                }
+                Ok(result?)
             }
             _ => Err(EnclaveError::UnknownSession),
         }

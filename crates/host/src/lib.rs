@@ -11,6 +11,7 @@
 //! * [`serve_tcp`]: a thread-per-connection TCP server; [`read_message`] reads one channel
 //!   frame from a stream.
 //! * [`Supervisor`]: restarts the enclave process when it exits.
+//! * `serve_tokio` (feature `tokio`): the same server on tokio.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,8 +33,12 @@
 mod relay;
 mod supervisor;
 mod tcp;
+#[cfg(feature = "tokio")]
+mod tokio_server;
 
 pub use relay::{ConnId, Host, HostError, HostLimits, Routed};
 pub use sc_protocol::io::read_message;
 pub use supervisor::Supervisor;
 pub use tcp::serve_tcp;
+#[cfg(feature = "tokio")]
+pub use tokio_server::serve_tokio;

@@ -218,3 +218,26 @@ fn handshake_frames_are_not_records() {
         Err(RecordError::NotARecord(_))
     ));
 }
+
+#[test]
+fn parked_sessions_keep_working_and_are_small() {
+    let (mut c, mut e) = pair();
+    for i in 0..3u8 {
+        c.park();
+        e.park();
+        let r = c.seal(NOW, &[i; 10]).unwrap();
+        e.park();
+        assert_eq!(e.open(NOW, &r).unwrap().unwrap(), vec![i; 10]);
+        assert_eq!(
+            e.open(NOW, &r),
+            Err(RecordError::Replayed),
+            "parking keeps the replay window"
+        );
+    }
+    // Inline state only: the expanded key schedules live behind pointers.
+    assert!(
+        std::mem::size_of::<Session>() <= 640,
+        "{}",
+        std::mem::size_of::<Session>()
+    );
+}

@@ -1,0 +1,77 @@
+//! Session capacity: establishes N real sessions (full handshakes, test-double attestation,
+//! one request and reply each) in one `SessionManager` and reports resident memory per session. Prints figures; not a
+//! criterion benchmark. `SC_SESSIONS=1000000 cargo bench -p sc-enclave --bench capacity`.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sc_enclave::{ChannelOutcome, EnclaveLimits, SessionManager};
+use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
+use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, UnixTime};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn run(n: usize, park: bool) {
+    let now = UnixTime::from_secs(1_800_000_000);
+    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
+    attester.set_time(now);
+    let config = EnclaveConfig::builder().attester(attester).build().unwrap();
+    let limits = EnclaveLimits {
+        park_sessions: park,
+        ..EnclaveLimits::default()
+    };
+    let manager = SessionManager::new(config, None, limits);
+    let client = Arc::new(
+        ClientConfig::builder()
+            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
+            .build()
+            .unwrap(),
+    );
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let before = resident_bytes();
+    let started = Instant::now();
+    for _ in 0..n {
+        let (hs, ch) = ClientHandshake::start(client.clone(), &mut rng, now).unwrap();
+        let ChannelOutcome::Reply(sh) = manager.handle_channel(&ch, now).unwrap() else {
+            panic!("no ServerHello")
+        };
+        let mut est = hs.read_server_hello(&sh, now).unwrap();
+        assert_eq!(
+            manager.handle_channel(&est.client_finished, now).unwrap(),
+            ChannelOutcome::Nothing
+        );
+        // One request and reply, so each session has used both directions' keys.
+        let id = est.session.id();
+        let request = est.session.seal(now, b"request").unwrap();
+        assert_eq!(manager.decrypt(id, &request, now).unwrap(), b"request");
+        manager.encrypt(id, b"reply", now).unwrap();
+    }
+    let elapsed = started.elapsed();
+    let after = resident_bytes();
+    assert_eq!(manager.open_sessions(), n);
+    println!(
+        "sessions={n} park={park}: resident +{:.1} MiB, {:.0} bytes per session; {:.1} s of handshakes ({:.0}/s on one thread)",
+        (after - before) as f64 / (1 << 20) as f64,
+        (after - before) as f64 / n as f64,
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+}
+
+fn main() {
+    let n = std::env::var("SC_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    run(n, true);
+    run(n / 4, false);
+}
