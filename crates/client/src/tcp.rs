@@ -1,13 +1,14 @@
 //! A ready-made TCP client over [`Client`]: the application-owns-the-network pattern done
-//! for the common case. The handshake reply is delivered by a receive thread; afterwards
-//! each request is one record out and one record back.
+//! for the common case. The send hook reads the handshake reply and feeds it to the
+//! client's callback on the same thread (no extra thread per connection); afterwards each
+//! request is one record out and one record back.
 
 use crate::blocking::{Client, ClientError};
 use sc_protocol::ClientConfig;
 use sc_protocol::io::read_message;
 use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 /// Largest message accepted from the server.
@@ -30,25 +31,38 @@ impl TcpClient {
     ) -> Result<Self, ClientError> {
         let stream = TcpStream::connect(addr).map_err(ClientError::Connection)?;
         stream.set_nodelay(true).map_err(ClientError::Connection)?;
+        stream
+            .set_read_timeout(Some(timeout))
+            .map_err(ClientError::Connection)?;
         let writer = Arc::new(Mutex::new(stream.try_clone().map_err(ClientError::Connection)?));
-        let hook_writer = writer.clone();
-        let hook = move |m: &[u8]| hook_writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(m);
-        let client = Arc::new(Client::new(config, Box::new(hook), timeout));
-
-        let mut reader = stream.try_clone().map_err(ClientError::Connection)?;
-        let receiver = client.clone();
-        let handshake_reader = std::thread::spawn(move || match read_message(&mut reader, MAX_MESSAGE) {
-            Ok(Some(reply)) => {
-                let _ = receiver.callback(&reply);
+        let reader = Mutex::new(stream.try_clone().map_err(ClientError::Connection)?);
+        let (hook_writer, me) = (writer.clone(), Arc::new(OnceLock::<Weak<Client>>::new()));
+        let hook_me = me.clone();
+        let hook = move |m: &[u8]| -> std::io::Result<()> {
+            hook_writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(m)?;
+            if m.first() != Some(&sc_protocol::msgs::MessageType::ClientHello.code()) {
+                return Ok(());
             }
-            _ => receiver.connection_lost(),
-        });
-        let result = client.init();
-        if result.is_err() {
+            // The ClientHello is out: read the reply here and feed it to the client.
+            let Some(client) = hook_me.get().and_then(Weak::upgrade) else {
+                return Ok(());
+            };
+            let mut reader = reader.lock().unwrap_or_else(|p| p.into_inner());
+            match read_message(&mut *reader, MAX_MESSAGE) {
+                Ok(Some(reply)) => {
+                    let _ = client.callback(&reply);
+                }
+                _ => client.connection_lost(),
+            }
+            Ok(())
+        };
+        let client = Arc::new(Client::new(config, Box::new(hook), timeout));
+        let _ = me.set(Arc::downgrade(&client));
+        if let Err(e) = client.init() {
             let _ = stream.shutdown(Shutdown::Both);
+            return Err(e);
         }
-        let _ = handshake_reader.join();
-        result?;
+        stream.set_read_timeout(None).map_err(ClientError::Connection)?;
         Ok(Self { client, stream, writer })
     }
 
