@@ -1,6 +1,6 @@
 //! Session capacity: establishes N real sessions (full handshakes, test-double attestation,
 //! one request and reply each) in one `SessionManager` and reports resident memory per session. Prints figures; not a
-//! criterion benchmark. `SC_SESSIONS=1000000 cargo bench -p sc-enclave --bench capacity`.
+//! criterion benchmark. `SC_SESSIONS=1000000 [SC_PARK=0] cargo bench -p sc-enclave --bench capacity`.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -68,10 +68,12 @@ fn run(n: usize, park: bool) {
 }
 
 fn main() {
+    // One configuration per process: memory freed by an earlier run would be reused and hide
+    // the next run's growth.
     let n = std::env::var("SC_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    run(n, true);
-    run(n / 4, false);
+    let park = std::env::var("SC_PARK").map(|v| v != "0").unwrap_or(true);
+    run(n, park);
 }

@@ -6,7 +6,8 @@
 //! binding modes and one application function:
 //!
 //! * function 1, `stats`: the request is comma-separated numbers; the reply is
-//!   `count=N mean=M max=X`.
+//!   `count=N mean=M max=X`;
+//! * function 2, `sink`: replies with the request's length as 8 big-endian bytes.
 //!
 //! Usage: `secure-channel-enclave --sim-root <root.key> [--signer <64 hex>] [--svn N]`
 
@@ -22,6 +23,9 @@ use std::time::Duration;
 
 /// Function number of the demo's statistics job.
 const STATS: u32 = 1;
+/// Function number of the byte sink (for throughput measurements): replies with the
+/// number of bytes received.
+const SINK: u32 = 2;
 
 fn stats(_session: u64, request: &[u8]) -> Vec<u8> {
     let values: Vec<f64> = String::from_utf8_lossy(request)
@@ -103,6 +107,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut service = ChannelService::new(sessions, Arc::new(sc_attestation::now));
     service.register(STATS, Arc::new(stats));
+    service.register(
+        SINK,
+        Arc::new(|_, request: &[u8]| (request.len() as u64).to_be_bytes().to_vec()),
+    );
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
