@@ -45,9 +45,15 @@ fn ours() -> Ours {
     let root_path = dir.path().join("root.key");
     let root = SimRoot::from_secret([0x42; 32]);
     root.write(&root_path).unwrap();
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_secure-channel-enclave"));
-    let child =
-        Arc::new(ChildProcess::spawn(&exe, [Path::new("--sim-root"), &root_path], Duration::from_secs(30)).unwrap());
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_secure-channel"));
+    let child = Arc::new(
+        ChildProcess::spawn(
+            &exe,
+            [Path::new("enclave"), Path::new("--sim-root"), &root_path],
+            Duration::from_secs(30),
+        )
+        .unwrap(),
+    );
     // Client data records go to the enclave's byte sink (function 2).
     let limits = HostLimits {
         data_function: 2,

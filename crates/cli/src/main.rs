@@ -2,6 +2,7 @@
 //!
 //! Verbs: `demo` runs the whole system on one machine (the enclave as its own process, the
 //! host on a loopback port, a client); `serve` and `connect` do the same from two terminals;
+//! `enclave` is the demo enclave program the host starts;
 //! `sim-root create`, `measure`, `sim-attest` and `verify` manage simulated attestation and
 //! appraise evidence against a policy.
 //!
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod attestation_cmds;
+mod enclave_program;
 mod net;
 
 use clap::{Parser, Subcommand};
@@ -34,7 +36,8 @@ enum Command {
     /// Run everything on one machine: start the enclave process and the host on a loopback
     /// port, attest the enclave from a client, run a private job, show what the host saw.
     Demo {
-        /// The enclave program (default: beside this executable).
+        /// An enclave program to start instead of `secure-channel enclave` (it gets
+        /// `--sim-root <file>` and speaks the boundary protocol on stdin/stdout).
         #[arg(long)]
         enclave: Option<PathBuf>,
         /// The client's private dataset (comma-separated numbers).
@@ -49,12 +52,26 @@ enum Command {
         /// Simulated root key file (create one with `sim-root create`).
         #[arg(long)]
         sim_root: PathBuf,
-        /// The enclave program (default: beside this executable).
+        /// An enclave program to start instead of `secure-channel enclave` (it gets
+        /// `--sim-root <file>` and speaks the boundary protocol on stdin/stdout).
         #[arg(long)]
         enclave: Option<PathBuf>,
         /// Where to write the policy clients need.
         #[arg(long, default_value = "client-policy.toml")]
         policy_out: PathBuf,
+    },
+    /// Run as the demo enclave program (the host starts this as its own process and speaks
+    /// to it on stdin/stdout).
+    Enclave {
+        /// Simulated root key file.
+        #[arg(long)]
+        sim_root: PathBuf,
+        /// Signer id (64 hex digits).
+        #[arg(long, value_parser = attestation_cmds::parse_hex::<32>, default_value = ZERO32)]
+        signer: [u8; 32],
+        /// Security version.
+        #[arg(long, default_value_t = 0)]
+        svn: u32,
     },
     /// Connect to a server, attest its enclave, send data to its statistics job.
     Connect {
@@ -137,7 +154,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = &mut std::io::stdout();
     let result = match cli.command {
-        Command::Demo { enclave, data } => net::demo(&enclave.unwrap_or_else(net::default_enclave_exe), &data, out),
+        Command::Demo { enclave, data } => net::demo(&net::EnclaveProgram::from_option(enclave), &data, out),
         Command::Serve {
             listen,
             sim_root,
@@ -145,12 +162,13 @@ fn main() -> ExitCode {
             policy_out,
         } => net::serve(
             &listen,
-            &enclave.unwrap_or_else(net::default_enclave_exe),
+            &net::EnclaveProgram::from_option(enclave),
             &sim_root,
             &policy_out,
             out,
         ),
         Command::Connect { addr, policy, data } => net::connect(&addr, &policy, &data, out),
+        Command::Enclave { sim_root, signer, svn } => enclave_program::run(&sim_root, signer, svn),
         Command::SimRoot {
             action: SimRootAction::Create { out: path },
         } => attestation_cmds::sim_root_create(&path, out),

@@ -7,6 +7,7 @@ use sc_boundary::ChildProcess;
 use sc_client::TcpClient;
 use sc_host::{Host, HostLimits, Supervisor, serve_tcp};
 use sc_protocol::ClientConfig;
+use std::ffi::OsString;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -15,10 +16,39 @@ use std::time::Duration;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
-/// The enclave program installed beside this executable.
-pub fn default_enclave_exe() -> PathBuf {
-    let me = std::env::current_exe().unwrap_or_default();
-    me.with_file_name(format!("secure-channel-enclave{}", std::env::consts::EXE_SUFFIX))
+/// How to start the enclave process: an executable and the arguments before
+/// `--sim-root <file>`.
+#[derive(Clone)]
+pub struct EnclaveProgram {
+    /// The executable (what the client's policy measures).
+    pub program: PathBuf,
+    /// Leading arguments.
+    pub args: Vec<OsString>,
+}
+
+impl EnclaveProgram {
+    /// `path` if given, else this executable's `enclave` subcommand.
+    pub fn from_option(path: Option<PathBuf>) -> Self {
+        match path {
+            Some(program) => Self {
+                program,
+                args: Vec::new(),
+            },
+            None => Self {
+                program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("secure-channel")),
+                args: vec![OsString::from("enclave")],
+            },
+        }
+    }
+
+    fn spawn(&self, sim_root: &Path) -> std::result::Result<ChildProcess, sc_boundary::BoundaryError> {
+        let args = self
+            .args
+            .iter()
+            .cloned()
+            .chain([OsString::from("--sim-root"), sim_root.as_os_str().to_owned()]);
+        ChildProcess::spawn(&self.program, args, Duration::from_secs(10))
+    }
 }
 
 /// A running host: the enclave process, its supervisor and the TCP listener thread.
@@ -30,10 +60,10 @@ pub struct Server {
     _supervisor: Supervisor,
 }
 
-/// Starts the enclave process from `enclave_exe` and a host listening on `listen`.
-pub fn start_server(listen: &str, enclave_exe: &Path, sim_root: &Path) -> Result<Server> {
-    let (exe, root) = (enclave_exe.to_path_buf(), sim_root.to_path_buf());
-    let spawn = move || ChildProcess::spawn(&exe, [Path::new("--sim-root"), &root], Duration::from_secs(10));
+/// Starts the enclave process and a host listening on `listen`.
+pub fn start_server(listen: &str, enclave: &EnclaveProgram, sim_root: &Path) -> Result<Server> {
+    let (enclave, root) = (enclave.clone(), sim_root.to_path_buf());
+    let spawn = move || enclave.spawn(&root);
     let child = Arc::new(spawn()?);
     let host = Arc::new(Host::new(child.clone(), HostLimits::default()));
     let supervisor = Supervisor::start(host.clone(), child, spawn, Duration::from_millis(100));
@@ -63,7 +93,10 @@ pub fn client_policy_text(root: &SimRoot, enclave_exe: &Path) -> Result<String> 
          allow_simulated = true\n\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n\
          max_evidence_age_secs = 600\n",
         hex::encode(root.public_key()),
-        hex::encode(measure_file(enclave_exe)?)
+        hex::encode(
+            measure_file(enclave_exe)
+                .map_err(|e| format!("cannot measure the enclave program {}: {e}", enclave_exe.display()))?
+        )
     ))
 }
 
@@ -84,19 +117,19 @@ fn new_root(path: &Path) -> Result<SimRoot> {
 }
 
 /// `demo`: the whole system on one machine, with an account of what the host saw.
-pub fn demo(enclave_exe: &Path, dataset: &str, out: &mut dyn Write) -> Result<()> {
+pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("secure-channel-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let root_path = dir.join("sim-root.key");
     let _ = std::fs::remove_file(&root_path);
     let root = new_root(&root_path)?;
-    let policy = client_policy_text(&root, enclave_exe)?;
-    let server = start_server("127.0.0.1:0", enclave_exe, &root_path)?;
+    let policy = client_policy_text(&root, &enclave.program)?;
+    let server = start_server("127.0.0.1:0", enclave, &root_path)?;
     writeln!(
         out,
         "host listening on {}; enclave process started from {}",
         server.addr,
-        enclave_exe.display()
+        enclave.program.display()
     )?;
     writeln!(
         out,
@@ -132,10 +165,16 @@ pub fn demo(enclave_exe: &Path, dataset: &str, out: &mut dyn Write) -> Result<()
 }
 
 /// `serve`: host + enclave on `listen` until interrupted. Writes the client policy.
-pub fn serve(listen: &str, enclave_exe: &Path, sim_root: &Path, policy_out: &Path, out: &mut dyn Write) -> Result<()> {
+pub fn serve(
+    listen: &str,
+    enclave: &EnclaveProgram,
+    sim_root: &Path,
+    policy_out: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
     let root = SimRoot::read(sim_root)?;
-    std::fs::write(policy_out, client_policy_text(&root, enclave_exe)?)?;
-    let server = start_server(listen, enclave_exe, sim_root)?;
+    std::fs::write(policy_out, client_policy_text(&root, &enclave.program)?)?;
+    let server = start_server(listen, enclave, sim_root)?;
     writeln!(
         out,
         "listening on {}; client policy written to {}",

@@ -23,7 +23,7 @@ fn enclave(s: &Stack) -> ChildProcess {
     let root = s.dir.path().join("root.key");
     ChildProcess::spawn(
         &enclave_exe(),
-        [Path::new("--sim-root"), &root],
+        [Path::new("enclave"), Path::new("--sim-root"), &root],
         Duration::from_secs(10),
     )
     .unwrap()

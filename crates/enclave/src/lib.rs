@@ -7,7 +7,7 @@
 //!   to the session manager; application calls carry ciphertext in and out, and only here,
 //!   inside the enclave, is it decrypted and handed to a registered function.
 //!
-//! The demo enclave program built on it is `secure-channel-enclave` in `crates/cli`.
+//! The demo enclave program built on it is `secure-channel enclave` in `crates/cli`.
 //!
 //! ```
 //! use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! A real stack for end-to-end tests: the `secure-channel-enclave` program as its own
+//! A real stack for end-to-end tests: the `secure-channel enclave` program as its own
 //! process, the host relaying on a loopback TCP port, clients over TCP.
 #![allow(dead_code)]
 
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub fn enclave_exe() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_secure-channel-enclave"))
+    PathBuf::from(env!("CARGO_BIN_EXE_secure-channel"))
 }
 
 pub struct Stack {
@@ -46,7 +46,13 @@ pub fn stack() -> Stack {
     let (root, root_path) = new_root(dir.path(), 0x42);
     let exe = enclave_exe();
     let policy = policy_for(&root, &measure_file(&exe).unwrap());
-    let spawn = move || ChildProcess::spawn(&exe, [Path::new("--sim-root"), &root_path], Duration::from_secs(10));
+    let spawn = move || {
+        ChildProcess::spawn(
+            &exe,
+            [Path::new("enclave"), Path::new("--sim-root"), &root_path],
+            Duration::from_secs(10),
+        )
+    };
     let child = Arc::new(spawn().unwrap());
     let host = Arc::new(Host::new(child.clone(), HostLimits::default()));
     let supervisor = Supervisor::start(host.clone(), child.clone(), spawn, Duration::from_millis(100));
