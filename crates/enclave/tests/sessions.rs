@@ -1,0 +1,126 @@
+//! The enclave's session manager: handshakes, records by session id, limits, expiry.
+//! Attestation is the test double here (this file tests session management).
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sc_enclave::{ChannelOutcome, EnclaveError, EnclaveLimits, SessionManager};
+use sc_protocol::codec::Codec;
+use sc_protocol::msgs::{Alert, AlertCode};
+use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
+use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Error, Session, UnixTime};
+use std::sync::Arc;
+use std::time::Duration;
+
+const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
+
+fn manager(limits: EnclaveLimits) -> SessionManager {
+    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
+    attester.set_time(NOW);
+    SessionManager::new(
+        EnclaveConfig::builder().attester(attester).build().unwrap(),
+        None,
+        limits,
+    )
+}
+
+fn client() -> Arc<ClientConfig> {
+    Arc::new(
+        ClientConfig::builder()
+            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn hello(seed: u64) -> (ClientHandshake, Vec<u8>) {
+    ClientHandshake::start(client(), &mut ChaCha20Rng::seed_from_u64(seed), NOW).unwrap()
+}
+
+fn establish(m: &SessionManager, seed: u64) -> Session {
+    let (hs, ch) = hello(seed);
+    let ChannelOutcome::Reply(sh) = m.handle_channel(&ch, NOW).unwrap() else {
+        panic!()
+    };
+    let est = hs.read_server_hello(&sh, NOW).unwrap();
+    assert_eq!(
+        m.handle_channel(&est.client_finished, NOW).unwrap(),
+        ChannelOutcome::Nothing
+    );
+    est.session
+}
+
+#[test]
+fn records_by_session_id_in_both_directions() {
+    let m = manager(EnclaveLimits::default());
+    let mut s = establish(&m, 1);
+    let id = s.id();
+    for i in 0..3u8 {
+        let r = s.seal(NOW, &[i; 100]).unwrap();
+        assert_eq!(m.decrypt(id, &r, NOW).unwrap(), vec![i; 100]);
+        let back = m.encrypt(id, &[i + 10; 5], NOW).unwrap();
+        assert_eq!(s.open(NOW, &back).unwrap().unwrap(), vec![i + 10; 5]);
+    }
+    assert_eq!(
+        m.decrypt(id ^ 1, &s.seal(NOW, b"x").unwrap(), NOW),
+        Err(EnclaveError::UnknownSession)
+    );
+    assert_eq!(m.encrypt(12345, b"x", NOW), Err(EnclaveError::UnknownSession));
+}
+
+#[test]
+fn at_capacity_the_client_gets_a_busy_alert() {
+    let m = manager(EnclaveLimits {
+        max_pending: 1,
+        ..EnclaveLimits::default()
+    });
+    let (_, ch1) = hello(1);
+    assert!(matches!(m.handle_channel(&ch1, NOW).unwrap(), ChannelOutcome::Reply(_)));
+    let (hs2, ch2) = hello(2);
+    let ChannelOutcome::Reply(alert) = m.handle_channel(&ch2, NOW).unwrap() else {
+        panic!()
+    };
+    let body = &alert[sc_protocol::msgs::FRAME_HEADER_LEN..];
+    assert_eq!(Alert::read_exact(body, "alert").unwrap().code, AlertCode::Busy);
+    assert_eq!(
+        hs2.read_server_hello(&alert, NOW).unwrap_err(),
+        Error::PeerAlert(AlertCode::Busy)
+    );
+    assert_eq!(m.pending_handshakes(), 1);
+}
+
+#[test]
+fn idle_sessions_and_stale_handshakes_expire() {
+    let m = manager(EnclaveLimits {
+        idle_timeout: Duration::from_secs(60),
+        ..EnclaveLimits::default()
+    });
+    let s = establish(&m, 1);
+    let (_, ch) = hello(2);
+    m.handle_channel(&ch, NOW).unwrap();
+    assert_eq!((m.open_sessions(), m.pending_handshakes()), (1, 1));
+    assert_eq!(m.expire(NOW.saturating_add(Duration::from_secs(10))), 0);
+    // The handshake deadline (30 s) passes first, then the idle timeout.
+    assert_eq!(m.expire(NOW.saturating_add(Duration::from_secs(31))), 1);
+    assert_eq!(m.expire(NOW.saturating_add(Duration::from_secs(61))), 1);
+    assert_eq!((m.open_sessions(), m.pending_handshakes()), (0, 0));
+    assert_eq!(m.encrypt(s.id(), b"x", NOW), Err(EnclaveError::UnknownSession));
+}
+
+#[test]
+fn bad_client_finished_gets_an_alert_and_no_session() {
+    let m = manager(EnclaveLimits::default());
+    let (hs, ch) = hello(1);
+    let ChannelOutcome::Reply(sh) = m.handle_channel(&ch, NOW).unwrap() else {
+        panic!()
+    };
+    let mut cf = hs.read_server_hello(&sh, NOW).unwrap().client_finished;
+    let n = cf.len();
+    cf[n - 1] ^= 1;
+    let ChannelOutcome::Reply(alert) = m.handle_channel(&cf, NOW).unwrap() else {
+        panic!()
+    };
+    let body = &alert[sc_protocol::msgs::FRAME_HEADER_LEN..];
+    assert_eq!(Alert::read_exact(body, "alert").unwrap().code, AlertCode::BadFinished);
+    assert_eq!((m.open_sessions(), m.pending_handshakes()), (0, 0));
+    assert!(m.handle_channel(b"junk", NOW).is_err());
+}

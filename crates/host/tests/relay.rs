@@ -1,0 +1,159 @@
+//! The relay's routing rules and limits, with an in-process enclave (test-double
+//! attestation: this file tests the host, not attestation).
+
+use rand_core::OsRng;
+use sc_boundary::InProcess;
+use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
+use sc_host::{ConnId, Host, HostError, HostLimits, Routed};
+use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
+use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Session, UnixTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn now() -> UnixTime {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    UnixTime::from_millis(ms as u64)
+}
+
+struct Fixture {
+    host: Host,
+    sessions: Arc<SessionManager>,
+    client: Arc<ClientConfig>,
+}
+
+fn fixture(limits: HostLimits) -> Fixture {
+    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
+    attester.set_time(now());
+    let config = EnclaveConfig::builder().attester(attester).build().unwrap();
+    let sessions = Arc::new(SessionManager::new(config, None, EnclaveLimits::default()));
+    let mut service = ChannelService::new(sessions.clone(), Arc::new(now));
+    service.register(1, Arc::new(|_, r: &[u8]| r.to_vec()));
+    let host = Host::new(Arc::new(InProcess::new(Arc::new(service))), limits);
+    let client = Arc::new(
+        ClientConfig::builder()
+            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
+            .build()
+            .unwrap(),
+    );
+    Fixture { host, sessions, client }
+}
+
+fn reply(r: Result<Routed, HostError>) -> Vec<u8> {
+    match r.unwrap() {
+        Routed::Reply(m) => m,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+/// A full handshake through the host on `conn`.
+fn establish(f: &Fixture, conn: ConnId) -> Session {
+    let (hs, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    let server_hello = reply(f.host.handle(conn, &hello));
+    let est = hs.read_server_hello(&server_hello, now()).unwrap();
+    assert_eq!(f.host.handle(conn, &est.client_finished).unwrap(), Routed::Nothing);
+    est.session
+}
+
+#[test]
+fn relays_data_and_close() {
+    let f = fixture(HostLimits::default());
+    let conn = f.host.connect();
+    let mut s = establish(&f, conn);
+    assert_eq!(f.host.counts(), (1, 0));
+    let r = reply(f.host.handle(conn, &s.seal(now(), b"echo me").unwrap()));
+    assert_eq!(s.open(now(), &r).unwrap().unwrap(), b"echo me");
+    assert_eq!(
+        f.host.handle(conn, &s.seal_close(now()).unwrap()).unwrap(),
+        Routed::Closed
+    );
+    assert_eq!(f.host.counts(), (0, 0));
+    assert_eq!(f.sessions.open_sessions(), 0, "close reached the enclave");
+}
+
+#[test]
+fn size_limits_are_typed() {
+    let f = fixture(HostLimits {
+        max_message: 200,
+        max_client_hello: 50,
+        ..HostLimits::default()
+    });
+    let conn = f.host.connect();
+    assert!(matches!(
+        f.host.handle(conn, &[0u8; 201]),
+        Err(HostError::TooLarge { len: 201, max: 200 })
+    ));
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    assert!(matches!(
+        f.host.handle(conn, &hello),
+        Err(HostError::TooLarge { max: 50, .. })
+    ));
+    assert!(matches!(f.host.handle(conn, b"garbage"), Err(HostError::Malformed(_))));
+}
+
+#[test]
+fn pending_and_session_limits_are_typed() {
+    let f = fixture(HostLimits {
+        max_pending: 1,
+        max_sessions: 1,
+        ..HostLimits::default()
+    });
+    let (a, b) = (f.host.connect(), f.host.connect());
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    reply(f.host.handle(a, &hello));
+    assert_eq!(f.host.handle(b, &hello), Err(HostError::TooManyPending));
+    f.host.disconnect(a);
+    establish(&f, b);
+    let c = f.host.connect();
+    assert_eq!(f.host.handle(c, &hello), Err(HostError::TooManySessions));
+}
+
+#[test]
+fn out_of_place_messages_are_refused() {
+    let f = fixture(HostLimits::default());
+    let (a, b) = (f.host.connect(), f.host.connect());
+    let mut sa = establish(&f, a);
+    let _sb = establish(&f, b);
+    // Data on a connection that has no session yet.
+    let fresh = f.host.connect();
+    let record = sa.seal(now(), b"x").unwrap();
+    assert!(matches!(f.host.handle(fresh, &record), Err(HostError::OutOfPlace(_))));
+    // A's record sent on B's connection (cross-wiring by a client).
+    assert!(matches!(f.host.handle(b, &record), Err(HostError::OutOfPlace(_))));
+    // A second ClientHello on an established connection.
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    assert!(matches!(f.host.handle(a, &hello), Err(HostError::OutOfPlace(_))));
+    // Unknown connection.
+    f.host.disconnect(fresh);
+    assert_eq!(f.host.handle(fresh, &hello), Err(HostError::UnknownConnection));
+}
+
+#[test]
+fn idle_connections_expire_and_fini_destroys_every_session() {
+    let f = fixture(HostLimits {
+        idle_timeout: Duration::from_secs(60),
+        ..HostLimits::default()
+    });
+    let (a, b) = (f.host.connect(), f.host.connect());
+    establish(&f, a);
+    establish(&f, b);
+    assert_eq!(f.host.expire_idle(Instant::now()), 0);
+    assert_eq!(f.host.expire_idle(Instant::now() + Duration::from_secs(61)), 2);
+    assert_eq!(f.sessions.open_sessions(), 0, "expiry dropped the enclave sessions too");
+
+    let (c, d) = (f.host.connect(), f.host.connect());
+    establish(&f, c);
+    establish(&f, d);
+    assert_eq!(f.sessions.open_sessions(), 2);
+    f.host.fini();
+    assert_eq!(f.host.counts(), (0, 0));
+    assert_eq!(f.sessions.open_sessions(), 0);
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    assert_eq!(
+        f.host.handle(c, &hello),
+        Err(HostError::UnknownConnection),
+        "fini forgot every connection"
+    );
+}
