@@ -23,6 +23,11 @@ fn pending_call_fails_within_a_second_when_the_process_dies() {
     let (result, failed_at) = pending.join().unwrap();
     assert_eq!(result, Err(BoundaryError::EnclaveExited));
     assert!(failed_at.duration_since(killed) < Duration::from_secs(1));
+    // The exit status becomes reapable a moment after the socket closes.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !child.has_exited() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(child.has_exited());
     // Later calls fail at once too.
     assert_eq!(
@@ -45,4 +50,27 @@ fn garbage_from_the_process_fails_calls_instead_of_hanging() {
     let r = child.call(Request::CloseSession { session_id: 1 });
     assert_eq!(r, Err(BoundaryError::EnclaveExited));
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn a_hung_enclave_times_out_and_is_stopped() {
+    let child = ChildProcess::spawn(Path::new("sleep"), ["30"], Duration::from_millis(300)).unwrap();
+    let started = Instant::now();
+    assert_eq!(
+        child.call(Request::CloseSession { session_id: 1 }),
+        Err(BoundaryError::Timeout)
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while !child.has_exited() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        child.has_exited(),
+        "a hung enclave is stopped so a supervisor can restart it"
+    );
+    assert_eq!(
+        child.call(Request::CloseSession { session_id: 2 }),
+        Err(BoundaryError::EnclaveExited)
+    );
 }

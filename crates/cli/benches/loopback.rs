@@ -3,7 +3,8 @@
 //! (pipes) with simulated attestation. Reference: a rustls client and server over TCP in
 //! this process (ring provider, ECDSA P-256 certificate).
 //!
-//! `cargo bench -p sc-cli --bench loopback` (`SC_BENCH_SECS` sets seconds per measurement).
+//! `cargo bench -p sc-cli --bench loopback` (`SC_BENCH_SECS`: seconds per measurement,
+//! `SC_BENCH_ROUNDS`: interleaved rounds, `SC_BENCH_ONLY=bulk`: bulk only).
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sc_attestation::sim::SimRoot;
@@ -27,7 +28,7 @@ fn secs() -> Duration {
         std::env::var("SC_BENCH_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0),
+            .unwrap_or(2.0),
     )
 }
 
@@ -208,68 +209,19 @@ fn bulk(mut exchange: impl FnMut(&[u8]), d: Duration) -> f64 {
     bytes as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
-fn main() {
-    let d = secs();
-    let o = ours();
-    let t = tls();
-    let ours_hs = |addr: SocketAddr, config: Arc<ClientConfig>| {
-        move || {
-            let c = TcpClient::connect(addr, config.clone(), Duration::from_secs(10)).unwrap();
-            c.close().unwrap();
-        }
-    };
-    let tls_client = t.client.clone();
-    let tls_addr = t.addr;
-    let tls_hs = move || {
-        let t = Tls {
-            addr: tls_addr,
-            client: tls_client.clone(),
-        };
-        let (mut conn, mut stream) = tls_connect(&t);
-        conn.send_close_notify();
-        let _ = conn.complete_io(&mut stream);
-    };
-
-    println!(
-        "loopback, {CONCURRENCY} client threads for rates, {:.0} s per measurement",
-        d.as_secs_f64()
-    );
-    println!(
-        "{:<34} {:>12} {:>10} {:>10}",
-        "handshakes", "per second", "p50 us", "p99 us"
-    );
-    let mut rows = Vec::new();
-    for (name, addr) in [("ours, threaded host", o.threaded), ("ours, tokio host", o.tokio)] {
-        let lat = latencies(ours_hs(addr, o.config.clone()), d);
-        let r = rate(ours_hs(addr, o.config.clone()), d);
-        rows.push((name, r, pct(&lat, 0.5), pct(&lat, 0.99)));
-    }
-    let tls_hs_seq = tls_hs.clone();
-    let lat = latencies(tls_hs_seq, d);
-    let tls_rate = rate(tls_hs, d);
-    rows.push((
-        "rustls TLS 1.3 (ECDSA P-256)",
-        tls_rate,
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-    ));
-    for (name, r, p50, p99) in &rows {
-        println!(
-            "{name:<34} {r:>12.0} {p50:>10.0} {p99:>10.0}   rate {:.2}x rustls",
-            r / tls_rate
-        );
-    }
-
+/// Bulk throughput of ours and of rustls, one after the other (MB/s).
+fn bulk_pair(o: &Ours, t: &Tls, d: Duration) -> (f64, f64) {
     let mut ours_client = TcpClient::connect(o.threaded, o.config.clone(), Duration::from_secs(10)).unwrap();
-    let ours_bulk = bulk(
+    let ours = bulk(
         |m| {
             let ack = ours_client.request(m).unwrap();
             assert_eq!(ack, (m.len() as u64).to_be_bytes());
         },
         d,
     );
-    let (mut conn, mut stream) = tls_connect(&t);
-    let tls_bulk = bulk(
+    ours_client.close().unwrap();
+    let (mut conn, mut stream) = tls_connect(t);
+    let tls = bulk(
         |m| {
             let mut s = rustls::Stream::new(&mut conn, &mut stream);
             s.write_all(m).unwrap();
@@ -279,10 +231,96 @@ fn main() {
         },
         d,
     );
-    println!("bulk, 64 KiB messages, request/ack on one connection:");
+    (ours, tls)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let d = secs();
+    let rounds: usize = std::env::var("SC_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let o = ours();
+    let t = tls();
+    let ours_hs = |addr: SocketAddr, config: Arc<ClientConfig>| {
+        move || {
+            let c = TcpClient::connect(addr, config.clone(), Duration::from_secs(10)).unwrap();
+            c.close().unwrap();
+        }
+    };
+    let (tls_client, tls_addr) = (t.client.clone(), t.addr);
+    let tls_hs = move || {
+        let t = Tls {
+            addr: tls_addr,
+            client: tls_client.clone(),
+        };
+        let (mut conn, mut stream) = tls_connect(&t);
+        conn.send_close_notify();
+        let _ = conn.complete_io(&mut stream);
+    };
+    let bulk_only = std::env::var("SC_BENCH_ONLY").is_ok_and(|v| v == "bulk");
+
+    // Rounds interleave the stacks so that each sees the same machine conditions; medians
+    // are reported. One measurement per stack swings widely on a shared machine.
+    let names = [
+        "ours, threaded host",
+        "ours, tokio host",
+        "rustls TLS 1.3 (ECDSA P-256)",
+    ];
+    let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut lats: [Vec<f64>; 3] = Default::default();
+    let (mut ours_bulk, mut tls_bulk) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (ob, tb) = bulk_pair(&o, &t, d);
+        ours_bulk.push(ob);
+        tls_bulk.push(tb);
+        if bulk_only {
+            continue;
+        }
+        for (i, addr) in [o.threaded, o.tokio].into_iter().enumerate() {
+            lats[i].extend(latencies(ours_hs(addr, o.config.clone()), d / 2));
+            rates[i].push(rate(ours_hs(addr, o.config.clone()), d));
+        }
+        lats[2].extend(latencies(tls_hs.clone(), d / 2));
+        rates[2].push(rate(tls_hs.clone(), d));
+    }
+
     println!(
-        "  ours (client -> host -> enclave process)  {ours_bulk:>8.0} MB/s   {:.2}x rustls",
-        ours_bulk / tls_bulk
+        "loopback; {rounds} interleaved rounds, medians; {CONCURRENCY} client threads for rates; {:.1} s per measurement",
+        d.as_secs_f64()
     );
-    println!("  rustls TLS 1.3                              {tls_bulk:>8.0} MB/s");
+    if !bulk_only {
+        println!(
+            "{:<32} {:>11} {:>8} {:>8}",
+            "handshakes", "per second", "p50 us", "p99 us"
+        );
+        let tls_rate = median(rates[2].clone());
+        for i in 0..3 {
+            let mut l = lats[i].clone();
+            l.sort_by(|a, b| a.total_cmp(b));
+            let r = median(rates[i].clone());
+            println!(
+                "{:<32} {r:>11.0} {:>8.0} {:>8.0}   rate {:.2}x rustls (rounds: {})",
+                names[i],
+                pct(&l, 0.5),
+                pct(&l, 0.99),
+                r / tls_rate,
+                rates[i].iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+    let ratios: Vec<f64> = ours_bulk.iter().zip(&tls_bulk).map(|(a, b)| a / b).collect();
+    println!("bulk, 64 KiB messages, request/ack on one connection (ours: client -> host -> enclave process):");
+    println!(
+        "  ours {:.0} MB/s, rustls {:.0} MB/s; median per-round ratio {:.2}x rustls (rounds: {})",
+        median(ours_bulk.clone()),
+        median(tls_bulk.clone()),
+        median(ratios.clone()),
+        ratios.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ")
+    );
 }

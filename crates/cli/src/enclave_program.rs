@@ -77,6 +77,6 @@ pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn st
         .map(|n| n.get())
         .unwrap_or(2)
         .max(2);
-    sc_boundary::serve(Arc::new(service), std::io::stdin().lock(), std::io::stdout(), workers)?;
+    sc_boundary::serve(Arc::new(service), std::io::stdin(), std::io::stdout(), workers)?;
     Ok(())
 }
