@@ -15,7 +15,7 @@
 //! with [`BoundaryError::Timeout`]; a supervisor restarts it.
 
 use crate::call::{Request, Response, read_frame};
-use crate::{BoundaryError, EnclaveTransport};
+use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{ErrorKind, Write};
@@ -25,7 +25,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 type Answer = Result<Response, BoundaryError>;
@@ -38,15 +38,26 @@ enum Wake {
     Lead,
 }
 
+/// A sent call: how to wake its caller, and whether the caller is blocked waiting (only
+/// such a caller may be handed the leader role).
+struct Waiter {
+    wake: Sender<Wake>,
+    waiting: bool,
+}
+
 #[derive(Default)]
 struct State {
-    pending: HashMap<u64, Sender<Wake>>,
+    pending: HashMap<u64, Waiter>,
     leader: bool,
     dead: bool,
 }
 
 /// A running enclave process.
 pub struct ChildProcess {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     child: Mutex<Child>,
     writer: Mutex<UnixStream>,
     reader: Mutex<UnixStream>,
@@ -89,25 +100,29 @@ impl ChildProcess {
             .spawn()
             .map_err(spawn_error)?;
         Ok(Self {
-            child: Mutex::new(child),
-            writer: Mutex::new(ours.try_clone().map_err(spawn_error)?),
-            reader: Mutex::new(ours),
-            state: Mutex::new(State::default()),
-            next_id: AtomicU64::new(1),
-            timeout,
+            inner: Arc::new(Inner {
+                child: Mutex::new(child),
+                writer: Mutex::new(ours.try_clone().map_err(spawn_error)?),
+                reader: Mutex::new(ours),
+                state: Mutex::new(State::default()),
+                next_id: AtomicU64::new(1),
+                timeout,
+            }),
         })
     }
 
     /// The process id.
     pub fn pid(&self) -> u32 {
-        lock(&self.child).id()
+        lock(&self.inner.child).id()
     }
 
     /// Whether the process has exited (it is reaped if so).
     pub fn has_exited(&self) -> bool {
-        !matches!(lock(&self.child).try_wait(), Ok(None))
+        !matches!(lock(&self.inner.child).try_wait(), Ok(None))
     }
+}
 
+impl Inner {
     /// Marks the enclave unusable and fails every pending call with `error`.
     fn fail_all(&self, error: BoundaryError) {
         let pending = {
@@ -116,17 +131,18 @@ impl ChildProcess {
             st.leader = false;
             std::mem::take(&mut st.pending)
         };
-        for (_, tx) in pending {
-            let _ = tx.send(Wake::Answer(Err(error.clone())));
+        for (_, w) in pending {
+            let _ = w.wake.send(Wake::Answer(Err(error.clone())));
         }
     }
 
     /// Passes the leader role to a waiting caller, or leaves it free.
     fn hand_over(&self) {
         let mut st = lock(&self.state);
-        match st.pending.values().next() {
-            Some(tx) => {
-                let _ = tx.send(Wake::Lead);
+        match st.pending.values_mut().find(|w| w.waiting) {
+            Some(w) => {
+                w.waiting = false;
+                let _ = w.wake.send(Wake::Lead);
             }
             None => st.leader = false,
         }
@@ -174,8 +190,8 @@ impl ChildProcess {
                         self.hand_over();
                         return answer;
                     }
-                    if let Some(tx) = waiter {
-                        let _ = tx.send(Wake::Answer(answer));
+                    if let Some(w) = waiter {
+                        let _ = w.wake.send(Wake::Answer(answer));
                     }
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
@@ -194,40 +210,76 @@ impl ChildProcess {
             }
         }
     }
-}
 
-impl EnclaveTransport for ChildProcess {
-    fn call(&self, request: Request) -> Result<Response, BoundaryError> {
+    /// Sends a call; its answer is collected by [`Inner::wait`].
+    fn submit(&self, request: &Request) -> Result<(u64, Receiver<Wake>, Instant), BoundaryError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = channel();
-        let leading = {
+        {
             let mut st = lock(&self.state);
             if st.dead {
                 return Err(BoundaryError::EnclaveExited);
             }
-            st.pending.insert(id, tx);
-            !std::mem::replace(&mut st.leader, true)
-        };
+            st.pending.insert(
+                id,
+                Waiter {
+                    wake: tx,
+                    waiting: false,
+                },
+            );
+        }
         let deadline = Instant::now() + self.timeout;
         if lock(&self.writer).write_all(&request.encode(id)).is_err() {
             self.fail_all(BoundaryError::EnclaveExited);
             return Err(BoundaryError::EnclaveExited);
         }
+        Ok((id, rx, deadline))
+    }
+
+    /// Waits for call `id`: leads reading if nobody does, else waits to be woken. The role is
+    /// taken only here, by a thread that is actually waiting, so a caller that submitted and
+    /// is busy elsewhere never holds up anyone else's answer.
+    fn wait(&self, id: u64, rx: &Receiver<Wake>, deadline: Instant) -> Answer {
+        let leading = {
+            let mut st = lock(&self.state);
+            match rx.try_recv() {
+                Ok(Wake::Answer(a)) => return a,
+                Ok(Wake::Lead) => true,
+                Err(_) if !st.leader => {
+                    st.leader = true;
+                    true
+                }
+                Err(_) => {
+                    if let Some(w) = st.pending.get_mut(&id) {
+                        w.waiting = true;
+                    }
+                    false
+                }
+            }
+        };
         if !leading {
             match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Wake::Answer(a)) => return a,
                 Ok(Wake::Lead) => {}
-                Err(RecvTimeoutError::Timeout) => return self.give_up(id, &rx),
+                Err(RecvTimeoutError::Timeout) => return self.give_up(id, rx),
                 Err(RecvTimeoutError::Disconnected) => return Err(BoundaryError::EnclaveExited),
             }
         }
-        self.lead(id, &rx, deadline)
+        self.lead(id, rx, deadline)
+    }
+}
+
+impl EnclaveTransport for ChildProcess {
+    fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError> {
+        let (id, rx, deadline) = self.inner.submit(&request)?;
+        let inner = self.inner.clone();
+        Ok(PendingCall::later(move || inner.wait(id, &rx, deadline)))
     }
 }
 
 impl Drop for ChildProcess {
     fn drop(&mut self) {
-        let mut child = lock(&self.child);
+        let mut child = lock(&self.inner.child);
         let _ = child.kill();
         let _ = child.wait();
     }

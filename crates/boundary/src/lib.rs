@@ -52,8 +52,40 @@ pub trait EnclaveService: Send + Sync + 'static {
 
 /// The host side: how calls reach the enclave.
 pub trait EnclaveTransport: Send + Sync {
-    /// Makes one call and waits for its response.
-    fn call(&self, request: Request) -> Result<Response, BoundaryError>;
+    /// Sends one call without waiting for its answer, so that a relay can keep several in
+    /// flight (pipelining); [`PendingCall::wait`] collects the answer.
+    fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError>;
+
+    /// Makes one call and waits for its answer.
+    fn call(&self, request: Request) -> Result<Response, BoundaryError> {
+        self.submit(request)?.wait()
+    }
+}
+
+/// A call that has been sent; [`PendingCall::wait`] blocks until its answer.
+pub struct PendingCall(Box<dyn FnOnce() -> Result<Response, BoundaryError> + Send>);
+
+impl PendingCall {
+    /// A call whose answer is already known.
+    pub fn ready(answer: Result<Response, BoundaryError>) -> Self {
+        Self(Box::new(move || answer))
+    }
+
+    /// A call answered by running `wait`.
+    pub fn later(wait: impl FnOnce() -> Result<Response, BoundaryError> + Send + 'static) -> Self {
+        Self(Box::new(wait))
+    }
+
+    /// Waits for the answer.
+    pub fn wait(self) -> Result<Response, BoundaryError> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for PendingCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingCall")
+    }
 }
 
 /// A call could not be completed.
@@ -93,7 +125,7 @@ impl<S: EnclaveService> std::fmt::Debug for InProcess<S> {
 }
 
 impl<S: EnclaveService> EnclaveTransport for InProcess<S> {
-    fn call(&self, request: Request) -> Result<Response, BoundaryError> {
-        Ok(self.service.call(request))
+    fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError> {
+        Ok(PendingCall::ready(Ok(self.service.call(request))))
     }
 }
