@@ -225,3 +225,20 @@ fn pipelined_calls_can_be_waited_in_any_order() {
         assert_eq!(reply, format!("count=1 mean={i}.00 max={i}.00").into_bytes());
     }
 }
+
+#[test]
+fn pipelined_records_through_the_host_come_back_in_order() {
+    let s = stack();
+    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    for i in 0..40u32 {
+        c.send(format!("{i}, {}", i + 1).as_bytes()).unwrap();
+    }
+    for i in 0..40u32 {
+        assert_eq!(
+            c.recv().unwrap(),
+            format!("count=2 mean={i}.50 max={}.00", i + 1).into_bytes()
+        );
+    }
+    c.close().unwrap();
+    assert!(eventually(TIMEOUT, || s.host.counts() == (0, 0)));
+}

@@ -73,12 +73,23 @@ impl TcpClient {
 
     /// Sends `request` encrypted and returns the decrypted reply.
     pub fn request(&mut self, request: &[u8]) -> Result<Vec<u8>, ClientError> {
-        let record = self.client.encrypt(request)?;
+        self.send(request)?;
+        self.recv()
+    }
+
+    /// Sends one record without waiting for its reply: several may be in flight (the host
+    /// pipelines them to the enclave); replies come back in order through [`Self::recv`].
+    pub fn send(&self, plaintext: &[u8]) -> Result<(), ClientError> {
+        let record = self.client.encrypt(plaintext)?;
         self.writer
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .write_all(&record)
-            .map_err(ClientError::Connection)?;
+            .map_err(ClientError::Connection)
+    }
+
+    /// Receives and decrypts the next reply.
+    pub fn recv(&mut self) -> Result<Vec<u8>, ClientError> {
         let reply = read_message(&mut self.stream, MAX_MESSAGE)
             .map_err(ClientError::Connection)?
             .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;

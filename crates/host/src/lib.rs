@@ -36,7 +36,7 @@ mod tcp;
 #[cfg(feature = "tokio")]
 mod tokio_server;
 
-pub use relay::{ConnId, Host, HostError, HostLimits, Routed};
+pub use relay::{ConnId, Host, HostError, HostLimits, PendingReply, Routed};
 pub use sc_protocol::io::read_message;
 pub use supervisor::Supervisor;
 pub use tcp::serve_tcp;

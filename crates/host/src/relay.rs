@@ -91,7 +91,7 @@ struct Conn {
 }
 
 /// What [`Host::handle`] produced.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Routed {
     /// Send this frame back to the client.
     Reply(Vec<u8>),
@@ -99,6 +99,40 @@ pub enum Routed {
     Nothing,
     /// The client closed its session; the connection may be dropped.
     Closed,
+    /// The enclave is working on the reply (from [`Host::submit`] only): wait for it, in
+    /// arrival order, and send it.
+    Pending(PendingReply),
+}
+
+/// A reply record the enclave is still producing.
+#[derive(Debug)]
+pub struct PendingReply(sc_boundary::PendingCall);
+
+impl PendingReply {
+    /// Waits for the reply record.
+    pub fn wait(self) -> Result<Vec<u8>, HostError> {
+        app_reply(self.0.wait()?)
+    }
+}
+
+impl PartialEq for Routed {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Routed::Reply(a), Routed::Reply(b)) => a == b,
+            (Routed::Nothing, Routed::Nothing) | (Routed::Closed, Routed::Closed) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Routed {}
+
+fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
+    match response {
+        Response::App { record } => Ok(record),
+        Response::Error(e) => Err(HostError::Enclave(e.to_string())),
+        _ => Err(HostError::Enclave("unexpected answer".into())),
+    }
 }
 
 /// Connections and how many are in each phase (kept together under one lock).
@@ -215,8 +249,20 @@ impl Host {
         self.table().set_phase(conn, phase);
     }
 
-    /// Handles one channel message from `conn` and says what to send back.
+    /// Handles one channel message from `conn` and says what to send back, waiting for the
+    /// enclave's reply to data records.
     pub fn handle(&self, conn: ConnId, message: &[u8]) -> Result<Routed, HostError> {
+        match self.submit(conn, message)? {
+            Routed::Pending(reply) => reply.wait().map(Routed::Reply),
+            other => Ok(other),
+        }
+    }
+
+    /// Like [`Host::handle`], but a data record's reply is returned as
+    /// [`Routed::Pending`] as soon as the record is on its way to the enclave, so that a
+    /// server can read the next record meanwhile (pipelining). Handshake and close messages
+    /// are still handled to completion.
+    pub fn submit(&self, conn: ConnId, message: &[u8]) -> Result<Routed, HostError> {
         if message.len() > self.limits.max_message {
             return Err(HostError::TooLarge {
                 len: message.len(),
@@ -240,7 +286,12 @@ impl Host {
                 }
             }
             (MessageType::ApplicationData, Phase::Open(id)) if frame.session_id() == Some(id) => {
-                self.app_call(id, self.limits.data_function, message).map(Routed::Reply)
+                let call = self.enclave().submit(Request::App {
+                    session_id: id,
+                    function: self.limits.data_function,
+                    record: message.to_vec(),
+                })?;
+                Ok(Routed::Pending(PendingReply(call)))
             }
             (MessageType::Close, Phase::Open(id)) if frame.session_id() == Some(id) => {
                 self.channel(message)?;
@@ -296,15 +347,11 @@ impl Host {
     /// Calls application function `function` with a client record of session `session_id`;
     /// returns the enclave's reply record.
     pub fn app_call(&self, session_id: u64, function: u32, record: &[u8]) -> Result<Vec<u8>, HostError> {
-        match self.enclave().call(Request::App {
+        app_reply(self.enclave().call(Request::App {
             session_id,
             function,
             record: record.to_vec(),
-        })? {
-            Response::App { record } => Ok(record),
-            Response::Error(e) => Err(HostError::Enclave(e.to_string())),
-            _ => Err(HostError::Enclave("unexpected answer".into())),
-        }
+        })?)
     }
 
     /// Forgets a connection and tells the enclave to drop its session.

@@ -24,6 +24,8 @@ async fn connection(host: Arc<Host>, mut stream: TcpStream) {
             }
             Ok(Routed::Nothing) => {}
             Ok(Routed::Closed) => break,
+            // `handle` waits for data replies itself; nothing is ever pending here.
+            Ok(Routed::Pending(_)) => break,
             Err(e) => {
                 tracing::info!(error = %e, "refusing message; closing connection");
                 break;
