@@ -5,7 +5,7 @@ use crate::sim;
 use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime, Verifier};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 
 /// Verifies one platform's evidence (format, signatures, chain to a trusted root) and
@@ -15,11 +15,49 @@ pub trait PlatformVerifier: Send + Sync {
     fn verify(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Claims, AttestationError>;
 }
 
+/// Remembers evidence whose signature already verified, keyed by its SHA-256. In the
+/// identity-key mode every client of an enclave receives the same cached evidence, so its
+/// signature (the costly part) is checked once; the policy appraisal (measurements, age...)
+/// still runs on every use. Bounded: cleared when full.
+struct VerifiedCache {
+    entries: Mutex<HashMap<[u8; 32], Claims>>,
+}
+
+const CACHE_ENTRIES: usize = 256;
+
+impl VerifiedCache {
+    fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get_or_verify(
+        &self,
+        evidence: &[u8],
+        verify: impl FnOnce() -> Result<Claims, AttestationError>,
+    ) -> Result<Claims, AttestationError> {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, evidence).as_ref());
+        if let Some(c) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let claims = verify()?;
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, claims.clone());
+        Ok(claims)
+    }
+}
+
 /// The simulated platform's verifier.
 struct SimulatedVerifier {
     root_public_key: [u8; 32],
     reference: ReferenceValues,
     allowed: bool,
+    cache: VerifiedCache,
 }
 
 impl PlatformVerifier for SimulatedVerifier {
@@ -27,7 +65,9 @@ impl PlatformVerifier for SimulatedVerifier {
         if !self.allowed {
             return Err(AttestationError::SimulatedNotAllowed);
         }
-        let claims = sim::verify_evidence(&self.root_public_key, evidence.bytes)?;
+        let claims = self.cache.get_or_verify(evidence.bytes, || {
+            sim::verify_evidence(&self.root_public_key, evidence.bytes)
+        })?;
         self.reference.appraise(&claims, now)?;
         Ok(claims)
     }
@@ -60,6 +100,7 @@ impl VerifierRegistry {
                     root_public_key: s.root_public_key,
                     reference: s.reference.clone(),
                     allowed: policy.allow_simulated,
+                    cache: VerifiedCache::new(),
                 }),
             );
         }

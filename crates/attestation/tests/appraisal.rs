@@ -354,3 +354,31 @@ fn registry_dispatches_by_platform_and_passes_collateral() {
             .is_ok()
     );
 }
+
+#[test]
+fn cached_signature_checks_never_skip_the_appraisal() {
+    use sc_protocol::{Attester, Evidence, PlatformId, Verifier};
+    let registry = VerifierRegistry::from_policy(&Policy::from_toml(&policy_text(true, ""), None).unwrap()).unwrap();
+    let evidence = attester(root(), enclave(GOOD), NOW).attest(&[1; 64]).unwrap();
+    let e = Evidence::new(PlatformId::SIMULATED, &evidence);
+    registry.verify(&e, &[1; 64], NOW).unwrap();
+    registry.verify(&e, &[1; 64], NOW).unwrap();
+    // Same bytes, now too old: the age check still runs.
+    let late = NOW.saturating_add(Duration::from_secs(601));
+    assert!(matches!(
+        registry.verify(&e, &[1; 64], late),
+        Err(AttestationError::Stale { .. })
+    ));
+    // Same bytes, another handshake's report data: refused.
+    assert_eq!(
+        registry.verify(&e, &[2; 64], NOW),
+        Err(AttestationError::ReportDataMismatch)
+    );
+    // A tampered copy has another digest and is verified afresh.
+    let mut forged = evidence.clone();
+    forged[40] ^= 1;
+    assert_eq!(
+        registry.verify(&Evidence::new(PlatformId::SIMULATED, &forged), &[1; 64], NOW),
+        Err(AttestationError::UntrustedRoot)
+    );
+}
