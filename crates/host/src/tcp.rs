@@ -7,7 +7,9 @@ use std::io::Write;
 use std::net::Shutdown;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Condvar, Mutex};
+use std::thread::JoinHandle;
 
 /// Replies owed to the client, in the order its messages arrived.
 enum Owed {
@@ -18,44 +20,49 @@ enum Owed {
 /// Data records in flight to the enclave per connection (bounds memory per client).
 const PIPELINE_DEPTH: usize = 32;
 
+/// Waits for owed replies in order and sends them (the writer half of a connection).
+fn write_replies(replies: Receiver<Owed>, mut stream: TcpStream, in_flight: Arc<(Mutex<usize>, Condvar)>) {
+    for item in replies {
+        let reply = match item {
+            Owed::Ready(r) => Ok(r),
+            Owed::Pending(p) => {
+                let r = p.wait();
+                let (count, changed) = &*in_flight;
+                *count.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+                changed.notify_all();
+                r
+            }
+        };
+        let sent = match reply {
+            Ok(r) => stream.write_all(&r).is_ok(),
+            Err(e) => {
+                tracing::info!(error = %e, "enclave refused a record; closing connection");
+                false
+            }
+        };
+        if !sent {
+            let _ = stream.shutdown(Shutdown::Both);
+            break;
+        }
+    }
+}
+
+/// The writer half, started with the first data record: connections that only handshake
+/// (the common short connection) never pay for a second thread.
+struct Writer {
+    owed: SyncSender<Owed>,
+    thread: JoinHandle<()>,
+}
+
 /// One connection: this thread reads messages and sends data records on to the enclave
-/// without waiting (pipelining); a writer thread waits for the replies in order and sends
+/// without waiting (pipelining); a writer thread waits for their replies in order and sends
 /// them. Before a handshake or close message, every earlier reply is awaited, so the enclave
 /// sees a connection's messages take effect in order.
 fn connection(host: &Host, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut writer_stream) = stream.try_clone() else {
-        return;
-    };
     let conn = host.connect();
-    let (owed, replies) = std::sync::mpsc::sync_channel::<Owed>(PIPELINE_DEPTH);
     let in_flight = Arc::new((Mutex::new(0usize), Condvar::new()));
-    let writer_in_flight = in_flight.clone();
-    let writer = std::thread::spawn(move || {
-        for item in replies {
-            let reply = match item {
-                Owed::Ready(r) => Ok(r),
-                Owed::Pending(p) => {
-                    let r = p.wait();
-                    let (count, changed) = &*writer_in_flight;
-                    *count.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
-                    changed.notify_all();
-                    r
-                }
-            };
-            let sent = match reply {
-                Ok(r) => writer_stream.write_all(&r).is_ok(),
-                Err(e) => {
-                    tracing::info!(error = %e, "enclave refused a record; closing connection");
-                    false
-                }
-            };
-            if !sent {
-                let _ = writer_stream.shutdown(Shutdown::Both);
-                break;
-            }
-        }
-    });
+    let mut writer: Option<Writer> = None;
     let mut reader = stream;
     loop {
         let message = match read_message(&mut reader, host.limits().max_message) {
@@ -74,25 +81,43 @@ fn connection(host: &Host, stream: TcpStream) {
                 n = changed.wait(n).unwrap_or_else(|p| p.into_inner());
             }
         }
-        let queued = match host.submit(conn, &message) {
-            Ok(Routed::Reply(reply)) => owed.send(Owed::Ready(reply)),
+        let owed = match host.submit(conn, &message) {
+            Ok(Routed::Reply(reply)) => Owed::Ready(reply),
             Ok(Routed::Pending(reply)) => {
                 *in_flight.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-                owed.send(Owed::Pending(reply))
+                Owed::Pending(reply)
             }
-            Ok(Routed::Nothing) => Ok(()),
+            Ok(Routed::Nothing) => continue,
             Ok(Routed::Closed) => break,
             Err(e) => {
                 tracing::info!(error = %e, "refusing message; closing connection");
                 break;
             }
         };
+        let queued = match (&writer, owed) {
+            // No data in flight yet: answer directly.
+            (None, Owed::Ready(reply)) => reader.write_all(&reply).map_err(drop),
+            (None, pending) => match reader.try_clone() {
+                Ok(stream) => {
+                    let (owed, replies) = sync_channel::<Owed>(PIPELINE_DEPTH);
+                    let flight = in_flight.clone();
+                    let thread = std::thread::spawn(move || write_replies(replies, stream, flight));
+                    let sent = owed.send(pending).map_err(drop);
+                    writer = Some(Writer { owed, thread });
+                    sent
+                }
+                Err(_) => Err(()),
+            },
+            (Some(w), item) => w.owed.send(item).map_err(drop),
+        };
         if queued.is_err() {
             break;
         }
     }
-    drop(owed);
-    let _ = writer.join();
+    if let Some(w) = writer {
+        drop(w.owed);
+        let _ = w.thread.join();
+    }
     host.disconnect(conn);
 }
 
