@@ -49,15 +49,3 @@ pub use identity::RefreshingIdentity;
 pub use measure::measure_file;
 pub use policy::{Policy, PolicyError, ReferenceValues, SimulatedPolicy};
 pub use verifier::{PlatformVerifier, VerifierRegistry};
-
-use sc_protocol::UnixTime;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// The system clock as the protocol's [`UnixTime`].
-pub fn now() -> UnixTime {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    UnixTime::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-}

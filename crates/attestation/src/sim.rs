@@ -160,7 +160,7 @@ pub type Clock = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(crate::now)
+    Arc::new(UnixTime::now)
 }
 
 /// Produces simulated evidence for one enclave.

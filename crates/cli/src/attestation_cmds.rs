@@ -80,7 +80,7 @@ pub fn verify(evidence: &Path, policy: &Path, report_data: [u8; 64], out: &mut d
     if let Ok(claims) = sc_attestation::sim::verify_evidence(&sim_root(&policy), &bytes) {
         print_claims(&claims, out)?;
     }
-    match registry.verify(&e, &report_data, sc_attestation::now()) {
+    match registry.verify(&e, &report_data, sc_protocol::UnixTime::now()) {
         Ok(_) => {
             writeln!(out, "verdict: ACCEPTED (SIMULATED evidence: no hardware root of trust)")?;
             Ok(true)

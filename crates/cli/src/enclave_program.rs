@@ -52,10 +52,15 @@ pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn st
     let attester = Arc::new(SimAttester::new(SimRoot::read(sim_root)?, enclave, system_clock()));
     let mut seed = [0u8; 32];
     OsRng.try_fill_bytes(&mut seed)?;
-    let identity = RefreshingIdentity::new(seed, attester.clone(), Duration::from_secs(300), sc_attestation::now())?;
+    let identity = RefreshingIdentity::new(
+        seed,
+        attester.clone(),
+        Duration::from_secs(300),
+        sc_protocol::UnixTime::now(),
+    )?;
     let config = EnclaveConfig::builder()
         .attester(attester)
-        .identity(identity.current(sc_attestation::now())?)
+        .identity(identity.current(sc_protocol::UnixTime::now())?)
         .build()?;
     let sessions = Arc::new(SessionManager::new(config, Some(identity), EnclaveLimits::default()));
 
@@ -63,11 +68,11 @@ pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn st
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_secs(30));
-            sweeper.expire(sc_attestation::now());
+            sweeper.expire(sc_protocol::UnixTime::now());
         }
     });
 
-    let mut service = ChannelService::new(sessions, Arc::new(sc_attestation::now));
+    let mut service = ChannelService::new(sessions, Arc::new(sc_protocol::UnixTime::now));
     service.register(STATS, Arc::new(stats));
     service.register(
         SINK,

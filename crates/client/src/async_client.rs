@@ -1,8 +1,8 @@
 //! The async client (feature `tokio`): the channel over any `AsyncRead + AsyncWrite`.
 
 use crate::blocking::ClientError;
-use crate::now;
 use rand_core::OsRng;
+use sc_protocol::UnixTime;
 use sc_protocol::io::read_message_async;
 use sc_protocol::msgs::{FRAME_HEADER_LEN, MAX_FRAME_BODY};
 use sc_protocol::{Claims, ClientConfig, ClientHandshake, Session};
@@ -22,7 +22,7 @@ pub struct AsyncClient<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
     /// Runs the handshake over `stream` (one round trip), within `timeout`.
     pub async fn connect(mut stream: S, config: Arc<ClientConfig>, timeout: Duration) -> Result<Self, ClientError> {
-        let (handshake, hello) = ClientHandshake::start(config, &mut OsRng, now())?;
+        let (handshake, hello) = ClientHandshake::start(config, &mut OsRng, UnixTime::now())?;
         let exchange = async {
             stream.write_all(&hello).await?;
             read_message_async(&mut stream, MAX_MESSAGE).await
@@ -32,7 +32,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
             .map_err(|_| ClientError::Timeout(timeout))?
             .map_err(ClientError::Connection)?
             .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
-        let established = handshake.read_server_hello(&reply, now())?;
+        let established = handshake.read_server_hello(&reply, UnixTime::now())?;
         stream
             .write_all(&established.client_finished)
             .await
@@ -55,7 +55,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
 
     /// Sends one record.
     pub async fn send(&mut self, plaintext: &[u8]) -> Result<(), ClientError> {
-        let record = self.session.seal(now(), plaintext)?;
+        let record = self.session.seal(UnixTime::now(), plaintext)?;
         self.stream.write_all(&record).await.map_err(ClientError::Connection)
     }
 
@@ -66,7 +66,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
             .map_err(ClientError::Connection)?
             .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
         self.session
-            .open(now(), &record)?
+            .open(UnixTime::now(), &record)?
             .ok_or(ClientError::State("the server closed the session"))
     }
 
@@ -78,7 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
 
     /// Closes the session at the server.
     pub async fn close(mut self) -> Result<(), ClientError> {
-        let close = self.session.seal_close(now())?;
+        let close = self.session.seal_close(UnixTime::now())?;
         self.stream.write_all(&close).await.map_err(ClientError::Connection)?;
         let _ = self.stream.shutdown().await;
         Ok(())

@@ -1,7 +1,7 @@
 //! The blocking client: init, callback, encrypt, decrypt, finish.
 
-use crate::now;
 use rand_core::OsRng;
+use sc_protocol::UnixTime;
 use sc_protocol::{Claims, ClientConfig, ClientHandshake, RecordError, Session};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -98,7 +98,7 @@ impl Client {
             if !matches!(*state, State::Idle) {
                 return Err(ClientError::State("init called twice"));
             }
-            let (handshake, hello) = ClientHandshake::start(self.config.clone(), &mut OsRng, now())?;
+            let (handshake, hello) = ClientHandshake::start(self.config.clone(), &mut OsRng, UnixTime::now())?;
             *state = State::Waiting(handshake);
             hello
         };
@@ -145,7 +145,7 @@ impl Client {
         let State::Waiting(handshake) = std::mem::replace(&mut *state, State::Idle) else {
             return Err(ClientError::State("no handshake is waiting for a reply"));
         };
-        let result = handshake.read_server_hello(message, now());
+        let result = handshake.read_server_hello(message, UnixTime::now());
         *state = match &result {
             Ok(_) => State::Idle,
             Err(e) => State::Failed(Some(e.clone())),
@@ -181,18 +181,18 @@ impl Client {
 
     /// Encrypts application data into a record for the server.
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<Vec<u8>, ClientError> {
-        self.with_session(|s| s.seal(now(), plaintext))
+        self.with_session(|s| s.seal(UnixTime::now(), plaintext))
     }
 
     /// Decrypts a record from the server.
     pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
-        self.with_session(|s| s.open(now(), record))?
+        self.with_session(|s| s.open(UnixTime::now(), record))?
             .ok_or(ClientError::State("the server closed the session"))
     }
 
     /// Tells the server to drop the session, then forgets it locally.
     pub fn finish(&self) -> Result<(), ClientError> {
-        let close = self.with_session(|s| s.seal_close(now()))?;
+        let close = self.with_session(|s| s.seal_close(UnixTime::now()))?;
         *self.lock() = State::Finished;
         self.hook.send(&close)?;
         Ok(())

@@ -23,7 +23,7 @@
 //! let slot = client.clone();
 //! let hook = move |message: &[u8]| -> std::io::Result<()> {
 //!     if message[0] == 0x01 { // ClientHello: answer it and feed the reply back
-//!         let now = sc_client::now();
+//!         let now = sc_protocol::UnixTime::now();
 //!         let (_, reply) = EnclaveHandshake::accept(&enclave, 7, message, &mut rand_core::OsRng, now).unwrap();
 //!         let c = slot.lock().unwrap().clone().unwrap();
 //!         c.callback(&reply).unwrap();
@@ -48,15 +48,3 @@ mod tcp;
 pub use async_client::AsyncClient;
 pub use blocking::{Client, ClientError, SendHook};
 pub use tcp::TcpClient;
-
-use sc_protocol::UnixTime;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// The system clock as the protocol's [`UnixTime`].
-pub fn now() -> UnixTime {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    UnixTime::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
-}

@@ -11,11 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn now() -> UnixTime {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    UnixTime::from_millis(ms as u64)
+    UnixTime::now()
 }
 
 struct Fixture {

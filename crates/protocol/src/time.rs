@@ -27,6 +27,16 @@ impl UnixTime {
         Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
     }
 
+    /// The system clock (feature `std`). The protocol core itself never calls this; role
+    /// crates read the clock and pass the time in.
+    #[cfg(feature = "std")]
+    pub fn now() -> Self {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
+    }
+
     /// Time elapsed from `earlier` to `self`; zero if `earlier` is later.
     pub fn since(self, earlier: UnixTime) -> Duration {
         Duration::from_millis(self.0.saturating_sub(earlier.0))
