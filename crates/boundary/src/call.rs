@@ -74,6 +74,33 @@ pub struct CallError {
 }
 
 impl Request {
+    /// Writes the call as one frame without copying its payload into a new buffer (a
+    /// record is the bulk of a call; it goes to the socket as it is).
+    pub(crate) fn write_to(&self, call_id: u64, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        let (kind, prefix, payload): (u8, Vec<u8>, &[u8]) = match self {
+            Request::Channel { message } => (0x01, Vec::new(), message),
+            Request::App {
+                session_id,
+                function,
+                record,
+            } => {
+                let mut p = session_id.to_be_bytes().to_vec();
+                p.extend_from_slice(&function.to_be_bytes());
+                (0x02, p, record)
+            }
+            Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec(), &[]),
+        };
+        let len = u32::try_from(9 + prefix.len() + payload.len()).unwrap_or(u32::MAX);
+        let mut head = Vec::with_capacity(13 + prefix.len());
+        head.extend_from_slice(&len.to_be_bytes());
+        head.extend_from_slice(&call_id.to_be_bytes());
+        head.push(kind);
+        head.extend_from_slice(&prefix);
+        w.write_all(&head)?;
+        w.write_all(payload)
+    }
+
+    #[cfg(test)]
     pub(crate) fn encode(&self, call_id: u64) -> Vec<u8> {
         let (kind, body): (u8, Vec<u8>) = match self {
             Request::Channel { message } => (0x01, message.clone()),
@@ -164,8 +191,38 @@ fn frame(call_id: u64, kind: u8, body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Reads one frame: `Ok(None)` at a clean end of stream.
-pub(crate) fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, Vec<u8>)>> {
+/// Reads one request frame, taking an app call's record straight into its own buffer (no
+/// copy after the read). `Ok(None)` at a clean end of stream; a malformed call is
+/// `Ok(Some((id, Err(reason))))` so that it can be answered.
+pub(crate) fn read_request(
+    r: &mut impl std::io::Read,
+) -> std::io::Result<Option<(u64, Result<Request, &'static str>)>> {
+    let Some((id, kind, len)) = read_head(r)? else {
+        return Ok(None);
+    };
+    if kind != 0x02 || len < 12 {
+        let mut body = vec![0u8; len];
+        r.read_exact(&mut body)?;
+        return Ok(Some((id, Request::decode(kind, &body))));
+    }
+    let mut prefix = [0u8; 12];
+    r.read_exact(&mut prefix)?;
+    let mut record = vec![0u8; len - 12];
+    r.read_exact(&mut record)?;
+    let session_id = u64::from_be_bytes(prefix[..8].try_into().unwrap_or_default());
+    let function = u32::from_be_bytes(prefix[8..].try_into().unwrap_or_default());
+    Ok(Some((
+        id,
+        Ok(Request::App {
+            session_id,
+            function,
+            record,
+        }),
+    )))
+}
+
+/// Reads a frame header: call id, kind and body length (checked against [`MAX_CALL_LEN`]).
+fn read_head(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, usize)>> {
     use std::io::{Error, ErrorKind};
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
@@ -180,9 +237,17 @@ pub(crate) fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Option<(
     let mut head = [0u8; 9];
     r.read_exact(&mut head)?;
     let call_id = u64::from_be_bytes(head[..8].try_into().unwrap_or_default());
-    let mut body = vec![0u8; len - 9];
+    Ok(Some((call_id, head[8], len - 9)))
+}
+
+/// Reads one frame: `Ok(None)` at a clean end of stream.
+pub(crate) fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, Vec<u8>)>> {
+    let Some((call_id, kind, len)) = read_head(r)? else {
+        return Ok(None);
+    };
+    let mut body = vec![0u8; len];
     r.read_exact(&mut body)?;
-    Ok(Some((call_id, head[8], body)))
+    Ok(Some((call_id, kind, body)))
 }
 
 #[cfg(test)]
@@ -194,6 +259,12 @@ mod tests {
         let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
         assert_eq!(id, 42);
         assert_eq!(Request::decode(kind, &body).unwrap(), req);
+        // The streaming writer and reader agree with the buffer forms.
+        let mut streamed = Vec::new();
+        req.write_to(42, &mut streamed).unwrap();
+        assert_eq!(streamed, bytes);
+        let (id, read) = read_request(&mut &streamed[..]).unwrap().unwrap();
+        assert_eq!((id, read.unwrap()), (42, req));
     }
 
     fn round_trip_response(resp: Response) {

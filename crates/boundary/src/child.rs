@@ -18,7 +18,7 @@ use crate::call::{Request, Response, read_frame};
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -229,7 +229,7 @@ impl Inner {
             );
         }
         let deadline = Instant::now() + self.timeout;
-        if lock(&self.writer).write_all(&request.encode(id)).is_err() {
+        if request.write_to(id, &mut *lock(&self.writer)).is_err() {
             self.fail_all(BoundaryError::EnclaveExited);
             return Err(BoundaryError::EnclaveExited);
         }

@@ -6,7 +6,7 @@
 //! calls still run in parallel on up to `workers` threads.
 
 use crate::EnclaveService;
-use crate::call::{CallError, Request, Response, read_frame};
+use crate::call::{CallError, Response, read_request};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
@@ -26,9 +26,9 @@ pub fn serve<S: EnclaveService>(
             let (input, output, service) = (input.clone(), output.clone(), service.clone());
             std::thread::spawn(move || -> std::io::Result<()> {
                 loop {
-                    let call = read_frame(&mut *input.lock().unwrap_or_else(|p| p.into_inner()))?;
-                    let Some((id, kind, body)) = call else { return Ok(()) };
-                    let response = match Request::decode(kind, &body) {
+                    let call = read_request(&mut *input.lock().unwrap_or_else(|p| p.into_inner()))?;
+                    let Some((id, request)) = call else { return Ok(()) };
+                    let response = match request {
                         Ok(request) => service.call(request),
                         Err(what) => Response::Error(CallError {
                             code: 1,

@@ -30,4 +30,4 @@ mod service;
 mod sessions;
 
 pub use service::{AppFunction, ChannelService};
-pub use sessions::{ChannelOutcome, EnclaveError, EnclaveLimits, SessionManager};
+pub use sessions::{ChannelOutcome, EnclaveError, EnclaveLimits, Plaintext, SessionManager};

@@ -50,13 +50,13 @@ impl ChannelService {
         &self.sessions
     }
 
-    fn app_call(&self, session_id: u64, function: u32, record: &[u8]) -> Result<Vec<u8>, EnclaveError> {
+    fn app_call(&self, session_id: u64, function: u32, record: Vec<u8>) -> Result<Vec<u8>, EnclaveError> {
         let now = (self.clock)();
         let f = self
             .functions
             .get(&function)
             .ok_or(EnclaveError::Unexpected("no such application function"))?;
-        let request = self.sessions.decrypt(session_id, record, now)?;
+        let request = self.sessions.decrypt_in_place(session_id, record, now)?;
         let reply = f(session_id, &request);
         self.sessions.encrypt(session_id, &reply, now)
     }
@@ -81,7 +81,7 @@ impl EnclaveService for ChannelService {
                 session_id,
                 function,
                 record,
-            } => match self.app_call(session_id, function, &record) {
+            } => match self.app_call(session_id, function, record) {
                 Ok(record) => Response::App { record },
                 Err(e) => error(e),
             },

@@ -103,6 +103,26 @@ impl std::fmt::Debug for SessionManager {
     }
 }
 
+/// Decrypted application data, still in the record's buffer.
+pub struct Plaintext {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl std::ops::Deref for Plaintext {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+impl std::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plaintext({} bytes)", self.len())
+    }
+}
+
 /// What a channel message produced.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChannelOutcome {
@@ -274,16 +294,21 @@ impl SessionManager {
 
     /// Decrypts a client record of session `id` (the enclave-side `decrypt`).
     pub fn decrypt(&self, id: u64, record: &[u8], now: UnixTime) -> Result<Vec<u8>, EnclaveError> {
-        let mut buf = record.to_vec();
-        let data = self.with_session(id, now, |s| match s.open_in_place(now, &mut buf)? {
+        self.decrypt_in_place(id, record.to_vec(), now).map(|p| p.to_vec())
+    }
+
+    /// Decrypts a record in the buffer that holds it (no copy); the result derefs to the
+    /// plaintext.
+    pub fn decrypt_in_place(&self, id: u64, mut record: Vec<u8>, now: UnixTime) -> Result<Plaintext, EnclaveError> {
+        let data = self.with_session(id, now, |s| match s.open_in_place(now, &mut record)? {
             Incoming::Data(p) => Ok(Some(p.len())),
             Incoming::Close => Ok(None),
         })?;
         match data {
             Some(len) => {
-                buf.drain(..sc_protocol::msgs::RECORD_HEADER_LEN);
-                buf.truncate(len);
-                Ok(buf)
+                let start = sc_protocol::msgs::RECORD_HEADER_LEN;
+                record.truncate(start + len);
+                Ok(Plaintext { buf: record, start })
             }
             None => {
                 self.remove(id);

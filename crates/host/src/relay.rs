@@ -73,6 +73,14 @@ pub enum HostError {
     Boundary(#[from] BoundaryError),
 }
 
+/// Where a client message goes.
+enum Route {
+    Hello,
+    Finished(u64),
+    Data(u64),
+    Close,
+}
+
 /// A client connection, as numbered by [`Host::connect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnId(u64);
@@ -263,6 +271,42 @@ impl Host {
     /// server can read the next record meanwhile (pipelining). Handshake and close messages
     /// are still handled to completion.
     pub fn submit(&self, conn: ConnId, message: &[u8]) -> Result<Routed, HostError> {
+        self.submit_owned(conn, message.to_vec())
+    }
+
+    /// [`Host::submit`] taking the message by value: a data record then reaches the enclave
+    /// without being copied.
+    pub fn submit_owned(&self, conn: ConnId, message: Vec<u8>) -> Result<Routed, HostError> {
+        match self.route(conn, &message)? {
+            Route::Hello => self.client_hello(conn, &message),
+            Route::Finished(id) => match self.channel(&message)? {
+                None => {
+                    self.set_phase(conn, Phase::Open(id));
+                    Ok(Routed::Nothing)
+                }
+                Some(alert) => {
+                    self.set_phase(conn, Phase::New);
+                    Ok(Routed::Reply(alert))
+                }
+            },
+            Route::Data(id) => {
+                let call = self.enclave().submit(Request::App {
+                    session_id: id,
+                    function: self.limits.data_function,
+                    record: message,
+                })?;
+                Ok(Routed::Pending(PendingReply(call)))
+            }
+            Route::Close => {
+                self.channel(&message)?;
+                self.set_phase(conn, Phase::New);
+                Ok(Routed::Closed)
+            }
+        }
+    }
+
+    /// Checks a message against the limits and the connection's state and says where it goes.
+    fn route(&self, conn: ConnId, message: &[u8]) -> Result<Route, HostError> {
         if message.len() > self.limits.max_message {
             return Err(HostError::TooLarge {
                 len: message.len(),
@@ -270,34 +314,12 @@ impl Host {
             });
         }
         let frame = Frame::parse(message, self.limits.max_message.saturating_sub(FRAME_HEADER_LEN))?;
-        let phase = self.phase(conn)?;
-        match (frame.msg_type, phase) {
-            (MessageType::ClientHello, Phase::New) => self.client_hello(conn, message),
-            (MessageType::ClientFinished, Phase::Pending(id)) if frame.session_id() == Some(id) => {
-                match self.channel(message)? {
-                    None => {
-                        self.set_phase(conn, Phase::Open(id));
-                        Ok(Routed::Nothing)
-                    }
-                    Some(alert) => {
-                        self.set_phase(conn, Phase::New);
-                        Ok(Routed::Reply(alert))
-                    }
-                }
-            }
-            (MessageType::ApplicationData, Phase::Open(id)) if frame.session_id() == Some(id) => {
-                let call = self.enclave().submit(Request::App {
-                    session_id: id,
-                    function: self.limits.data_function,
-                    record: message.to_vec(),
-                })?;
-                Ok(Routed::Pending(PendingReply(call)))
-            }
-            (MessageType::Close, Phase::Open(id)) if frame.session_id() == Some(id) => {
-                self.channel(message)?;
-                self.set_phase(conn, Phase::New);
-                Ok(Routed::Closed)
-            }
+        let own = |id| frame.session_id() == Some(id);
+        match (frame.msg_type, self.phase(conn)?) {
+            (MessageType::ClientHello, Phase::New) => Ok(Route::Hello),
+            (MessageType::ClientFinished, Phase::Pending(id)) if own(id) => Ok(Route::Finished(id)),
+            (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
+            (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close),
             (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
             (MessageType::ServerHello | MessageType::Alert, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))

@@ -81,7 +81,7 @@ fn connection(host: &Host, stream: TcpStream) {
                 n = changed.wait(n).unwrap_or_else(|p| p.into_inner());
             }
         }
-        let owed = match host.submit(conn, &message) {
+        let owed = match host.submit_owned(conn, message) {
             Ok(Routed::Reply(reply)) => Owed::Ready(reply),
             Ok(Routed::Pending(reply)) => {
                 *in_flight.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
