@@ -88,6 +88,9 @@ pub struct ConnId(u64);
 #[derive(Debug, Clone, Copy)]
 enum Phase {
     New,
+    /// A ClientHello is with the enclave: the slot is reserved before the call, so that
+    /// concurrent hellos cannot overshoot the pending limit.
+    Hello,
     Pending(u64),
     Open(u64),
 }
@@ -155,7 +158,7 @@ impl Table {
     fn count(&mut self, phase: Phase, delta: isize) {
         let counter = match phase {
             Phase::New => return,
-            Phase::Pending(_) => &mut self.pending,
+            Phase::Hello | Phase::Pending(_) => &mut self.pending,
             Phase::Open(_) => &mut self.open,
         };
         *counter = counter.saturating_add_signed(delta);
@@ -337,23 +340,28 @@ impl Host {
                 max: self.limits.max_client_hello,
             });
         }
-        let (open, pending) = self.counts();
-        if pending >= self.limits.max_pending {
-            return Err(HostError::TooManyPending);
-        }
-        if open >= self.limits.max_sessions {
-            return Err(HostError::TooManySessions);
+        {
+            let mut t = self.table();
+            if t.pending >= self.limits.max_pending {
+                return Err(HostError::TooManyPending);
+            }
+            if t.open >= self.limits.max_sessions {
+                return Err(HostError::TooManySessions);
+            }
+            t.set_phase(conn, Phase::Hello);
         }
         let reply = self
-            .channel(message)?
-            .ok_or(HostError::Enclave("no answer to ClientHello".into()))?;
-        let answer = Frame::parse(&reply, usize::MAX)?;
-        if answer.msg_type == MessageType::ServerHello {
-            if let Some(id) = answer.session_id() {
-                self.set_phase(conn, Phase::Pending(id));
-            }
-        }
-        Ok(Routed::Reply(reply))
+            .channel(message)
+            .and_then(|r| r.ok_or(HostError::Enclave("no answer to ClientHello".into())));
+        let next = match &reply {
+            Ok(r) => match Frame::parse(r, usize::MAX) {
+                Ok(f) if f.msg_type == MessageType::ServerHello => f.session_id().map_or(Phase::New, Phase::Pending),
+                _ => Phase::New,
+            },
+            Err(_) => Phase::New,
+        };
+        self.set_phase(conn, next);
+        reply.map(Routed::Reply)
     }
 
     fn channel(&self, message: &[u8]) -> Result<Option<Vec<u8>>, HostError> {

@@ -153,3 +153,49 @@ fn idle_connections_expire_and_fini_destroys_every_session() {
         "fini forgot every connection"
     );
 }
+
+/// Answers every channel message after a delay, with an alert (a stand-in enclave for
+/// timing only: no attestation here).
+struct SlowEnclave;
+
+impl sc_boundary::EnclaveService for SlowEnclave {
+    fn call(&self, _: sc_boundary::Request) -> sc_boundary::Response {
+        std::thread::sleep(Duration::from_millis(300));
+        let alert = sc_protocol::msgs::Alert {
+            session_id: 0,
+            code: sc_protocol::msgs::AlertCode::Busy,
+        };
+        sc_boundary::Response::Channel {
+            reply: Some(alert.to_frame()),
+        }
+    }
+}
+
+#[test]
+fn concurrent_hellos_cannot_overshoot_the_pending_limit() {
+    let host = Arc::new(Host::new(
+        Arc::new(InProcess::new(Arc::new(SlowEnclave))),
+        HostLimits {
+            max_pending: 1,
+            ..HostLimits::default()
+        },
+    ));
+    let f = fixture(HostLimits::default());
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    let results: Vec<_> = (0..2)
+        .map(|i| {
+            let (host, hello) = (host.clone(), hello.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100 * i));
+                let conn = host.connect();
+                host.handle(conn, &hello)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(matches!(results[0], Ok(Routed::Reply(_))));
+    assert_eq!(results[1], Err(HostError::TooManyPending), "the slot is held while the enclave works");
+    assert_eq!(host.counts(), (0, 0), "the alert released the slot");
+}
