@@ -83,7 +83,13 @@ fn ours() -> Ours {
         hex::encode(measure_file(&exe).unwrap())
     );
     let verifier = Arc::new(VerifierRegistry::from_policy(&Policy::from_toml(&policy, None).unwrap()).unwrap());
-    let config = Arc::new(ClientConfig::builder().verifier(verifier).build().unwrap());
+    let config = Arc::new(
+        ClientConfig::builder()
+            .verifier(verifier)
+            .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
+            .build()
+            .unwrap(),
+    );
     Ours {
         threaded,
         tokio,

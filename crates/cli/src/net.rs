@@ -104,7 +104,12 @@ pub fn client_policy_text(root: &SimRoot, enclave_exe: &Path) -> Result<String> 
 pub fn client_config(policy_text: &str, base_dir: Option<&Path>) -> Result<Arc<ClientConfig>> {
     let policy = Policy::from_toml(policy_text, base_dir)?;
     let verifier = Arc::new(VerifierRegistry::from_policy(&policy)?);
-    Ok(Arc::new(ClientConfig::builder().verifier(verifier).build()?))
+    Ok(Arc::new(
+        ClientConfig::builder()
+            .verifier(verifier)
+            .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
+            .build()?,
+    ))
 }
 
 fn new_root(path: &Path) -> Result<SimRoot> {

@@ -196,6 +196,10 @@ fn concurrent_hellos_cannot_overshoot_the_pending_limit() {
         .map(|t| t.join().unwrap())
         .collect();
     assert!(matches!(results[0], Ok(Routed::Reply(_))));
-    assert_eq!(results[1], Err(HostError::TooManyPending), "the slot is held while the enclave works");
+    assert_eq!(
+        results[1],
+        Err(HostError::TooManyPending),
+        "the slot is held while the enclave works"
+    );
     assert_eq!(host.counts(), (0, 0), "the alert released the slot");
 }

@@ -68,6 +68,17 @@ impl SessionLimits {
 
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where ephemeral key-exchange keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EphemeralKeys {
+    /// From the RNG passed to the handshake: reproducible, works without an OS. The default.
+    #[default]
+    Injected,
+    /// From ring's system RNG with ring's X25519 (about 20 us faster per side). Handshakes are
+    /// then not reproducible from the injected RNG alone; the nonce still comes from it.
+    SystemRng,
+}
+
 /// Receives a session's epoch-0 secrets, like a TLS key log file: for debugging and for
 /// tests that must know the keys (for example to prove that a relay's memory never holds
 /// them). **Never install one in production:** whoever reads the log reads the traffic.
@@ -86,6 +97,7 @@ pub struct ClientConfig {
     pub(crate) handshake_timeout: Duration,
     pub(crate) limits: SessionLimits,
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
+    pub(crate) ephemeral_keys: EphemeralKeys,
 }
 
 impl ClientConfig {
@@ -99,6 +111,7 @@ impl ClientConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             limits: SessionLimits::default(),
             key_log: None,
+            ephemeral_keys: EphemeralKeys::Injected,
         }
     }
 
@@ -116,6 +129,7 @@ pub struct ClientConfigBuilder {
     handshake_timeout: Duration,
     limits: SessionLimits,
     key_log: Option<Arc<dyn KeyLog>>,
+    ephemeral_keys: EphemeralKeys,
 }
 
 impl ClientConfigBuilder {
@@ -149,6 +163,12 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Where ephemeral keys come from (default: the injected RNG).
+    pub fn ephemeral_keys(mut self, source: EphemeralKeys) -> Self {
+        self.ephemeral_keys = source;
+        self
+    }
+
     /// Installs a key log (debugging and tests only; see [`KeyLog`]).
     pub fn key_log(mut self, key_log: Arc<dyn KeyLog>) -> Self {
         self.key_log = Some(key_log);
@@ -172,6 +192,7 @@ impl ClientConfigBuilder {
             handshake_timeout: self.handshake_timeout,
             limits: self.limits,
             key_log: self.key_log,
+            ephemeral_keys: self.ephemeral_keys,
         })
     }
 }
@@ -185,6 +206,7 @@ pub struct EnclaveConfig {
     pub(crate) identity: Option<Arc<IdentityCredential>>,
     pub(crate) handshake_timeout: Duration,
     pub(crate) limits: SessionLimits,
+    pub(crate) ephemeral_keys: EphemeralKeys,
 }
 
 impl EnclaveConfig {
@@ -198,6 +220,7 @@ impl EnclaveConfig {
             identity: None,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             limits: SessionLimits::default(),
+            ephemeral_keys: EphemeralKeys::Injected,
         }
     }
 
@@ -222,6 +245,7 @@ pub struct EnclaveConfigBuilder {
     identity: Option<Arc<IdentityCredential>>,
     handshake_timeout: Duration,
     limits: SessionLimits,
+    ephemeral_keys: EphemeralKeys,
 }
 
 impl EnclaveConfigBuilder {
@@ -262,6 +286,12 @@ impl EnclaveConfigBuilder {
         self
     }
 
+    /// Where ephemeral keys come from (default: the injected RNG).
+    pub fn ephemeral_keys(mut self, source: EphemeralKeys) -> Self {
+        self.ephemeral_keys = source;
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<EnclaveConfig, ConfigError> {
         if self.suites.is_empty() {
@@ -299,6 +329,7 @@ impl EnclaveConfigBuilder {
             identity: self.identity,
             handshake_timeout: self.handshake_timeout,
             limits: self.limits,
+            ephemeral_keys: self.ephemeral_keys,
         })
     }
 }

@@ -63,7 +63,8 @@ mod time;
 pub use attestation::{AttestationError, Attester, AttesterError, Claims, Evidence, Verifier};
 pub use binding::IdentityCredential;
 pub use config::{
-    ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, KeyLog, KeyUpdateLimits, SessionLimits,
+    ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, EphemeralKeys, KeyLog, KeyUpdateLimits,
+    SessionLimits,
 };
 pub use error::{ConfigError, Error, RecordError};
 pub use handshake::{AwaitingClientFinished, ClientHandshake, EnclaveHandshake, Established};

@@ -258,3 +258,42 @@ fn key_log_reports_both_directions_secrets_and_keys() {
     );
     assert_ne!(entries[1].2, entries[3].2, "directional keys differ");
 }
+
+#[test]
+fn system_rng_keys_interoperate_with_injected_keys() {
+    use sc_protocol::EphemeralKeys;
+    for (c, e) in [
+        (EphemeralKeys::SystemRng, EphemeralKeys::SystemRng),
+        (EphemeralKeys::SystemRng, EphemeralKeys::Injected),
+        (EphemeralKeys::Injected, EphemeralKeys::SystemRng),
+    ] {
+        let client = Arc::new(
+            ClientConfig::builder()
+                .verifier(verifier())
+                .ephemeral_keys(c)
+                .build()
+                .unwrap(),
+        );
+        let enclave = EnclaveConfig::builder()
+            .attester(attester())
+            .ephemeral_keys(e)
+            .build()
+            .unwrap();
+        let (hs, ch) = ClientHandshake::start(client, &mut rng(1), NOW).unwrap();
+        let (p, sh) = EnclaveHandshake::accept(&enclave, 3, &ch, &mut rng(2), NOW).unwrap();
+        let mut est = hs.read_server_hello(&sh, NOW).unwrap();
+        let mut s = p.read_client_finished(&est.client_finished, NOW).unwrap();
+        let r = est.session.seal(NOW, b"ok").unwrap();
+        assert_eq!(s.open(NOW, &r).unwrap().unwrap(), b"ok");
+        // System keys are fresh each time: the same injected seed gives another ClientHello.
+        if c == EphemeralKeys::SystemRng {
+            let again = ClientConfig::builder()
+                .verifier(verifier())
+                .ephemeral_keys(c)
+                .build()
+                .unwrap();
+            let (_, ch2) = ClientHandshake::start(Arc::new(again), &mut rng(1), NOW).unwrap();
+            assert_ne!(ch, ch2);
+        }
+    }
+}

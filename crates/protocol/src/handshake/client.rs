@@ -1,6 +1,6 @@
 //! The client's handshake: send a ClientHello, then check the ServerHello.
 
-use super::{expect_frame, random};
+use super::{ephemeral_key, expect_frame, random};
 use crate::attestation::{Claims, Evidence};
 use crate::binding::{identity_key_report_data, per_session_report_data, signature_input};
 use crate::codec::Codec;
@@ -65,7 +65,7 @@ impl ClientHandshake {
         for suite in &config.suites {
             let group = suite.group();
             if !key_shares.iter().any(|(g, _)| *g == group) {
-                key_shares.push((group, EphemeralKey::from_random(random::<32>(rng)?)));
+                key_shares.push((group, ephemeral_key(config.ephemeral_keys, rng)?));
             }
         }
         let hello = ClientHello {
@@ -168,9 +168,9 @@ impl ClientHandshake {
         }
 
         // Key confirmation from the enclave.
-        let key = self
-            .key_shares
-            .iter()
+        let Self { config, key_shares, .. } = self;
+        let key = key_shares
+            .into_iter()
             .find(|(g, _)| *g == group)
             .map(|(_, k)| k)
             .ok_or(Error::BadKeyShare)?;
@@ -195,11 +195,11 @@ impl ClientHandshake {
             suite,
             Role::Client,
             now,
-            self.config.limits,
+            config.limits,
             traffic,
             Some(claims),
         );
-        if let Some(log) = &self.config.key_log {
+        if let Some(log) = &config.key_log {
             session.log_keys(log.as_ref());
         }
         Ok(Established {

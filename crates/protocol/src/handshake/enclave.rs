@@ -1,11 +1,10 @@
 //! The enclave's handshake: answer a ClientHello, then check the ClientFinished.
 
-use super::{expect_frame, random};
+use super::{ephemeral_key, expect_frame, random};
 use crate::binding::per_session_report_data;
 use crate::codec::Codec;
 use crate::config::EnclaveConfig;
 use crate::crypto::key_schedule::{HandshakeSecrets, TrafficSecrets};
-use crate::crypto::kx::EphemeralKey;
 use crate::crypto::secret::Secret;
 use crate::crypto::transcript::Transcript;
 use crate::error::Error;
@@ -85,7 +84,8 @@ impl EnclaveHandshake {
             .ok_or(Error::MissingKeyShare)?;
 
         let nonce = random::<32>(rng)?;
-        let key = EphemeralKey::from_random(random::<32>(rng)?);
+        let key = ephemeral_key(config.ephemeral_keys, rng)?;
+        let key_public = *key.public();
         let shared = key.agree(peer_share.key).ok_or(Error::BadKeyShare)?;
         let secrets = HandshakeSecrets::new(suite.hash(), &shared);
 
@@ -102,7 +102,7 @@ impl EnclaveHandshake {
             nonce,
             key_share: KeyShare {
                 group: group.code(),
-                key: key.public(),
+                key: &key_public,
             },
             identity_key: match (identity, &identity_public) {
                 (Some(c), Some(pk)) => IdentityKeyField {

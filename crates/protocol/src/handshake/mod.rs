@@ -37,6 +37,18 @@ fn expect_frame(bytes: &[u8], expected: MessageType) -> Result<Frame<'_>, Error>
     })
 }
 
+/// A new ephemeral key from the configured source.
+fn ephemeral_key(
+    source: crate::config::EphemeralKeys,
+    rng: &mut dyn rand_core::CryptoRngCore,
+) -> Result<crate::crypto::kx::EphemeralKey, Error> {
+    use crate::crypto::kx::EphemeralKey;
+    match source {
+        crate::config::EphemeralKeys::Injected => Ok(EphemeralKey::from_random(random::<32>(rng)?)),
+        crate::config::EphemeralKeys::SystemRng => EphemeralKey::from_system_rng().ok_or(Error::Random),
+    }
+}
+
 /// Fills `N` bytes from the injected RNG.
 fn random<const N: usize>(rng: &mut dyn rand_core::CryptoRngCore) -> Result<[u8; N], Error> {
     let mut out = [0u8; N];
