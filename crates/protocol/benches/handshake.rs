@@ -8,8 +8,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{
-    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, IdentityCredential,
-    UnixTime,
+    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, EphemeralKeys,
+    IdentityCredential, UnixTime,
 };
 use std::hint::black_box;
 use std::sync::Arc;
@@ -20,22 +20,14 @@ fn handshake(c: &mut Criterion) {
     let mut g = c.benchmark_group("handshake_client_plus_enclave");
     let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
     let identity = Arc::new(IdentityCredential::new([3; 32], attester.as_ref()).unwrap());
-    for (name, mode, suite) in [
-        (
-            "per_session_aes256gcm_sha256",
-            BindingMode::PerSession,
-            CipherSuite::X25519Aes256GcmSha256,
-        ),
-        (
-            "identity_key_aes256gcm_sha256",
-            BindingMode::IdentityKey,
-            CipherSuite::X25519Aes256GcmSha256,
-        ),
-        (
-            "per_session_chacha20poly1305",
-            BindingMode::PerSession,
-            CipherSuite::X25519ChaCha20Poly1305Sha256,
-        ),
+    use BindingMode::{IdentityKey, PerSession};
+    use CipherSuite::{X25519Aes256GcmSha256 as AesGcm, X25519ChaCha20Poly1305Sha256 as ChaCha};
+    use EphemeralKeys::{Injected, SystemRng};
+    for (name, mode, suite, keys) in [
+        ("per_session_aes256gcm_sha256", PerSession, AesGcm, Injected),
+        ("identity_key_aes256gcm_sha256", IdentityKey, AesGcm, Injected),
+        ("identity_key_system_rng_keys", IdentityKey, AesGcm, SystemRng),
+        ("per_session_chacha20poly1305", PerSession, ChaCha, Injected),
     ] {
         let verifier = Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]]));
         let client = Arc::new(
@@ -43,12 +35,14 @@ fn handshake(c: &mut Criterion) {
                 .verifier(verifier)
                 .binding_modes(&[mode])
                 .suites(&[suite])
+                .ephemeral_keys(keys)
                 .build()
                 .unwrap(),
         );
         let enclave = EnclaveConfig::builder()
             .attester(attester.clone())
             .identity(identity.clone())
+            .ephemeral_keys(keys)
             .build()
             .unwrap();
         let mut rng = ChaCha20Rng::seed_from_u64(1);
