@@ -242,3 +242,30 @@ fn pipelined_records_through_the_host_come_back_in_order() {
     c.close().unwrap();
     assert!(eventually(TIMEOUT, || s.host.counts() == (0, 0)));
 }
+
+#[test]
+fn a_refused_record_in_the_pipeline_does_not_strand_the_connection() {
+    use sc_protocol::{ClientHandshake, UnixTime};
+    let s = stack();
+    let mut stream = TcpStream::connect(s.addr).unwrap();
+    let now = UnixTime::now();
+    let (hs, hello) = ClientHandshake::start(client_config(&s.policy), &mut rand_core::OsRng, now).unwrap();
+    stream.write_all(&hello).unwrap();
+    let reply = read_message(&mut stream, 1 << 20).unwrap().unwrap();
+    let mut est = hs.read_server_hello(&reply, now).unwrap();
+    // Finished, a forged record, a valid record and Close, in one write: the host has both
+    // records in flight when the enclave refuses the first, and then meets the Close.
+    let mut burst = est.client_finished.clone();
+    let mut forged = est.session.seal(now, b"1").unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    burst.extend_from_slice(&forged);
+    burst.extend_from_slice(&est.session.seal(now, b"2").unwrap());
+    burst.extend_from_slice(&est.session.seal_close(now).unwrap());
+    stream.write_all(&burst).unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || s.host.counts() == (0, 0)),
+        "the connection thread must finish and drop the session: {:?}",
+        s.host.counts()
+    );
+}

@@ -20,16 +20,55 @@ enum Owed {
 /// Data records in flight to the enclave per connection (bounds memory per client).
 const PIPELINE_DEPTH: usize = 32;
 
+/// How many data replies the writer still owes, and whether it has stopped (then it never
+/// will pay them, and nobody may wait for that).
+#[derive(Default)]
+struct InFlight {
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, bool)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn add(&self) {
+        self.lock().0 += 1;
+    }
+
+    fn done(&self) {
+        self.lock().0 -= 1;
+        self.changed.notify_all();
+    }
+
+    fn writer_stopped(&self) {
+        self.lock().1 = true;
+        self.changed.notify_all();
+    }
+
+    /// Blocks until every owed data reply is sent (or the writer has stopped).
+    fn wait_idle(&self) {
+        let mut st = self.lock();
+        while st.0 > 0 && !st.1 {
+            st = self.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 /// Waits for owed replies in order and sends them (the writer half of a connection).
-fn write_replies(replies: Receiver<Owed>, mut stream: TcpStream, in_flight: Arc<(Mutex<usize>, Condvar)>) {
+fn write_replies(replies: Receiver<Owed>, mut stream: TcpStream, in_flight: Arc<InFlight>) {
+    write_in_order(&replies, &mut stream, &in_flight);
+    in_flight.writer_stopped();
+}
+
+fn write_in_order(replies: &Receiver<Owed>, stream: &mut TcpStream, in_flight: &InFlight) {
     for item in replies {
         let reply = match item {
             Owed::Ready(r) => Ok(r),
             Owed::Pending(p) => {
                 let r = p.wait();
-                let (count, changed) = &*in_flight;
-                *count.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
-                changed.notify_all();
+                in_flight.done();
                 r
             }
         };
@@ -61,7 +100,7 @@ struct Writer {
 fn connection(host: &Host, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let conn = host.connect();
-    let in_flight = Arc::new((Mutex::new(0usize), Condvar::new()));
+    let in_flight = Arc::new(InFlight::default());
     let mut writer: Option<Writer> = None;
     let mut reader = stream;
     loop {
@@ -75,16 +114,12 @@ fn connection(host: &Host, stream: TcpStream) {
         };
         if message.first() != Some(&MessageType::ApplicationData.code()) {
             // Let earlier data records finish first.
-            let (count, changed) = &*in_flight;
-            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
-            while *n > 0 {
-                n = changed.wait(n).unwrap_or_else(|p| p.into_inner());
-            }
+            in_flight.wait_idle();
         }
         let owed = match host.submit_owned(conn, message) {
             Ok(Routed::Reply(reply)) => Owed::Ready(reply),
             Ok(Routed::Pending(reply)) => {
-                *in_flight.0.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                in_flight.add();
                 Owed::Pending(reply)
             }
             Ok(Routed::Nothing) => continue,
