@@ -139,26 +139,29 @@ impl Client {
     /// Feeds one channel message received from the server (during the handshake).
     pub fn callback(&self, message: &[u8]) -> Result<(), ClientError> {
         let mut state = self.lock();
-        let State::Waiting(_) = &*state else {
-            return Err(ClientError::State("no handshake is waiting for a reply"));
+        let handshake = match std::mem::replace(&mut *state, State::Idle) {
+            State::Waiting(handshake) => handshake,
+            other => {
+                *state = other;
+                return Err(ClientError::State("no handshake is waiting for a reply"));
+            }
         };
-        let State::Waiting(handshake) = std::mem::replace(&mut *state, State::Idle) else {
-            return Err(ClientError::State("no handshake is waiting for a reply"));
+        let outcome = match handshake.read_server_hello(message, UnixTime::now()) {
+            Ok(est) => {
+                *state = State::Established {
+                    session: Box::new(est.session),
+                    finished: Some(est.client_finished),
+                };
+                Ok(())
+            }
+            Err(e) => {
+                *state = State::Failed(Some(e.clone()));
+                Err(ClientError::Handshake(e))
+            }
         };
-        let result = handshake.read_server_hello(message, UnixTime::now());
-        *state = match &result {
-            Ok(_) => State::Idle,
-            Err(e) => State::Failed(Some(e.clone())),
-        };
-        let outcome = result.map(|est| {
-            *state = State::Established {
-                session: Box::new(est.session),
-                finished: Some(est.client_finished),
-            };
-        });
         drop(state);
         self.changed.notify_all();
-        outcome.map_err(ClientError::from)
+        outcome
     }
 
     /// Tells a waiting [`Client::init`] that the connection is gone (the receive path hit

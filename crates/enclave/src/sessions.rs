@@ -188,10 +188,10 @@ impl SessionManager {
                 let id = frame
                     .session_id()
                     .ok_or(EnclaveError::Unexpected("close without session id"))?;
+                // The record type is authenticated (it is in the AEAD's associated data), so a
+                // Close frame that opens is the client's close.
                 let mut buf = message.to_vec();
-                self.with_session(id, now, |s| {
-                    s.open_in_place(now, &mut buf).map(|i| i == Incoming::Close)
-                })?;
+                self.with_session(id, now, |s| s.open_in_place(now, &mut buf).map(drop))?;
                 self.remove(id);
                 Ok(ChannelOutcome::Nothing)
             }
