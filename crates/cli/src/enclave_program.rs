@@ -11,14 +11,9 @@
 //! * function 2, `sink`: replies with the request's length as 8 big-endian bytes.
 //!
 
-use rand_core::{OsRng, RngCore};
-use sc_attestation::RefreshingIdentity;
-use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot, system_clock};
-use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
-use sc_protocol::EnclaveConfig;
+use sc_enclave::program::{self, ProgramOptions};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Function number of the demo's statistics job.
 pub const STATS: u32 = 1;
@@ -40,50 +35,19 @@ fn stats(_session: u64, request: &[u8]) -> Vec<u8> {
 }
 
 /// Runs the enclave program until the host closes its stdin.
-pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn std::error::Error>> {
-    let exe = std::env::current_exe()?;
-    let enclave = SimEnclave {
-        measurement: sc_attestation::measure_file(&exe)?,
+pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let options = ProgramOptions {
         signer,
         security_version: svn,
-        debug: false,
+        ..ProgramOptions::new(sim_root)
     };
-    tracing::warn!("enclave attests with the SIMULATED TEE (no hardware root of trust)");
-    let attester = Arc::new(SimAttester::new(SimRoot::read(sim_root)?, enclave, system_clock()));
-    let mut seed = [0u8; 32];
-    OsRng.try_fill_bytes(&mut seed)?;
-    let identity = RefreshingIdentity::new(
-        seed,
-        attester.clone(),
-        Duration::from_secs(300),
-        sc_protocol::UnixTime::now(),
-    )?;
-    // Production role code: ring's faster X25519 with the system RNG.
-    let config = EnclaveConfig::builder()
-        .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
-        .attester(attester)
-        .identity(identity.current(sc_protocol::UnixTime::now())?)
-        .build()?;
-    let sessions = Arc::new(SessionManager::new(config, Some(identity), EnclaveLimits::default()));
-
-    let sweeper = sessions.clone();
-    std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(30));
-            sweeper.expire(sc_protocol::UnixTime::now());
-        }
-    });
-
-    let mut service = ChannelService::new(sessions, Arc::new(sc_protocol::UnixTime::now));
-    service.register(STATS, Arc::new(stats));
-    service.register(
-        SINK,
-        Arc::new(|_, request: &[u8]| (request.len() as u64).to_be_bytes().to_vec()),
-    );
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .max(2);
-    sc_boundary::serve(Arc::new(service), std::io::stdin(), std::io::stdout(), workers)?;
+    let service = program::build_service(&options, |service| {
+        service.register(STATS, Arc::new(stats));
+        service.register(
+            SINK,
+            Arc::new(|_, request: &[u8]| (request.len() as u64).to_be_bytes().to_vec()),
+        );
+    })?;
+    program::serve(service, std::io::stdin(), std::io::stdout())?;
     Ok(())
 }

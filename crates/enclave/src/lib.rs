@@ -7,7 +7,9 @@
 //!   to the session manager; application calls carry ciphertext in and out, and only here,
 //!   inside the enclave, is it decrypted and handed to a registered function.
 //!
-//! The demo enclave program built on it is `secure-channel enclave` in `crates/cli`.
+//! * [`program`]: the body of an enclave program (attest, sweep, serve the boundary), shared
+//!   by the demo enclave (`secure-channel enclave` in `crates/cli`) and the C runtime
+//!   (`libtsecure_channel.a`).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -26,8 +28,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod program;
 mod service;
 mod sessions;
 
-pub use service::{AppFunction, ChannelService};
+pub use service::{AppCall, AppFunction, ChannelService, RecordFunction};
 pub use sessions::{ChannelOutcome, EnclaveError, EnclaveLimits, Plaintext, SessionManager};

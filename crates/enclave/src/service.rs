@@ -11,10 +11,29 @@ use std::sync::Arc;
 /// An application function: session id and request plaintext in, reply plaintext out.
 pub type AppFunction = Arc<dyn Fn(u64, &[u8]) -> Vec<u8> + Send + Sync>;
 
+/// An application function that handles the ciphertext itself: it gets the call and
+/// returns the bytes for the host (normally a record it encrypted with
+/// [`SessionManager::encrypt`]). This is how the C interface's functions work: they call
+/// `cc_sec_chl_enclave_decrypt` and `cc_sec_chl_enclave_encrypt` themselves.
+pub type RecordFunction = Arc<dyn Fn(AppCall<'_>) -> Result<Vec<u8>, EnclaveError> + Send + Sync>;
+
+/// One application call as a [`RecordFunction`] sees it.
+#[derive(Debug)]
+pub struct AppCall<'a> {
+    /// The enclave's sessions.
+    pub sessions: &'a SessionManager,
+    /// The session the host named.
+    pub session_id: u64,
+    /// The client's record, as the host passed it (still encrypted).
+    pub record: Vec<u8>,
+    /// The time of the call.
+    pub now: UnixTime,
+}
+
 /// The enclave program's service: sessions plus application functions.
 pub struct ChannelService {
     sessions: Arc<SessionManager>,
-    functions: HashMap<u32, AppFunction>,
+    functions: HashMap<u32, RecordFunction>,
     clock: Arc<dyn Fn() -> UnixTime + Send + Sync>,
 }
 
@@ -39,8 +58,21 @@ impl ChannelService {
         }
     }
 
-    /// Registers application function `id`.
+    /// Registers application function `id`: the service decrypts the request, calls
+    /// `function` with the plaintext and encrypts its reply for the same session.
     pub fn register(&mut self, id: u32, function: AppFunction) -> &mut Self {
+        self.register_record_function(
+            id,
+            Arc::new(move |call: AppCall<'_>| {
+                let request = call.sessions.decrypt_in_place(call.session_id, call.record, call.now)?;
+                let reply = function(call.session_id, &request);
+                call.sessions.encrypt(call.session_id, &reply, call.now)
+            }),
+        )
+    }
+
+    /// Registers application function `id` that decrypts and encrypts by itself.
+    pub fn register_record_function(&mut self, id: u32, function: RecordFunction) -> &mut Self {
         self.functions.insert(id, function);
         self
     }
@@ -56,9 +88,12 @@ impl ChannelService {
             .functions
             .get(&function)
             .ok_or(EnclaveError::Unexpected("no such application function"))?;
-        let request = self.sessions.decrypt_in_place(session_id, record, now)?;
-        let reply = f(session_id, &request);
-        self.sessions.encrypt(session_id, &reply, now)
+        f(AppCall {
+            sessions: &self.sessions,
+            session_id,
+            record,
+            now,
+        })
     }
 }
 

@@ -59,6 +59,9 @@ pub enum EnclaveError {
     /// The identity credential could not be refreshed.
     #[error("attestation unavailable: {0}")]
     Attestation(String),
+    /// An application function reported failure with this code.
+    #[error("application function failed with code {0}")]
+    Application(i32),
 }
 
 impl EnclaveError {
@@ -71,6 +74,7 @@ impl EnclaveError {
             EnclaveError::Record(_) => 5,
             EnclaveError::Unexpected(_) => 6,
             EnclaveError::Attestation(_) => 7,
+            EnclaveError::Application(_) => 8,
         }
     }
 }
@@ -320,6 +324,12 @@ impl SessionManager {
     /// Encrypts `plaintext` into a record of session `id` (the enclave-side `encrypt`).
     pub fn encrypt(&self, id: u64, plaintext: &[u8], now: UnixTime) -> Result<Vec<u8>, EnclaveError> {
         self.with_session(id, now, |s| s.seal(now, plaintext))
+    }
+
+    /// Encrypts `plaintext` for session `id` into `out` (at least
+    /// [`Session::record_len`] of the plaintext's length); returns the record's length.
+    pub fn encrypt_into(&self, id: u64, plaintext: &[u8], out: &mut [u8], now: UnixTime) -> Result<usize, EnclaveError> {
+        self.with_session(id, now, |s| s.seal_into(now, plaintext, out))
     }
 
     /// Drops a session or pending handshake.

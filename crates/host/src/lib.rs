@@ -10,6 +10,8 @@
 //!   from async servers.
 //! * [`serve_tcp`]: a thread-per-connection TCP server; [`read_message`] reads one channel
 //!   frame from a stream.
+//! * [`SessionRoutes`]: the same relay for callers that hand over single messages without
+//!   a connection (the C interface): routes found by session id.
 //! * [`Supervisor`]: restarts the enclave process when it exits.
 //! * `serve_tokio` (feature `tokio`): the same server on tokio.
 //!
@@ -30,12 +32,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod by_session;
 mod relay;
 mod supervisor;
 mod tcp;
 #[cfg(feature = "tokio")]
 mod tokio_server;
 
+pub use by_session::SessionRoutes;
 pub use relay::{ConnId, Host, HostError, HostLimits, PendingReply, Routed};
 pub use sc_protocol::io::read_message;
 pub use supervisor::Supervisor;

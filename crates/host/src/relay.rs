@@ -65,9 +65,12 @@ pub enum HostError {
     /// handshake, a frame naming another connection's session...).
     #[error("message out of place: {0}")]
     OutOfPlace(&'static str),
-    /// The enclave refused the call.
+    /// No route carries this session id (never established here, closed, or expired).
+    #[error("unknown session")]
+    UnknownSession,
+    /// The enclave refused the call (its code and reason).
     #[error("enclave refused: {0}")]
-    Enclave(String),
+    Enclave(sc_boundary::CallError),
     /// The enclave could not be reached.
     #[error("enclave unavailable: {0}")]
     Boundary(#[from] BoundaryError),
@@ -141,9 +144,17 @@ impl Eq for Routed {}
 fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
     match response {
         Response::App { record } => Ok(record),
-        Response::Error(e) => Err(HostError::Enclave(e.to_string())),
-        _ => Err(HostError::Enclave("unexpected answer".into())),
+        Response::Error(e) => Err(HostError::Enclave(e)),
+        _ => Err(unexpected("unexpected answer")),
     }
+}
+
+/// An answer the enclave should never give (a protocol bug, not a refusal).
+fn unexpected(what: &str) -> HostError {
+    HostError::Enclave(sc_boundary::CallError {
+        code: 0,
+        message: what.into(),
+    })
 }
 
 /// Connections and how many are in each phase (kept together under one lock).
@@ -241,6 +252,11 @@ impl Host {
     pub fn replace_enclave(&self, enclave: Arc<dyn EnclaveTransport>) {
         *self.enclave.write().unwrap_or_else(|p| p.into_inner()) = enclave;
         *self.table() = Table::default();
+    }
+
+    /// Whether `conn` is still registered (not disconnected or expired).
+    pub fn knows(&self, conn: ConnId) -> bool {
+        self.table().conns.contains_key(&conn)
     }
 
     /// Sessions established and handshakes pending.
@@ -352,7 +368,7 @@ impl Host {
         }
         let reply = self
             .channel(message)
-            .and_then(|r| r.ok_or(HostError::Enclave("no answer to ClientHello".into())));
+            .and_then(|r| r.ok_or(unexpected("no answer to ClientHello")));
         let next = match &reply {
             Ok(r) => match Frame::parse(r, usize::MAX) {
                 Ok(f) if f.msg_type == MessageType::ServerHello => f.session_id().map_or(Phase::New, Phase::Pending),
@@ -369,8 +385,8 @@ impl Host {
             message: message.to_vec(),
         })? {
             Response::Channel { reply } => Ok(reply),
-            Response::Error(e) => Err(HostError::Enclave(e.to_string())),
-            _ => Err(HostError::Enclave("unexpected answer".into())),
+            Response::Error(e) => Err(HostError::Enclave(e)),
+            _ => Err(unexpected("unexpected answer")),
         }
     }
 

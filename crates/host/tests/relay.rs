@@ -4,7 +4,7 @@
 use rand_core::OsRng;
 use sc_boundary::InProcess;
 use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
-use sc_host::{ConnId, Host, HostError, HostLimits, Routed};
+use sc_host::{ConnId, Host, HostError, HostLimits, Routed, SessionRoutes};
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Session, UnixTime};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ fn now() -> UnixTime {
 }
 
 struct Fixture {
-    host: Host,
+    host: Arc<Host>,
     sessions: Arc<SessionManager>,
     client: Arc<ClientConfig>,
 }
@@ -27,7 +27,7 @@ fn fixture(limits: HostLimits) -> Fixture {
     let sessions = Arc::new(SessionManager::new(config, None, EnclaveLimits::default()));
     let mut service = ChannelService::new(sessions.clone(), Arc::new(now));
     service.register(1, Arc::new(|_, r: &[u8]| r.to_vec()));
-    let host = Host::new(Arc::new(InProcess::new(Arc::new(service))), limits);
+    let host = Arc::new(Host::new(Arc::new(InProcess::new(Arc::new(service))), limits));
     let client = Arc::new(
         ClientConfig::builder()
             .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
@@ -202,4 +202,47 @@ fn concurrent_hellos_cannot_overshoot_the_pending_limit() {
         "the slot is held while the enclave works"
     );
     assert_eq!(host.counts(), (0, 0), "the alert released the slot");
+}
+
+/// A full handshake through session routes (no connection in sight).
+fn establish_routed(f: &Fixture, routes: &SessionRoutes) -> Session {
+    let (hs, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    let server_hello = reply(routes.handle(&hello));
+    let est = hs.read_server_hello(&server_hello, now()).unwrap();
+    assert_eq!(routes.handle(&est.client_finished).unwrap(), Routed::Nothing);
+    est.session
+}
+
+#[test]
+fn session_routes_find_each_session_by_its_id() {
+    let f = fixture(HostLimits::default());
+    let routes = SessionRoutes::new(f.host.clone());
+    let mut a = establish_routed(&f, &routes);
+    let mut b = establish_routed(&f, &routes);
+    assert_eq!((routes.len(), f.host.counts()), (2, (2, 0)));
+    for (s, text) in [(&mut b, &b"to b"[..]), (&mut a, &b"to a"[..])] {
+        let r = reply(routes.handle(&s.seal(now(), text).unwrap()));
+        assert_eq!(s.open(now(), &r).unwrap().unwrap(), text);
+    }
+    // A second ClientFinished for an open session is out of place, as on a connection.
+    let (hs, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    let est = hs.read_server_hello(&reply(routes.handle(&hello)), now()).unwrap();
+    let mut forged = est.client_finished.clone();
+    forged[6..14].copy_from_slice(&a.id().to_be_bytes());
+    assert!(matches!(routes.handle(&forged), Err(HostError::OutOfPlace(_))));
+    // Close ends the route; the session is gone from the enclave too.
+    let late = a.seal(now(), b"late").unwrap();
+    assert_eq!(routes.handle(&a.seal_close(now()).unwrap()).unwrap(), Routed::Closed);
+    assert_eq!(routes.handle(&late).unwrap_err(), HostError::UnknownSession);
+    let mut unknown = b.seal(now(), b"x").unwrap();
+    unknown[6..14].copy_from_slice(&999u64.to_be_bytes());
+    assert_eq!(routes.handle(&unknown).unwrap_err(), HostError::UnknownSession);
+    assert!(routes.drop_session(b.id()));
+    assert!(!routes.drop_session(b.id()));
+    assert_eq!(f.sessions.open_sessions(), 0);
+    // The unfinished handshake expires with the host's idle timeout.
+    assert_eq!(routes.len(), 1);
+    assert_eq!(routes.expire_idle(Instant::now() + Duration::from_secs(16 * 60)), 1);
+    assert!(routes.is_empty());
+    assert!(matches!(routes.handle(b"junk"), Err(HostError::Malformed(_))));
 }

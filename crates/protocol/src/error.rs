@@ -127,6 +127,12 @@ pub enum RecordError {
         /// Configured limit.
         max: usize,
     },
+    /// The caller's output buffer is too small.
+    #[error("output buffer too small: {needed} bytes needed")]
+    OutputTooSmall {
+        /// Bytes the output needs.
+        needed: usize,
+    },
     /// The caller's buffer lacks room for the record header.
     #[error("buffer must start with RECORD_HEADER_LEN reserved bytes")]
     MissingHeaderRoom,

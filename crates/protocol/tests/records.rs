@@ -241,3 +241,22 @@ fn parked_sessions_keep_working_and_are_small() {
         std::mem::size_of::<Session>()
     );
 }
+
+#[test]
+fn seal_into_a_caller_buffer_matches_seal_and_checks_room() {
+    let (mut c, mut e) = pair();
+    let (mut c2, _) = pair();
+    let need = Session::record_len(5);
+    let mut small = vec![0u8; need - 1];
+    assert_eq!(
+        c.seal_into(NOW, b"hello", &mut small),
+        Err(RecordError::OutputTooSmall { needed: need })
+    );
+    // The refusal consumed no sequence number: the next record is byte-identical to
+    // what a twin session (same keys, same state) seals with the allocating API.
+    let mut out = vec![0xaa; need + 7];
+    assert_eq!(c.seal_into(NOW, b"hello", &mut out), Ok(need));
+    assert_eq!(out[..need], c2.seal(NOW, b"hello").unwrap()[..]);
+    assert!(out[need..].iter().all(|&b| b == 0xaa), "nothing written past the record");
+    assert_eq!(e.open(NOW, &out[..need]).unwrap().unwrap(), b"hello");
+}

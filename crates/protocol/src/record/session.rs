@@ -205,7 +205,29 @@ impl Session {
         Ok(buf)
     }
 
+    /// Seals `plaintext` into `out`, which must hold at least
+    /// [`Session::record_len`]`(plaintext.len())` bytes; returns the record's length. No
+    /// allocation: for callers that own the output buffer (the C interface).
+    pub fn seal_into(&mut self, now: UnixTime, plaintext: &[u8], out: &mut [u8]) -> Result<usize, RecordError> {
+        let total = Self::record_len(plaintext.len());
+        let Some(record) = out.get_mut(..total) else {
+            return Err(RecordError::OutputTooSmall { needed: total });
+        };
+        let (body, tag_room) = record.split_at_mut(total - TAG_LEN);
+        body[RECORD_HEADER_LEN..].copy_from_slice(plaintext);
+        let tag = self.seal_slice(now, MessageType::ApplicationData, body)?;
+        tag_room.copy_from_slice(tag.as_ref());
+        Ok(total)
+    }
+
     fn seal_typed(&mut self, now: UnixTime, msg_type: MessageType, buf: &mut Vec<u8>) -> Result<(), RecordError> {
+        let tag = self.seal_slice(now, msg_type, buf)?;
+        buf.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    /// Seals `buf` (header room, then plaintext) in place and returns the tag.
+    fn seal_slice(&mut self, now: UnixTime, msg_type: MessageType, buf: &mut [u8]) -> Result<ring::aead::Tag, RecordError> {
         if self.send.closed {
             return Err(RecordError::Closed);
         }
@@ -230,12 +252,11 @@ impl Session {
         let (header, payload) = buf.split_at_mut(RECORD_HEADER_LEN);
         write_header(header, msg_type, self.id, self.send.keys.epoch, sequence, len);
         let tag = self.send.keys.seal(sequence, header, payload)?;
-        buf.extend_from_slice(tag.as_ref());
 
         self.send.next_sequence = sequence + 1;
         self.send.records_in_epoch += 1;
         self.send.bytes_in_epoch += len as u64;
-        Ok(())
+        Ok(tag)
     }
 
     /// Moves to the next epoch before a record would cross a key-usage limit.
