@@ -2,7 +2,7 @@
 
 use rand_core::OsRng;
 use sc_protocol::UnixTime;
-use sc_protocol::{Claims, ClientConfig, ClientHandshake, RecordError, Session};
+use sc_protocol::{Claims, ClientConfig, ClientHandshake, Incoming, RecordError, Session};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -191,6 +191,31 @@ impl Client {
     pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.with_session(|s| s.open(UnixTime::now(), record))?
             .ok_or(ClientError::State("the server closed the session"))
+    }
+
+    /// Encrypts into a caller buffer (at least [`Session::record_len`] of the plaintext's
+    /// length); returns the record's length. No allocation.
+    pub fn encrypt_into(&self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, ClientError> {
+        self.with_session(|s| s.seal_into(UnixTime::now(), plaintext, out))
+    }
+
+    /// Decrypts a record from the server into `out`, which must hold the record's
+    /// plaintext (its length less [`Session::record_len`]`(0)`); returns the plaintext's
+    /// length. A refused record leaves the session unchanged.
+    pub fn decrypt_into(&self, record: &[u8], out: &mut [u8]) -> Result<usize, ClientError> {
+        let needed = record.len().saturating_sub(Session::record_len(0));
+        if out.len() < needed {
+            return Err(RecordError::OutputTooSmall { needed }.into());
+        }
+        let mut buf = record.to_vec();
+        let len = self.with_session(|s| match s.open_in_place(UnixTime::now(), &mut buf)? {
+            Incoming::Data(p) => {
+                out[..p.len()].copy_from_slice(p);
+                Ok(Some(p.len()))
+            }
+            Incoming::Close => Ok(None),
+        })?;
+        len.ok_or(ClientError::State("the server closed the session"))
     }
 
     /// Tells the server to drop the session, then forgets it locally.

@@ -65,16 +65,31 @@ pub enum EnclaveError {
 }
 
 impl EnclaveError {
-    /// Stable numeric code for the boundary.
+    /// Code of [`EnclaveError::UnknownSession`].
+    pub const UNKNOWN_SESSION: u16 = 2;
+    /// Code of [`EnclaveError::Busy`].
+    pub const BUSY: u16 = 3;
+    /// Code of [`EnclaveError::Handshake`].
+    pub const HANDSHAKE: u16 = 4;
+    /// Code of [`EnclaveError::Record`].
+    pub const RECORD: u16 = 5;
+    /// Code of [`EnclaveError::Unexpected`] (also: no such application function).
+    pub const UNEXPECTED: u16 = 6;
+    /// Code of [`EnclaveError::Attestation`].
+    pub const ATTESTATION: u16 = 7;
+    /// Code of [`EnclaveError::Application`].
+    pub const APPLICATION: u16 = 8;
+
+    /// Stable numeric code for the boundary (the constants above).
     pub fn code(&self) -> u16 {
         match self {
-            EnclaveError::UnknownSession => 2,
-            EnclaveError::Busy => 3,
-            EnclaveError::Handshake(_) => 4,
-            EnclaveError::Record(_) => 5,
-            EnclaveError::Unexpected(_) => 6,
-            EnclaveError::Attestation(_) => 7,
-            EnclaveError::Application(_) => 8,
+            EnclaveError::UnknownSession => Self::UNKNOWN_SESSION,
+            EnclaveError::Busy => Self::BUSY,
+            EnclaveError::Handshake(_) => Self::HANDSHAKE,
+            EnclaveError::Record(_) => Self::RECORD,
+            EnclaveError::Unexpected(_) => Self::UNEXPECTED,
+            EnclaveError::Attestation(_) => Self::ATTESTATION,
+            EnclaveError::Application(_) => Self::APPLICATION,
         }
     }
 }

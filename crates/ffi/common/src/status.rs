@@ -1,0 +1,196 @@
+//! `cc_enclave_result_t` (status.h): the original codes with their original values, then
+//! this project's own failure kinds in the range `0x00010000..=0x000100ff`.
+
+use sc_protocol::{AttestationError, Error, RecordError};
+
+/// Result of a secure-channel call. `CC_SUCCESS` (0) means success.
+///
+/// Codes up to `0x5e` and from `0xffff0000` are the original's, with its names and
+/// values. Codes `0x00010001..=0x000100ff` are failure kinds the original lacks.
+#[allow(non_camel_case_types)]
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cc_enclave_result_t {
+    /// Success.
+    CC_SUCCESS = 0x0,
+    /// The connection kit is incomplete (`send` or `conn` is NULL).
+    CC_ERROR_SEC_CHL_INVALID_CONN = 0x40,
+    /// The output buffer is NULL or too small; the needed length was written to `*len`.
+    CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH = 0x41,
+    /// The ciphertext is too short or too long to be a record.
+    CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID = 0x42,
+    /// The record belongs to another session.
+    CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID = 0x43,
+    /// The system random generator failed.
+    CC_ERROR_SEC_CHL_GEN_RANDOM = 0x44,
+    /// The send hook failed.
+    CC_ERROR_SEC_CHL_SEND_MSG = 0x45,
+    /// No reply arrived in time during initialization.
+    CC_ERROR_SEC_CHL_WAITING_RECV_MSG = 0x46,
+    /// A received channel message is malformed or too large.
+    CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID = 0x47,
+    /// (original) Getting the server's public key failed.
+    CC_ERROR_SEC_CHL_GET_SVR_PUBKEY = 0x48,
+    /// (original) Parsing the server's public key failed.
+    CC_ERROR_SEC_CHL_PARSE_SVR_PUBKEY = 0x49,
+    /// The peer's key exchange parameters are missing or invalid.
+    CC_ERROR_SEC_CHL_GET_PEER_EXCH_PARAM = 0x4a,
+    /// The enclave's handshake signature or key confirmation does not verify.
+    CC_ERROR_SEC_CHL_VERIFY_PEER_EXCH_BUF_SIGNATURE = 0x4b,
+    /// A handshake message is invalid for the protocol.
+    CC_ERROR_SEC_CHL_INVALID_EXCH_BUF = 0x4c,
+    /// (original) Generating local key exchange parameters failed.
+    CC_ERROR_SEC_CHL_GEN_LOCAL_EXCH_PARAM = 0x4d,
+    /// (original) Deriving the session key failed.
+    CC_ERROR_DRIVE_SESSIONKEY = 0x4e,
+    /// (original) Memory allocation failed.
+    CC_ERROR_SEC_CHL_MEMORY = 0x4f,
+    /// (original) Sending parameters to the peer failed.
+    CC_ERROR_SEC_CHL_SET_PARAM_TO_PEER = 0x50,
+    /// (original) Destroying the server failed.
+    CC_ERROR_SEC_CHL_DESTROY_SVR = 0x51,
+    /// Encryption failed (session closed, expired, or record too large).
+    CC_ERROR_SEC_CHL_ENCRYPT = 0x52,
+    /// The record does not authenticate (modified, forged, or wrong keys).
+    CC_ERROR_SEC_CHL_DECRYPT = 0x53,
+    /// (original) The server is already initialized.
+    CC_ERROR_SEC_CHL_SVR_ALREADY_INIT = 0x54,
+    /// Server initialization failed.
+    CC_ERROR_SEC_CHL_SVR_INIT = 0x55,
+    /// Called before initialization (or after fini).
+    CC_ERROR_SEC_CHL_NOTREADY = 0x56,
+    /// Session or pending-handshake limit reached.
+    CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT = 0x57,
+    /// (original) Getting the TA id failed.
+    CC_ERROR_SEC_CHL_INIT_GET_TAID = 0x58,
+    /// The enclave could not produce attestation evidence.
+    CC_ERROR_SEC_CHL_GET_RA_REPORT = 0x59,
+    /// Verifying the enclave's evidence failed (signature, chain, platform).
+    CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT = 0x5a,
+    /// The evidence is malformed or not bound to this handshake.
+    CC_ERROR_SEC_CHL_INVALID_REPORT = 0x5b,
+    /// (original) Unsealing the enclave's key failed.
+    CC_ERROR_SEC_CHL_ENCLAVE_UNSEAL_ENC_KEY = 0x5c,
+    /// No such session (never established, closed, or expired).
+    CC_ERROR_SEC_CHL_INVALID_SESSION = 0x5d,
+    /// The enclave refused to start a session.
+    CC_ERROR_SEC_CHL_INIT_SESSEION = 0x5e,
+    /// The record was already received (replay).
+    CC_ERROR_SEC_CHL_REPLAYED = 0x0001_0001,
+    /// The evidence verified but the verifier policy rejects it (measurement, signer,
+    /// security version, debug mode, TCB status, age, simulated platform).
+    CC_ERROR_SEC_CHL_POLICY_REJECTED = 0x0001_0002,
+    /// No protocol version, cipher suite or binding mode in common with the peer.
+    CC_ERROR_SEC_CHL_VERSION_MISMATCH = 0x0001_0003,
+    /// The peer closed the session.
+    CC_ERROR_SEC_CHL_CLOSED = 0x0001_0004,
+    /// The session outlived its lifetime or its key updates.
+    CC_ERROR_SEC_CHL_EXPIRED = 0x0001_0005,
+    /// The enclave process exited or stopped answering.
+    CC_ERROR_SEC_CHL_ENCLAVE_LOST = 0x0001_0006,
+    /// The verifier policy file is missing, unreadable or invalid.
+    CC_ERROR_SEC_CHL_POLICY_INVALID = 0x0001_0007,
+    /// The peer ended the handshake with an alert.
+    CC_ERROR_SEC_CHL_PEER_ALERT = 0x0001_0008,
+    /// The application function is not registered, or it returned a failure.
+    CC_ERROR_SEC_CHL_APP_FUNCTION = 0x0001_0009,
+    /// The record is older than the replay window.
+    CC_ERROR_SEC_CHL_TOO_OLD = 0x0001_000a,
+    /// The enclave program could not be started (path, permissions, format).
+    CC_ERROR_SEC_CHL_ENCLAVE_START = 0x0001_000b,
+    /// Unspecified failure (also: an internal error was contained at the boundary).
+    CC_ERROR_GENERIC = 0xffff_0000,
+    /// A pointer is NULL, a length is zero, or a value is out of range.
+    CC_ERROR_BAD_PARAMETERS = 0xffff_0006,
+    /// (original) No data.
+    CC_ERROR_NO_DATA = 0xffff_000b,
+    /// Out of memory.
+    CC_ERROR_OUT_OF_MEMORY = 0xffff_000c,
+    /// (original) Buffer too short.
+    CC_ERROR_SHORT_BUFFER = 0xffff_0010,
+    /// A wait timed out.
+    CC_ERROR_TIMEOUT = 0xffff_3001,
+    /// Failure.
+    CC_FAIL = 0xffff_5002,
+}
+
+use cc_enclave_result_t::*;
+
+/// The code for a rejected or unsealable record.
+pub fn record_error(e: &RecordError) -> cc_enclave_result_t {
+    match e {
+        RecordError::Decode(_) | RecordError::NotARecord(_) | RecordError::TooLarge { .. } => {
+            CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID
+        }
+        RecordError::WrongSession => CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID,
+        RecordError::Replayed => CC_ERROR_SEC_CHL_REPLAYED,
+        RecordError::TooOld => CC_ERROR_SEC_CHL_TOO_OLD,
+        RecordError::BadEpoch | RecordError::Authentication => CC_ERROR_SEC_CHL_DECRYPT,
+        RecordError::OutputTooSmall { .. } => CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
+        RecordError::Expired | RecordError::KeyUpdateExhausted => CC_ERROR_SEC_CHL_EXPIRED,
+        RecordError::Closed => CC_ERROR_SEC_CHL_CLOSED,
+        _ => CC_ERROR_GENERIC,
+    }
+}
+
+/// The code for a failed handshake.
+pub fn handshake_error(e: &Error) -> cc_enclave_result_t {
+    match e {
+        Error::Decode(_) | Error::UnexpectedMessage { .. } | Error::IllegalParameter(_) => {
+            CC_ERROR_SEC_CHL_INVALID_EXCH_BUF
+        }
+        Error::UnsolicitedExtension(_) | Error::NotOffered(_) | Error::WrongSession => {
+            CC_ERROR_SEC_CHL_INVALID_EXCH_BUF
+        }
+        Error::PeerAlert(_) => CC_ERROR_SEC_CHL_PEER_ALERT,
+        Error::NoCommonVersion | Error::NoCommonSuite | Error::NoCommonBindingMode => CC_ERROR_SEC_CHL_VERSION_MISMATCH,
+        Error::MissingKeyShare | Error::BadKeyShare => CC_ERROR_SEC_CHL_GET_PEER_EXCH_PARAM,
+        Error::Attestation(a) => attestation_error(a),
+        Error::ReportDataMismatch => CC_ERROR_SEC_CHL_INVALID_REPORT,
+        Error::BadSignature | Error::BadFinished => CC_ERROR_SEC_CHL_VERIFY_PEER_EXCH_BUF_SIGNATURE,
+        Error::Timeout => CC_ERROR_TIMEOUT,
+        Error::AttesterFailed(_) => CC_ERROR_SEC_CHL_GET_RA_REPORT,
+        Error::Random => CC_ERROR_SEC_CHL_GEN_RANDOM,
+        _ => CC_ERROR_GENERIC,
+    }
+}
+
+/// The code for evidence that failed verification or appraisal.
+pub fn attestation_error(e: &AttestationError) -> cc_enclave_result_t {
+    match e {
+        AttestationError::Malformed(_) | AttestationError::ReportDataMismatch => CC_ERROR_SEC_CHL_INVALID_REPORT,
+        AttestationError::UnsupportedPlatform(_)
+        | AttestationError::UntrustedRoot
+        | AttestationError::BadSignature
+        | AttestationError::Collateral(_) => CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
+        _ => CC_ERROR_SEC_CHL_POLICY_REJECTED,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_values_are_kept() {
+        assert_eq!(CC_ERROR_SEC_CHL_INVALID_CONN as u32, 0x40);
+        assert_eq!(CC_ERROR_SEC_CHL_INIT_SESSEION as u32, 0x5e);
+        assert_eq!(CC_ERROR_TIMEOUT as u32, 0xffff_3001);
+        assert_eq!(CC_FAIL as u32, 0xffff_5002);
+    }
+
+    #[test]
+    fn failure_kinds_map_to_distinct_codes() {
+        assert_eq!(record_error(&RecordError::Replayed), CC_ERROR_SEC_CHL_REPLAYED);
+        assert_eq!(record_error(&RecordError::Authentication), CC_ERROR_SEC_CHL_DECRYPT);
+        assert_eq!(
+            handshake_error(&Error::Attestation(AttestationError::WrongMeasurement)),
+            CC_ERROR_SEC_CHL_POLICY_REJECTED
+        );
+        assert_eq!(
+            handshake_error(&Error::Attestation(AttestationError::UntrustedRoot)),
+            CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT
+        );
+        assert_eq!(handshake_error(&Error::NoCommonSuite), CC_ERROR_SEC_CHL_VERSION_MISMATCH);
+    }
+}

@@ -1,0 +1,153 @@
+//! # libtsecure_channel.a: the enclave runtime for C programs
+//!
+//! A C enclave program registers its application functions, then hands control to
+//! [`cc_sec_chl_enclave_run`], which attests, holds every session and serves the host's
+//! calls until the host goes away. Inside a function, [`cc_sec_chl_enclave_decrypt`] and
+//! [`cc_sec_chl_enclave_encrypt`] work by session id, as in the original.
+//!
+//! The program is started by the host (`cc_enclave_create` in `libusecure_channel.so`)
+//! with the boundary on its standard input and output. The runtime moves the boundary to
+//! private descriptors and points standard output at standard error, so a `printf` in
+//! enclave code cannot corrupt the channel.
+//!
+//! Attestation is the **simulated** TEE until real platforms are configured: the program's
+//! measurement is the SHA-256 of its executable, signed with the simulated root key named
+//! by the environment variable `SECURE_CHANNEL_SIM_ROOT` (`secure-channel sim-root create`).
+//!
+//! ```no_run
+//! use tsecure_channel::*;
+//! use std::ffi::c_void;
+//! // An application function: decrypt the request, encrypt a reply.
+//! unsafe extern "C" fn echo(id: usize, input: *const c_void, len: usize, out: *mut c_void, out_len: *mut usize) -> i32 {
+//!     let mut plain = [0u8; 256];
+//!     let mut plain_len = plain.len();
+//!     // SAFETY: buffers as the runtime passed them.
+//!     unsafe {
+//!         let rc = cc_sec_chl_enclave_decrypt(id, input as *mut c_void, len, plain.as_mut_ptr().cast(), &mut plain_len);
+//!         if rc != 0 { return rc; }
+//!         cc_sec_chl_enclave_encrypt(id, plain.as_mut_ptr().cast(), plain_len, out, out_len)
+//!     }
+//! }
+//! // SAFETY: `echo` matches the function prototype.
+//! unsafe { cc_sec_chl_enclave_register(1, Some(echo)) };
+//! std::process::exit(unsafe { cc_sec_chl_enclave_run() });
+//! ```
+
+mod runtime;
+
+use sc_ffi_common::buffer::{Output, input};
+use sc_ffi_common::guard::guarded;
+use sc_ffi_common::status::{self, cc_enclave_result_t, cc_enclave_result_t::*};
+use sc_enclave::EnclaveError;
+use sc_protocol::{Session, UnixTime};
+use std::ffi::{c_int, c_void};
+
+/// An application function: a client record of `session_id` in `input`; the answer for
+/// the host goes to `output` (room for `*output_len` bytes; set `*output_len` to the
+/// length written). Return 0 on success, anything else to fail the call.
+#[allow(non_camel_case_types)]
+pub type cc_sec_chl_enclave_fn_t = Option<
+    unsafe extern "C" fn(
+        session_id: usize,
+        input: *const c_void,
+        input_len: usize,
+        output: *mut c_void,
+        output_len: *mut usize,
+    ) -> c_int,
+>;
+
+/// Runs `f` guarded; the result as the C `int` these functions return.
+fn int_result(f: impl FnOnce() -> Result<(), cc_enclave_result_t>) -> c_int {
+    guarded(|| f().err().unwrap_or(CC_SUCCESS)) as u32 as c_int
+}
+
+fn enclave_error(e: &EnclaveError) -> cc_enclave_result_t {
+    match e {
+        EnclaveError::UnknownSession => CC_ERROR_SEC_CHL_INVALID_SESSION,
+        EnclaveError::Record(r) => status::record_error(r),
+        _ => CC_ERROR_GENERIC,
+    }
+}
+
+/// Registers application function `function_id` (the number the host calls it by).
+/// Register before [`cc_sec_chl_enclave_run`]; registering a number again replaces it.
+///
+/// # Safety
+/// `function` is NULL or a function with the prototype of [`cc_sec_chl_enclave_fn_t`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_register(function_id: u32, function: cc_sec_chl_enclave_fn_t) -> c_int {
+    int_result(|| runtime::register(function_id, function.ok_or(CC_ERROR_BAD_PARAMETERS)?))
+}
+
+/// Attests and serves the host until it closes the boundary. Returns 0 then, or a
+/// `cc_enclave_result_t` code when the runtime cannot start (no simulated root key,
+/// already running, no boundary on standard input and output).
+#[unsafe(no_mangle)]
+pub extern "C" fn cc_sec_chl_enclave_run() -> c_int {
+    int_result(runtime::run)
+}
+
+/// Encrypts `plain` for session `session_id` into `encrypt`. If `encrypt` is NULL or
+/// `*encrypt_len` too small, returns `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed
+/// length in `*encrypt_len`. 0 on success.
+///
+/// # Safety
+/// `plain` is NULL or `plain_len` readable bytes; `encrypt_len` is NULL or valid for reads
+/// and writes; `encrypt` is NULL or writable for `*encrypt_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_encrypt(
+    session_id: usize,
+    plain: *mut c_void,
+    plain_len: usize,
+    encrypt: *mut c_void,
+    encrypt_len: *mut usize,
+) -> c_int {
+    int_result(|| {
+        // SAFETY: forwarded from this function's contract.
+        let plaintext = unsafe { input(plain, plain_len) }?;
+        // SAFETY: forwarded from this function's contract.
+        let mut out = unsafe { Output::new(encrypt, encrypt_len) }?;
+        let sessions = runtime::sessions().ok_or(CC_ERROR_SEC_CHL_NOTREADY)?;
+        let room = out.room(Session::record_len(plaintext.len()))?;
+        let n = sessions
+            .encrypt_into(session_id as u64, plaintext, room, UnixTime::now())
+            .map_err(|e| enclave_error(&e))?;
+        out.done(n);
+        Ok(())
+    })
+}
+
+/// Decrypts the record `encrypt` of session `session_id` into `plain`. If `plain` is NULL
+/// or `*plain_len` too small, returns `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed
+/// length in `*plain_len` (the record is not consumed). 0 on success.
+///
+/// # Safety
+/// `encrypt` is NULL or `encrypt_len` readable bytes; `plain_len` is NULL or valid for
+/// reads and writes; `plain` is NULL or writable for `*plain_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_decrypt(
+    session_id: usize,
+    encrypt: *mut c_void,
+    encrypt_len: usize,
+    plain: *mut c_void,
+    plain_len: *mut usize,
+) -> c_int {
+    int_result(|| {
+        // SAFETY: forwarded from this function's contract.
+        let record = unsafe { input(encrypt, encrypt_len) }?;
+        // SAFETY: forwarded from this function's contract.
+        let mut out = unsafe { Output::new(plain, plain_len) }?;
+        let sessions = runtime::sessions().ok_or(CC_ERROR_SEC_CHL_NOTREADY)?;
+        let needed = record
+            .len()
+            .checked_sub(Session::record_len(0))
+            .ok_or(CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID)?;
+        let room = out.room(needed)?;
+        let plaintext = sessions
+            .decrypt_in_place(session_id as u64, record.to_vec(), UnixTime::now())
+            .map_err(|e| enclave_error(&e))?;
+        room[..plaintext.len()].copy_from_slice(&plaintext);
+        out.done(plaintext.len());
+        Ok(())
+    })
+}

@@ -1,0 +1,118 @@
+//! The runtime behind `cc_sec_chl_enclave_run`: registered C functions, the process-wide
+//! session manager that encrypt and decrypt use, and the serve loop.
+
+use sc_enclave::program::{self, ProgramOptions};
+use sc_enclave::{AppCall, EnclaveError, SessionManager};
+use sc_ffi_common::status::cc_enclave_result_t::{self, *};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::fs::File;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A registered C application function (see `cc_sec_chl_enclave_fn_t`).
+pub(crate) type CFunction = unsafe extern "C" fn(usize, *const c_void, usize, *mut c_void, *mut usize) -> c_int;
+
+/// The environment variable naming the simulated root key file.
+pub(crate) const SIM_ROOT_ENV: &str = "SECURE_CHANNEL_SIM_ROOT";
+
+/// Room given to a function for its answer: the largest answer the boundary carries.
+const ANSWER_ROOM: usize = sc_protocol::msgs::MAX_FRAME_BODY;
+
+static FUNCTIONS: Mutex<Option<HashMap<u32, CFunction>>> = Mutex::new(None);
+static SESSIONS: OnceLock<Arc<SessionManager>> = OnceLock::new();
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Each worker thread's answer buffer, allocated once.
+    static ANSWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The sessions, once the runtime runs.
+pub(crate) fn sessions() -> Option<&'static Arc<SessionManager>> {
+    SESSIONS.get()
+}
+
+pub(crate) fn register(id: u32, function: CFunction) -> Result<(), cc_enclave_result_t> {
+    if RUNNING.load(Ordering::SeqCst) {
+        return Err(CC_ERROR_SEC_CHL_SVR_ALREADY_INIT);
+    }
+    FUNCTIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(id, function);
+    Ok(())
+}
+
+/// Calls a C function with the record and a buffer for its answer.
+fn call_c(function: CFunction, call: AppCall<'_>) -> Result<Vec<u8>, EnclaveError> {
+    ANSWER.with(|answer| {
+        let mut answer = answer.borrow_mut();
+        // Capacity only: pages the function never writes are never touched, so the room
+        // costs address space, not memory.
+        answer.clear();
+        answer.reserve(ANSWER_ROOM);
+        let room = answer.capacity();
+        let mut len = room;
+        // SAFETY: the function has the registered prototype; the input pointer covers the
+        // record's bytes and the output pointer `room` writable bytes of capacity, both
+        // alive for the call; `len` is a valid, writable usize.
+        let rc = unsafe {
+            function(
+                call.session_id as usize,
+                call.record.as_ptr().cast(),
+                call.record.len(),
+                answer.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        match rc {
+            0 if len <= room => {
+                // SAFETY: the function reported success with `len <= capacity` bytes
+                // written, which its contract requires to be initialised.
+                unsafe { answer.set_len(len) };
+                Ok(answer.to_vec())
+            }
+            0 => Err(EnclaveError::Application(-1)),
+            rc => Err(EnclaveError::Application(rc)),
+        }
+    })
+}
+
+/// Takes the boundary from standard input and output, and points standard output at
+/// standard error so that enclave code's prints go to the log.
+fn take_boundary() -> Result<(File, File), cc_enclave_result_t> {
+    // SAFETY: dup and dup2 only duplicate descriptors; 0, 1 and 2 are the process's
+    // standard streams, and the results are checked before use.
+    let (input, output, redirected) = unsafe { (libc::dup(0), libc::dup(1), libc::dup2(2, 1)) };
+    if input < 0 || output < 0 || redirected < 0 {
+        return Err(CC_ERROR_SEC_CHL_SVR_INIT);
+    }
+    // SAFETY: `input` and `output` are fresh descriptors that nothing else owns.
+    let files = unsafe { (OwnedFd::from_raw_fd(input), OwnedFd::from_raw_fd(output)) };
+    Ok((File::from(files.0), File::from(files.1)))
+}
+
+pub(crate) fn run() -> Result<(), cc_enclave_result_t> {
+    if RUNNING.swap(true, Ordering::SeqCst) {
+        return Err(CC_ERROR_SEC_CHL_SVR_ALREADY_INIT);
+    }
+    let root = std::env::var_os(SIM_ROOT_ENV).ok_or(CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
+    let functions = FUNCTIONS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default();
+    let service = program::build_service(&ProgramOptions::new(root), |service| {
+        let _ = SESSIONS.set(service.sessions().clone());
+        for (id, function) in functions {
+            service.register_record_function(id, Arc::new(move |call| call_c(function, call)));
+        }
+    })
+    .map_err(|_| CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
+    let (input, output) = take_boundary()?;
+    program::serve(service, input, output).map_err(|_| CC_ERROR_SEC_CHL_ENCLAVE_LOST)
+}

@@ -1,0 +1,33 @@
+//! Host errors as result codes.
+
+use sc_boundary::BoundaryError;
+use sc_enclave::EnclaveError;
+use sc_ffi_common::status::cc_enclave_result_t::{self, *};
+use sc_host::HostError;
+
+/// The code for a failed host call.
+pub(crate) fn host_error(e: &HostError) -> cc_enclave_result_t {
+    match e {
+        HostError::Malformed(_) | HostError::TooLarge { .. } => CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID,
+        HostError::TooManySessions | HostError::TooManyPending => CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,
+        HostError::UnknownConnection | HostError::UnknownSession => CC_ERROR_SEC_CHL_INVALID_SESSION,
+        HostError::OutOfPlace(_) => CC_ERROR_SEC_CHL_INVALID_EXCH_BUF,
+        HostError::Enclave(call) => enclave_code(call.code),
+        HostError::Boundary(BoundaryError::Timeout) => CC_ERROR_TIMEOUT,
+        HostError::Boundary(_) => CC_ERROR_SEC_CHL_ENCLAVE_LOST,
+        _ => CC_ERROR_GENERIC,
+    }
+}
+
+/// The code for a refusal by the enclave (by [`EnclaveError::code`]).
+fn enclave_code(code: u16) -> cc_enclave_result_t {
+    match code {
+        EnclaveError::UNKNOWN_SESSION => CC_ERROR_SEC_CHL_INVALID_SESSION,
+        EnclaveError::BUSY => CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,
+        EnclaveError::HANDSHAKE => CC_ERROR_SEC_CHL_INIT_SESSEION,
+        EnclaveError::RECORD => CC_ERROR_SEC_CHL_DECRYPT,
+        EnclaveError::UNEXPECTED | EnclaveError::APPLICATION => CC_ERROR_SEC_CHL_APP_FUNCTION,
+        EnclaveError::ATTESTATION => CC_ERROR_SEC_CHL_GET_RA_REPORT,
+        _ => CC_ERROR_GENERIC,
+    }
+}

@@ -1,0 +1,101 @@
+//! One started enclave and the server around it: the relay, the enclave process's
+//! supervisor and the idle-session sweeper.
+
+use sc_boundary::{BoundaryError, ChildProcess};
+use sc_host::{Host, HostLimits, SessionRoutes, Supervisor};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How long a call into the enclave may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the supervisor checks that the enclave process is alive.
+const SUPERVISE_EVERY: Duration = Duration::from_millis(200);
+/// How often idle sessions are swept (the original's timer ticked every 60 s).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Threads that run while the server is initialised; dropping them stops them.
+struct Serving {
+    _supervisor: Supervisor,
+    _sweeper: Sender<()>,
+}
+
+/// An enclave process with its relay.
+pub(crate) struct Server {
+    path: PathBuf,
+    child: Arc<ChildProcess>,
+    routes: Arc<SessionRoutes>,
+    serving: Mutex<Option<Serving>>,
+}
+
+fn spawn(path: &Path) -> Result<ChildProcess, BoundaryError> {
+    ChildProcess::spawn(path, std::iter::empty::<&str>(), CALL_TIMEOUT)
+}
+
+impl Server {
+    /// Starts the enclave program at `path`.
+    pub(crate) fn start(path: &Path) -> Result<Self, BoundaryError> {
+        let child = Arc::new(spawn(path)?);
+        let host = Arc::new(Host::new(child.clone(), HostLimits::default()));
+        Ok(Self {
+            path: path.to_path_buf(),
+            child,
+            routes: Arc::new(SessionRoutes::new(host)),
+            serving: Mutex::new(None),
+        })
+    }
+
+    fn serving(&self) -> MutexGuard<'_, Option<Serving>> {
+        self.serving.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn host(&self) -> &Arc<Host> {
+        self.routes.host()
+    }
+
+    pub(crate) fn routes(&self) -> &SessionRoutes {
+        &self.routes
+    }
+
+    /// Starts supervision and idle expiry (no-op when already serving).
+    pub(crate) fn serve(&self) {
+        let mut serving = self.serving();
+        if serving.is_some() {
+            return;
+        }
+        let path = self.path.clone();
+        let supervisor = Supervisor::start(
+            self.host().clone(),
+            self.child.clone(),
+            move || spawn(&path),
+            SUPERVISE_EVERY,
+        );
+        let (stop, stopped) = channel::<()>();
+        let routes = Arc::downgrade(&self.routes);
+        std::thread::spawn(move || {
+            // Wakes every SWEEP_EVERY; ends when the sender is dropped.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(SWEEP_EVERY) {
+                match routes.upgrade() {
+                    Some(r) => r.expire_idle(Instant::now()),
+                    None => return,
+                };
+            }
+        });
+        *serving = Some(Serving {
+            _supervisor: supervisor,
+            _sweeper: stop,
+        });
+    }
+
+    /// Destroys every session and stops serving.
+    pub(crate) fn fini(&self) {
+        self.serving().take();
+        self.routes.fini();
+    }
+
+    /// Stops everything; the enclave process is killed when the last reference goes.
+    pub(crate) fn stop(&self) {
+        self.fini();
+    }
+}
