@@ -1,0 +1,41 @@
+/*
+ * Shared by client and server: the application's send hook and connection kit.
+ *
+ * Generated from crates/ffi/common by cbindgen; do not edit. The test
+ * crates/ffi/common/tests/headers.rs fails when this file drifts from the code.
+ */
+
+#ifndef SECURE_CHANNEL_H
+#define SECURE_CHANNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "status.h"
+
+/**
+ * The application's send hook: sends `count` bytes of one channel message to the peer
+ * over the connection `conn`; returns the number of bytes sent, or -1.
+ */
+typedef int (*cc_conn_opt_funcptr_t)(void *conn, void *buf, size_t count);
+
+/**
+ * The application's connection: valid when neither field is NULL.
+ */
+typedef struct cc_connection_kit {
+  /**
+   * Sends one channel message.
+   */
+  cc_conn_opt_funcptr_t send;
+  /**
+   * The application's connection, passed back to `send`.
+   */
+  void *conn;
+} cc_connection_kit;
+
+/**
+ * The connection kit by its short name.
+ */
+typedef struct cc_connection_kit cc_conn_kit_t;
+
+#endif  /* SECURE_CHANNEL_H */
