@@ -146,6 +146,17 @@ cc_enclave_result_t cc_sec_chl_client_decrypt(cc_sec_chl_ctx_t *ctx,
                                               size_t *plain_len);
 
 /**
+ * Whether the channel message the send hook is sending (`buf`, `count`) gets an answer
+ * from the server. A hook that reads the answer itself (the same-thread pattern: send,
+ * read the reply, call [`cc_sec_chl_client_callback`]) asks this first, so it never waits
+ * for an answer that will not come. Only the first message of init gets one.
+ *
+ * # Safety
+ * `buf` is NULL or `count` readable bytes.
+ */
+bool cc_sec_chl_client_msg_expects_reply(const void *buf, size_t count);
+
+/**
  * Tells the server to drop the session (through the send hook), then frees the local
  * state. Safe to call twice, or on a context whose init failed.
  *

@@ -277,9 +277,22 @@ impl EnclaveTransport for ChildProcess {
     }
 }
 
+/// How long a dropped enclave process gets to exit by itself before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
 impl Drop for ChildProcess {
+    /// Closes the boundary so that the enclave program's serve loop ends and it exits
+    /// normally (flushing its logs); kills it if it has not exited within half a second.
     fn drop(&mut self) {
+        let _ = lock(&self.inner.writer).shutdown(std::net::Shutdown::Both);
         let mut child = lock(&self.inner.child);
+        let deadline = Instant::now() + EXIT_GRACE;
+        while Instant::now() < deadline {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = child.kill();
         let _ = child.wait();
     }

@@ -168,7 +168,9 @@ fn main() -> ExitCode {
             out,
         ),
         Command::Connect { addr, policy, data } => net::connect(&addr, &policy, &data, out),
-        Command::Enclave { sim_root, signer, svn } => enclave_program::run(&sim_root, signer, svn).map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Enclave { sim_root, signer, svn } => {
+            enclave_program::run(&sim_root, signer, svn).map_err(|e| e as Box<dyn std::error::Error>)
+        }
         Command::SimRoot {
             action: SimRootAction::Create { out: path },
         } => attestation_cmds::sim_root_create(&path, out),

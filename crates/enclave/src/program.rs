@@ -62,7 +62,11 @@ pub fn build_service(
         debug: false,
     };
     tracing::warn!("enclave attests with the SIMULATED TEE (no hardware root of trust)");
-    let attester = Arc::new(SimAttester::new(SimRoot::read(&options.sim_root)?, enclave, system_clock()));
+    let attester = Arc::new(SimAttester::new(
+        SimRoot::read(&options.sim_root)?,
+        enclave,
+        system_clock(),
+    ));
     let mut seed = [0u8; 32];
     OsRng
         .try_fill_bytes(&mut seed)

@@ -343,7 +343,13 @@ impl SessionManager {
 
     /// Encrypts `plaintext` for session `id` into `out` (at least
     /// [`Session::record_len`] of the plaintext's length); returns the record's length.
-    pub fn encrypt_into(&self, id: u64, plaintext: &[u8], out: &mut [u8], now: UnixTime) -> Result<usize, EnclaveError> {
+    pub fn encrypt_into(
+        &self,
+        id: u64,
+        plaintext: &[u8],
+        out: &mut [u8],
+        now: UnixTime,
+    ) -> Result<usize, EnclaveError> {
         self.with_session(id, now, |s| s.seal_into(now, plaintext, out))
     }
 

@@ -257,6 +257,9 @@ fn seal_into_a_caller_buffer_matches_seal_and_checks_room() {
     let mut out = vec![0xaa; need + 7];
     assert_eq!(c.seal_into(NOW, b"hello", &mut out), Ok(need));
     assert_eq!(out[..need], c2.seal(NOW, b"hello").unwrap()[..]);
-    assert!(out[need..].iter().all(|&b| b == 0xaa), "nothing written past the record");
+    assert!(
+        out[need..].iter().all(|&b| b == 0xaa),
+        "nothing written past the record"
+    );
     assert_eq!(e.open(NOW, &out[..need]).unwrap().unwrap(), b"hello");
 }

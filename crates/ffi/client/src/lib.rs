@@ -199,7 +199,10 @@ unsafe fn init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t, policy: &Pat
 /// `ctx` is NULL or points to a context valid for reads and writes until fini, whose
 /// `conn_kit` is the application's hook and connection.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cc_sec_chl_client_init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t) -> cc_enclave_result_t {
+pub unsafe extern "C" fn cc_sec_chl_client_init(
+    algo: cc_sec_chl_algo_t,
+    ctx: *mut cc_sec_chl_ctx_t,
+) -> cc_enclave_result_t {
     guarded(|| {
         let policy = std::env::var_os("SECURE_CHANNEL_POLICY")
             .map(PathBuf::from)
@@ -322,6 +325,20 @@ pub unsafe extern "C" fn cc_sec_chl_client_decrypt(
             Ok(())
         })())
     })
+}
+
+/// Whether the channel message the send hook is sending (`buf`, `count`) gets an answer
+/// from the server. A hook that reads the answer itself (the same-thread pattern: send,
+/// read the reply, call [`cc_sec_chl_client_callback`]) asks this first, so it never waits
+/// for an answer that will not come. Only the first message of init gets one.
+///
+/// # Safety
+/// `buf` is NULL or `count` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void, count: usize) -> bool {
+    // SAFETY: forwarded from this function's contract.
+    let first = unsafe { input(buf, count) }.ok().and_then(|m| m.first().copied());
+    first == Some(sc_protocol::msgs::MessageType::ClientHello.code())
 }
 
 /// Tells the server to drop the session (through the send hook), then frees the local

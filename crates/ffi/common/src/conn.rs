@@ -6,7 +6,8 @@ use std::ffi::{c_int, c_void};
 /// The application's send hook: sends `count` bytes of one channel message to the peer
 /// over the connection `conn`; returns the number of bytes sent, or -1.
 #[allow(non_camel_case_types)]
-pub type cc_conn_opt_funcptr_t = Option<unsafe extern "C" fn(conn: *mut c_void, buf: *mut c_void, count: usize) -> c_int>;
+pub type cc_conn_opt_funcptr_t =
+    Option<unsafe extern "C" fn(conn: *mut c_void, buf: *mut c_void, count: usize) -> c_int>;
 
 /// The application's connection: valid when neither field is NULL.
 #[allow(non_camel_case_types)]

@@ -23,4 +23,7 @@ pub mod registry;
 pub mod status;
 
 // Session ids cross the boundary as `size_t`; the protocol's are 64-bit.
-const _: () = assert!(std::mem::size_of::<usize>() == 8, "the C interface needs a 64-bit target");
+const _: () = assert!(
+    std::mem::size_of::<usize>() == 8,
+    "the C interface needs a 64-bit target"
+);

@@ -191,6 +191,9 @@ mod tests {
             handshake_error(&Error::Attestation(AttestationError::UntrustedRoot)),
             CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT
         );
-        assert_eq!(handshake_error(&Error::NoCommonSuite), CC_ERROR_SEC_CHL_VERSION_MISMATCH);
+        assert_eq!(
+            handshake_error(&Error::NoCommonSuite),
+            CC_ERROR_SEC_CHL_VERSION_MISMATCH
+        );
     }
 }

@@ -88,7 +88,11 @@ fn generate(h: &Header) -> String {
         config.export.exclude = vec!["cc_enclave_result_t".into()];
     }
     if h.file == "status.h" {
-        config.export.exclude = vec!["cc_conn_opt_funcptr_t".into(), "cc_connection_kit".into(), "cc_conn_kit_t".into()];
+        config.export.exclude = vec![
+            "cc_conn_opt_funcptr_t".into(),
+            "cc_connection_kit".into(),
+            "cc_conn_kit_t".into(),
+        ];
     }
     let bindings = Builder::new()
         .with_crate(ffi_dir().join(h.crate_dir))

@@ -35,10 +35,10 @@
 
 mod runtime;
 
+use sc_enclave::EnclaveError;
 use sc_ffi_common::buffer::{Output, input};
 use sc_ffi_common::guard::guarded;
 use sc_ffi_common::status::{self, cc_enclave_result_t, cc_enclave_result_t::*};
-use sc_enclave::EnclaveError;
 use sc_protocol::{Session, UnixTime};
 use std::ffi::{c_int, c_void};
 

@@ -227,7 +227,12 @@ impl Session {
     }
 
     /// Seals `buf` (header room, then plaintext) in place and returns the tag.
-    fn seal_slice(&mut self, now: UnixTime, msg_type: MessageType, buf: &mut [u8]) -> Result<ring::aead::Tag, RecordError> {
+    fn seal_slice(
+        &mut self,
+        now: UnixTime,
+        msg_type: MessageType,
+        buf: &mut [u8],
+    ) -> Result<ring::aead::Tag, RecordError> {
         if self.send.closed {
             return Err(RecordError::Closed);
         }

@@ -1,0 +1,137 @@
+//! The C examples, compiled with the system C compiler against the three libraries, run
+//! end to end over real TCP on loopback: the C host server (a thread per connection)
+//! starts the C enclave program as its own process; C clients attest it, send private
+//! data and decrypt the result.
+
+use sc_ffi_tests::{Server, build_examples, sim_setup};
+use std::path::Path;
+use std::process::{Command, Output};
+
+const DATA: &str = "3,1,4,1,5,9,2,6";
+const RESULT: &str = "client: result: count=8 mean=3.88 max=9.00";
+
+fn server(bin: &Path, root: &Path, connections: usize, wrap: &[&str]) -> Server {
+    let mut cmd = match wrap.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(bin.join("server"));
+            c
+        }
+        None => Command::new(bin.join("server")),
+    };
+    cmd.arg(bin.join("enclave"))
+        .arg("0")
+        .arg(connections.to_string())
+        .env("SECURE_CHANNEL_SIM_ROOT", root);
+    Server::start(cmd).expect("server starts")
+}
+
+fn client(bin: &Path, name: &str, port: u16, policy: &Path, wrap: &[&str]) -> Output {
+    let mut cmd = match wrap.split_first() {
+        Some((tool, args)) => {
+            let mut c = Command::new(tool);
+            c.args(args).arg(bin.join(name));
+            c
+        }
+        None => Command::new(bin.join(name)),
+    };
+    cmd.arg(port.to_string())
+        .arg(policy)
+        .arg(DATA)
+        .output()
+        .expect("client runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn c_clients_attest_the_c_enclave_through_the_c_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    // A policy for another enclave build: the same root, a different measurement.
+    let wrong = dir.path().join("wrong.toml");
+    let other = sc_ffi_tests::policy_text(
+        &sc_attestation::sim::SimRoot::read(&root).unwrap().public_key(),
+        &"ab".repeat(32),
+    );
+    std::fs::write(&wrong, other).unwrap();
+
+    let s = server(&bin, &root, 4, &[]);
+    for name in ["client", "client_recv_thread"] {
+        let out = client(&bin, name, s.port, &policy, &[]);
+        assert!(out.status.success(), "{name}: {}", text(&out));
+        assert!(text(&out).contains(RESULT), "{name}: {}", text(&out));
+    }
+    // The wrong policy refuses the enclave with the policy-rejected code, at init.
+    for name in ["client", "client_recv_thread"] {
+        let out = client(&bin, name, s.port, &wrong, &[]);
+        assert!(!out.status.success());
+        assert!(text(&out).contains("init failed: 0x10002"), "{name}: {}", text(&out));
+    }
+    let (status, rest) = s.wait().unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("served 4 connections, fini 0x0, destroy 0x0"), "{rest}");
+}
+
+#[test]
+fn many_c_clients_at_once_on_the_threaded_c_host() {
+    const CLIENTS: usize = 24;
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    let s = server(&bin, &root, CLIENTS, &[]);
+    let children: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let name = if i % 2 == 0 { "client" } else { "client_recv_thread" };
+            Command::new(bin.join(name))
+                .arg(s.port.to_string())
+                .arg(&policy)
+                .arg(format!("{i},{}", i * 2))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        let expected = format!("count=2 mean={:.2} max={:.2}", i as f64 * 1.5, i as f64 * 2.0);
+        assert!(
+            out.status.success() && text(&out).contains(&expected),
+            "client {i}: {}",
+            text(&out)
+        );
+    }
+    let (status, rest) = s.wait().unwrap();
+    assert!(status.success(), "{rest}");
+}
+
+/// valgrind on the host server and both clients (memory errors and leaks fail the run),
+/// and the enclave program built with AddressSanitizer and UBSan.
+#[test]
+fn c_examples_are_clean_under_valgrind_and_sanitizers() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "-fsanitize=address,undefined -fno-omit-frame-pointer").unwrap();
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    let valgrind = [
+        "valgrind",
+        "-q",
+        "--leak-check=full",
+        "--errors-for-leak-kinds=definite,indirect",
+        "--error-exitcode=99",
+    ];
+    let s = server(&bin, &root, 2, &valgrind);
+    for name in ["client", "client_recv_thread"] {
+        let out = client(&bin, name, s.port, &policy, &valgrind);
+        assert!(out.status.success(), "{name} under valgrind: {}", text(&out));
+        assert!(text(&out).contains(RESULT), "{name}: {}", text(&out));
+    }
+    let (status, rest) = s.wait().unwrap();
+    assert!(status.success(), "server under valgrind: {status:?} {rest}");
+}
