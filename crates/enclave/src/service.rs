@@ -88,6 +88,10 @@ impl ChannelService {
             .functions
             .get(&function)
             .ok_or(EnclaveError::Unexpected("no such application function"))?;
+        // Application code never runs for a session that does not exist.
+        if !self.sessions.is_open(session_id) {
+            return Err(EnclaveError::UnknownSession);
+        }
         f(AppCall {
             sessions: &self.sessions,
             session_id,

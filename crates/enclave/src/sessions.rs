@@ -341,6 +341,11 @@ impl SessionManager {
         self.with_session(id, now, |s| s.seal(now, plaintext))
     }
 
+    /// Whether session `id` is established (not pending, closed or expired).
+    pub fn is_open(&self, id: u64) -> bool {
+        matches!(self.shard(id).get(&id), Some(Slot::Open { .. }))
+    }
+
     /// Encrypts `plaintext` for session `id` into `out` (at least
     /// [`Session::record_len`] of the plaintext's length); returns the record's length.
     pub fn encrypt_into(

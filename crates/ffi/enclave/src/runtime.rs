@@ -100,6 +100,12 @@ pub(crate) fn run() -> Result<(), cc_enclave_result_t> {
     if RUNNING.swap(true, Ordering::SeqCst) {
         return Err(CC_ERROR_SEC_CHL_SVR_ALREADY_INIT);
     }
+    let result = start_and_serve();
+    RUNNING.store(false, Ordering::SeqCst);
+    result
+}
+
+fn start_and_serve() -> Result<(), cc_enclave_result_t> {
     let root = std::env::var_os(SIM_ROOT_ENV).ok_or(CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
     let functions = FUNCTIONS
         .lock()

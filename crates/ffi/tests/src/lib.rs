@@ -11,7 +11,7 @@
 //! assert!(built.join("client").exists());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![forbid(unsafe_code)]
+#![forbid(unsafe_code)] // the library; the ABI misuse tests allow it in their file
 
 use sc_attestation::sim::SimRoot;
 use std::io::{BufRead, BufReader, Read};

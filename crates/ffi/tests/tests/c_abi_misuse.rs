@@ -1,0 +1,465 @@
+//! The C functions called directly with bad input: NULL pointers, zero lengths, short
+//! buffers, unknown session ids, calls before init, double fini. Each returns a result
+//! code and nothing crashes. The client's channel runs against an in-process enclave
+//! (simulated attestation) through a Rust send hook.
+#![allow(unsafe_code)] // this file calls the C ABI
+
+use csecure_channel::*;
+use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot, system_clock};
+use sc_boundary::InProcess;
+use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
+use sc_ffi_common::status::cc_enclave_result_t::{self, *};
+use sc_host::{Host, HostLimits, Routed, SessionRoutes};
+use sc_protocol::{EnclaveConfig, Session, UnixTime};
+use std::ffi::{CString, c_int, c_void};
+use std::ptr::{null, null_mut};
+use std::sync::Arc;
+use usecure_channel::*;
+
+const MEASUREMENT: [u8; 32] = [7; 32];
+
+/// The server side of the test: an enclave in process behind session routes.
+struct Wire {
+    routes: SessionRoutes,
+    sessions: Arc<SessionManager>,
+    ctx: *mut cc_sec_chl_ctx_t,
+}
+
+/// The send hook: hands the message to the relay and feeds the answer straight back to
+/// the client (the same-thread pattern).
+unsafe extern "C" fn hook(conn: *mut c_void, buf: *mut c_void, count: usize) -> c_int {
+    // SAFETY: `conn` is the `Wire` the test put in the kit; `buf` holds `count` bytes.
+    let (wire, message) = unsafe {
+        (
+            &*(conn as *const Wire),
+            std::slice::from_raw_parts(buf as *const u8, count),
+        )
+    };
+    match wire.routes.handle(message) {
+        Ok(Routed::Reply(mut reply)) => {
+            // SAFETY: `ctx` is the context being initialised; the reply is a live buffer.
+            let rc = unsafe { cc_sec_chl_client_callback(wire.ctx, reply.as_mut_ptr().cast(), reply.len()) };
+            assert_eq!(rc, CC_SUCCESS);
+            count as c_int
+        }
+        Ok(_) => count as c_int,
+        Err(_) => -1,
+    }
+}
+
+unsafe extern "C" fn failing_hook(_: *mut c_void, _: *mut c_void, _: usize) -> c_int {
+    -1
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    policy: CString,
+    wire: Box<Wire>,
+    ctx: Box<cc_sec_chl_ctx_t>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = SimRoot::from_secret([3; 32]);
+    let policy_path = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy_path,
+        sc_ffi_tests::policy_text(&root.public_key(), &hex::encode(MEASUREMENT)),
+    )
+    .unwrap();
+    let enclave = SimEnclave {
+        measurement: MEASUREMENT,
+        signer: [0; 32],
+        security_version: 1,
+        debug: false,
+    };
+    let attester = Arc::new(SimAttester::new(root, enclave, system_clock()));
+    let config = EnclaveConfig::builder().attester(attester).build().unwrap();
+    let sessions = Arc::new(SessionManager::new(config, None, EnclaveLimits::default()));
+    let mut service = ChannelService::new(sessions.clone(), Arc::new(UnixTime::now));
+    service.register(1, Arc::new(|_, r: &[u8]| r.to_ascii_uppercase()));
+    let host = Arc::new(Host::new(
+        Arc::new(InProcess::new(Arc::new(service))),
+        HostLimits::default(),
+    ));
+    let mut ctx = Box::new(cc_sec_chl_ctx_t::default());
+    let mut wire = Box::new(Wire {
+        routes: SessionRoutes::new(host),
+        sessions,
+        ctx: &mut *ctx,
+    });
+    ctx.conn_kit.send = Some(hook);
+    ctx.conn_kit.conn = (&mut *wire as *mut Wire).cast();
+    Fixture {
+        _dir: dir,
+        policy: CString::new(policy_path.to_str().unwrap()).unwrap(),
+        wire,
+        ctx,
+    }
+}
+
+impl Fixture {
+    fn init(&mut self) -> cc_enclave_result_t {
+        // SAFETY: a live context and a NUL-terminated path.
+        unsafe {
+            cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &mut *self.ctx, self.policy.as_ptr())
+        }
+    }
+
+    fn encrypt(&mut self, plain: &[u8], out: *mut u8, len: &mut usize) -> cc_enclave_result_t {
+        // SAFETY: `plain` is live; `out` is NULL or has `*len` bytes (callers ensure).
+        unsafe {
+            cc_sec_chl_client_encrypt(
+                &mut *self.ctx,
+                plain.as_ptr() as *mut c_void,
+                plain.len(),
+                out.cast(),
+                len,
+            )
+        }
+    }
+
+    fn decrypt(&mut self, record: &[u8], out: *mut u8, len: &mut usize) -> cc_enclave_result_t {
+        // SAFETY: as for `encrypt`.
+        unsafe {
+            cc_sec_chl_client_decrypt(
+                &mut *self.ctx,
+                record.as_ptr() as *mut c_void,
+                record.len(),
+                out.cast(),
+                len,
+            )
+        }
+    }
+}
+
+#[test]
+fn client_calls_before_init_and_with_bad_arguments_return_codes() {
+    let mut f = fixture();
+    let mut len = 64usize;
+    let mut buf = [0u8; 64];
+    // SAFETY: every pointer below is NULL, or live with the length passed.
+    unsafe {
+        assert_eq!(
+            cc_sec_chl_client_init(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, null_mut()),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &mut *f.ctx, null()),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_MAX, &mut *f.ctx, f.policy.as_ptr()),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        let missing = CString::new("/nonexistent/policy.toml").unwrap();
+        assert_eq!(
+            cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &mut *f.ctx, missing.as_ptr()),
+            CC_ERROR_SEC_CHL_POLICY_INVALID
+        );
+        let mut no_kit = cc_sec_chl_ctx_t::default();
+        assert_eq!(
+            cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &mut no_kit, f.policy.as_ptr()),
+            CC_ERROR_SEC_CHL_INVALID_CONN
+        );
+        assert_eq!(
+            cc_sec_chl_client_callback(&mut *f.ctx, buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_SEC_CHL_NOTREADY
+        );
+        assert_eq!(
+            cc_sec_chl_client_callback(&mut *f.ctx, null_mut(), 8),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_client_callback(null_mut(), buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert!(!cc_sec_chl_client_msg_expects_reply(null(), 0));
+        cc_sec_chl_client_fini(null_mut());
+        cc_sec_chl_client_fini(&mut *f.ctx);
+    }
+    assert_eq!(f.encrypt(b"x", buf.as_mut_ptr(), &mut len), CC_ERROR_SEC_CHL_NOTREADY);
+    assert_eq!(f.encrypt(b"", buf.as_mut_ptr(), &mut len), CC_ERROR_BAD_PARAMETERS);
+    assert_eq!(
+        f.decrypt(&buf, buf.clone().as_mut_ptr(), &mut len),
+        CC_ERROR_SEC_CHL_NOTREADY
+    );
+    // A forged handle in the context is refused, not dereferenced.
+    f.ctx.handle = 0x1234 as *mut cc_sec_chl_handle_t;
+    assert_eq!(f.encrypt(b"x", buf.as_mut_ptr(), &mut len), CC_ERROR_SEC_CHL_NOTREADY);
+    // A hook that fails fails init with the send code.
+    f.ctx.handle = null_mut();
+    f.ctx.conn_kit.send = Some(failing_hook);
+    assert_eq!(f.init(), CC_ERROR_SEC_CHL_SEND_MSG);
+    assert!(f.ctx.handle.is_null(), "a failed init leaves no state behind");
+}
+
+#[test]
+fn client_channel_follows_the_length_convention_and_reports_each_failure() {
+    let mut f = fixture();
+    assert_eq!(f.init(), CC_SUCCESS);
+    assert_ne!(f.ctx.session_id, 0);
+    assert_eq!(f.init(), CC_ERROR_BAD_PARAMETERS, "init twice without fini");
+
+    // Size query, then too small, then right.
+    let plain = b"the data owner's secret";
+    let mut len = 0usize;
+    assert_eq!(f.encrypt(plain, null_mut(), &mut len), CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH);
+    assert_eq!(len, Session::record_len(plain.len()));
+    let mut record = vec![0u8; len];
+    let mut short = len - 1;
+    assert_eq!(
+        f.encrypt(plain, record.as_mut_ptr(), &mut short),
+        CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH
+    );
+    assert_eq!(short, len);
+    // SAFETY: a live context and plaintext; NULL length pointer.
+    let rc = unsafe {
+        cc_sec_chl_client_encrypt(
+            &mut *f.ctx,
+            plain.as_ptr() as *mut c_void,
+            plain.len(),
+            record.as_mut_ptr().cast(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, CC_ERROR_BAD_PARAMETERS);
+    let mut big = len + 100;
+    assert_eq!(f.encrypt(plain, record.as_mut_ptr(), &mut big), CC_SUCCESS);
+    assert_eq!(big, len);
+
+    // Through the enclave's function 1 (uppercase) and back.
+    let reply = match f.wire.routes.handle(&record).unwrap() {
+        Routed::Reply(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let mut need = 0usize;
+    assert_eq!(
+        f.decrypt(&reply, null_mut(), &mut need),
+        CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH
+    );
+    assert_eq!(need, plain.len());
+    let mut out = vec![0u8; need];
+    // A flipped byte fails authentication and does not consume the record.
+    let mut flipped = reply.clone();
+    *flipped.last_mut().unwrap() ^= 1;
+    assert_eq!(
+        f.decrypt(&flipped, out.as_mut_ptr(), &mut need),
+        CC_ERROR_SEC_CHL_DECRYPT
+    );
+    assert_eq!(
+        f.decrypt(&reply[..10], out.as_mut_ptr(), &mut need),
+        CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID
+    );
+    assert_eq!(f.decrypt(&reply, out.as_mut_ptr(), &mut need), CC_SUCCESS);
+    assert_eq!(&out[..need], &plain.to_ascii_uppercase()[..]);
+    assert_eq!(
+        f.decrypt(&reply, out.as_mut_ptr(), &mut need),
+        CC_ERROR_SEC_CHL_REPLAYED
+    );
+    // Our own record reflected back (the other direction's keys) is refused.
+    let mut reflected = vec![0u8; Session::record_len(plain.len())];
+    let mut rlen = reflected.len();
+    assert_eq!(f.encrypt(plain, reflected.as_mut_ptr(), &mut rlen), CC_SUCCESS);
+    assert_eq!(
+        f.decrypt(&reflected, out.as_mut_ptr(), &mut need),
+        CC_ERROR_SEC_CHL_DECRYPT
+    );
+
+    // Fini tells the enclave; afterwards the context is refused; a second fini is harmless.
+    assert_eq!(f.wire.sessions.open_sessions(), 1);
+    // SAFETY: a live context.
+    unsafe { cc_sec_chl_client_fini(&mut *f.ctx) };
+    assert_eq!(f.wire.sessions.open_sessions(), 0, "fini reached the enclave");
+    assert!(f.ctx.handle.is_null() && f.ctx.session_id == 0);
+    let mut len = 100;
+    assert_eq!(
+        f.encrypt(plain, record.as_mut_ptr(), &mut len),
+        CC_ERROR_SEC_CHL_NOTREADY
+    );
+    // SAFETY: a live context.
+    unsafe { cc_sec_chl_client_fini(&mut *f.ctx) };
+}
+
+#[test]
+fn host_calls_with_bad_arguments_before_init_and_after_fini_return_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = sc_ffi_tests::build_examples(dir.path(), "").unwrap();
+    let (root, _policy) = sc_ffi_tests::sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    // SAFETY: sets a variable no other test in this file reads or writes.
+    unsafe { std::env::set_var("SECURE_CHANNEL_SIM_ROOT", &root) };
+    let path = CString::new(bin.join("enclave").to_str().unwrap()).unwrap();
+    let mut enclave = cc_enclave_t::default();
+    let mut buf = [0u8; 64];
+    let mut len = buf.len();
+    // SAFETY: every pointer below is NULL, or live with the length passed.
+    unsafe {
+        assert_eq!(
+            cc_enclave_create(null(), AUTO_ENCLAVE_TYPE, 0, 0, null(), 0, &mut enclave),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_enclave_create(path.as_ptr(), AUTO_ENCLAVE_TYPE, 0, 0, null(), 0, null_mut()),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        let missing = CString::new("/nonexistent/enclave").unwrap();
+        assert_eq!(
+            cc_enclave_create(missing.as_ptr(), AUTO_ENCLAVE_TYPE, 0, 0, null(), 0, &mut enclave),
+            CC_ERROR_SEC_CHL_ENCLAVE_START
+        );
+        assert_eq!(cc_sec_chl_svr_init(null_mut()), CC_ERROR_BAD_PARAMETERS);
+        let mut unstarted = cc_sec_chl_svr_ctx_t {
+            enclave_ctx: &mut enclave,
+            is_init: false,
+        };
+        assert_eq!(cc_sec_chl_svr_init(&mut unstarted), CC_ERROR_SEC_CHL_SVR_INIT);
+        assert_eq!(
+            cc_enclave_create(path.as_ptr(), AUTO_ENCLAVE_TYPE, 0, 0, null(), 0, &mut enclave),
+            CC_SUCCESS
+        );
+
+        let mut server = cc_sec_chl_svr_ctx_t {
+            enclave_ctx: &mut enclave,
+            is_init: false,
+        };
+        let mut conn = cc_sec_chl_conn_ctx_t {
+            svr_ctx: &mut server,
+            conn_kit: sc_ffi_common::conn::cc_conn_kit_t {
+                send: Some(failing_hook),
+                conn: buf.as_mut_ptr().cast(),
+            },
+        };
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_SEC_CHL_NOTREADY
+        );
+        assert_eq!(
+            cc_sec_chl_svr_fini(&mut server),
+            CC_ERROR_SEC_CHL_NOTREADY,
+            "fini before init"
+        );
+        assert_eq!(cc_sec_chl_svr_init(&mut server), CC_SUCCESS);
+        assert_eq!(cc_sec_chl_svr_init(&mut server), CC_SUCCESS, "a second init is a no-op");
+        assert_eq!(
+            cc_sec_chl_svr_callback(null_mut(), buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, null_mut(), 8),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, buf.as_mut_ptr().cast(), 0),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID
+        );
+        conn.conn_kit.conn = null_mut();
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_SEC_CHL_INVALID_CONN
+        );
+
+        // An application call for a session that does not exist.
+        let rc = cc_enclave_call_function(
+            &mut enclave,
+            1,
+            12345,
+            buf.as_ptr().cast(),
+            40,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        );
+        assert_eq!(rc, CC_ERROR_SEC_CHL_INVALID_SESSION);
+        let rc = cc_enclave_call_function(&mut enclave, 1, 12345, null(), 40, buf.as_mut_ptr().cast(), &mut len);
+        assert_eq!(rc, CC_ERROR_BAD_PARAMETERS);
+        let rc = cc_enclave_call_function(
+            &mut enclave,
+            1,
+            12345,
+            buf.as_ptr().cast(),
+            40,
+            buf.as_mut_ptr().cast(),
+            null_mut(),
+        );
+        assert_eq!(rc, CC_ERROR_BAD_PARAMETERS);
+
+        assert_eq!(cc_sec_chl_svr_fini(&mut server), CC_SUCCESS);
+        assert_eq!(
+            cc_sec_chl_svr_fini(&mut server),
+            CC_ERROR_SEC_CHL_NOTREADY,
+            "double fini"
+        );
+        assert_eq!(cc_enclave_destroy(&mut enclave), CC_SUCCESS);
+        assert_eq!(
+            cc_enclave_destroy(&mut enclave),
+            CC_ERROR_SEC_CHL_NOTREADY,
+            "double destroy"
+        );
+        assert_eq!(cc_enclave_destroy(null_mut()), CC_ERROR_BAD_PARAMETERS);
+        // A context still marked initialised over a destroyed enclave.
+        (*conn.svr_ctx).is_init = true;
+        conn.conn_kit.conn = buf.as_mut_ptr().cast();
+        assert_eq!(
+            cc_sec_chl_svr_callback(&mut conn, buf.as_mut_ptr().cast(), 8),
+            CC_ERROR_SEC_CHL_NOTREADY
+        );
+    }
+}
+
+#[test]
+fn enclave_calls_before_the_runtime_runs_return_codes() {
+    let mut buf = [0u8; 64];
+    let mut len = buf.len();
+    // SAFETY: every pointer below is NULL, or live with the length passed.
+    unsafe {
+        use tsecure_channel::*;
+        let code = |rc: c_int| rc as u32;
+        assert_eq!(
+            code(cc_sec_chl_enclave_register(1, None)),
+            CC_ERROR_BAD_PARAMETERS as u32
+        );
+        assert_eq!(
+            code(cc_sec_chl_enclave_encrypt(
+                1,
+                buf.as_mut_ptr().cast(),
+                8,
+                buf.as_mut_ptr().cast(),
+                &mut len
+            )),
+            CC_ERROR_SEC_CHL_NOTREADY as u32
+        );
+        assert_eq!(
+            code(cc_sec_chl_enclave_decrypt(
+                1,
+                buf.as_mut_ptr().cast(),
+                40,
+                null_mut(),
+                &mut len
+            )),
+            CC_ERROR_SEC_CHL_NOTREADY as u32
+        );
+        assert_eq!(
+            code(cc_sec_chl_enclave_encrypt(
+                1,
+                null_mut(),
+                8,
+                buf.as_mut_ptr().cast(),
+                &mut len
+            )),
+            CC_ERROR_BAD_PARAMETERS as u32
+        );
+        assert_eq!(
+            code(cc_sec_chl_enclave_decrypt(
+                1,
+                buf.as_mut_ptr().cast(),
+                40,
+                buf.as_mut_ptr().cast(),
+                null_mut()
+            )),
+            CC_ERROR_BAD_PARAMETERS as u32
+        );
+    }
+}
