@@ -77,10 +77,20 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("result: count=3 mean=4.00 max=6.00"), "{text}");
+    assert!(
+        out.status.success() && text.contains("result: count=3 mean=4.00 max=6.00"),
+        "{text}"
+    );
     // The programs use the installed libraries, not the build tree's.
-    let ldd = Command::new("ldd").arg(bin.join("client")).env("LD_LIBRARY_PATH", &libs).output().unwrap();
+    let ldd = Command::new("ldd")
+        .arg(bin.join("client"))
+        .env("LD_LIBRARY_PATH", &libs)
+        .output()
+        .unwrap();
     let ldd = String::from_utf8_lossy(&ldd.stdout);
-    assert!(ldd.contains(&libs.join("libcsecure_channel.so").display().to_string()), "{ldd}");
+    assert!(
+        ldd.contains(&libs.join("libcsecure_channel.so").display().to_string()),
+        "{ldd}"
+    );
     assert!(s.wait().unwrap().0.success());
 }
