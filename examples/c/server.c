@@ -6,7 +6,7 @@
  *   server <enclave-program> <port> [connections]
  *
  * Port 0 picks a free port; the chosen one is printed as "listening on <port>". With
- * [connections], the server exits cleanly after serving that many connections.
+ * [connections] (not 0), the server exits cleanly after serving that many connections.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s <enclave-program> <port> [connections]\n", argv[0]);
         return 2;
     }
-    long limit = argc > 3 ? atol(argv[3]) : -1;
+    long limit = argc > 3 ? atol(argv[3]) : 0;
 
     cc_enclave_result_t rc = cc_enclave_create(argv[1], AUTO_ENCLAVE_TYPE, 0, 0, NULL, 0, &g_enclave);
     if (rc != CC_SUCCESS) {
@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 
     pthread_t *threads = NULL;
     long served = 0;
-    while (limit < 0 || served < limit) {
+    while (limit <= 0 || served < limit) {
         int fd = accept(listener, NULL, NULL);
         if (fd < 0)
             continue;

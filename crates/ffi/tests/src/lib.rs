@@ -135,6 +135,11 @@ impl Server {
         })
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Waits for the server to exit (it does after its connection limit); returns its
     /// exit status and the rest of its output.
     pub fn wait(mut self) -> std::io::Result<(std::process::ExitStatus, String)> {

@@ -135,3 +135,55 @@ fn c_examples_are_clean_under_valgrind_and_sanitizers() {
     let (status, rest) = s.wait().unwrap();
     assert!(status.success(), "server under valgrind: {status:?} {rest}");
 }
+
+/// The C host supervises the enclave process: killed, it is restarted, and new clients
+/// attest the new process.
+#[test]
+fn the_c_host_restarts_a_killed_enclave() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    let s = server(&bin, &root, 0, &[]);
+    let first = client(&bin, "client", s.port, &policy, &[]);
+    assert!(first.status.success(), "{}", text(&first));
+
+    let enclave_pids = || {
+        let out = Command::new("pgrep")
+            .arg("-P")
+            .arg(s.pid().to_string())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let before = enclave_pids();
+    assert_eq!(before.len(), 1, "one enclave process: {before:?}");
+    assert!(
+        Command::new("kill")
+            .arg("-9")
+            .arg(&before[0])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    // The supervisor notices within a fraction of a second and starts a new process.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let restarted = loop {
+        let now = enclave_pids();
+        if now.len() == 1 && now != before {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "no restart: {now:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let again = client(&bin, "client", s.port, &policy, &[]);
+    assert!(
+        again.status.success() && text(&again).contains(RESULT),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(enclave_pids(), restarted);
+}
