@@ -11,6 +11,11 @@
 //! * [`sim`]: the simulated TEE for development and CI (a root key in a file, measurements
 //!   of real executables); its evidence is always marked simulated and refused unless the
 //!   policy says `allow_simulated = true`.
+//! * [`platforms`]: real TEEs: Intel SGX and TDX DCAP quotes, AMD SEV-SNP reports
+//!   (VCEK and VLEK), virtCCA tokens (parsed, refused when unbound), each with its policy
+//!   section; collateral supplied offline, time injected.
+//! * [`attesters`]: evidence from real platforms through Linux configfs-tsm (TDX, SEV-SNP,
+//!   Arm CCA guests) and Gramine's `/dev/attestation` (SGX).
 //! * [`RefreshingIdentity`]: the identity-key binding mode's cached, periodically refreshed
 //!   evidence.
 //!
@@ -40,6 +45,7 @@
 mod basevalue;
 mod identity;
 mod measure;
+pub mod platforms;
 mod policy;
 pub mod sim;
 mod verifier;

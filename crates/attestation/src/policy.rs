@@ -16,8 +16,14 @@
 //! basevalues = "trusted_tas.txt"      # optional: original `taid img_hash mem_hash` file,
 //!                                     # relative to the policy file
 //! ```
+//!
+//! Hardware platforms have their own sections, documented with their verifiers:
+//! `[sgx]` and `[tdx]` ([`crate::platforms::dcap_policy`]) and `[sev_snp]`
+//! ([`crate::platforms::snp_policy`]). Paths in a policy are relative to the policy file.
 
 use crate::basevalue::{BaseValue, BaseValueError, parse_basevalues};
+use crate::platforms::dcap_policy::{DcapPolicy, SgxSection, TdxSection};
+use crate::platforms::snp_policy::{SnpPolicy, SnpSection};
 use sc_protocol::{AttestationError, Claims, UnixTime};
 use serde::Deserialize;
 use std::path::Path;
@@ -90,12 +96,18 @@ pub struct SimulatedPolicy {
 }
 
 /// A whole client policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
     /// Accept simulated evidence at all.
     pub allow_simulated: bool,
     /// The simulated platform's section.
     pub simulated: Option<SimulatedPolicy>,
+    /// Intel SGX (DCAP).
+    pub sgx: Option<DcapPolicy>,
+    /// Intel TDX (DCAP).
+    pub tdx: Option<DcapPolicy>,
+    /// AMD SEV-SNP.
+    pub sev_snp: Option<SnpPolicy>,
 }
 
 /// A policy could not be loaded. Messages name the line and the field.
@@ -126,7 +138,7 @@ pub enum PolicyError {
         source: BaseValueError,
     },
     /// The policy accepts nothing, so no channel could ever start.
-    #[error("the policy accepts no platform: add a [simulated] section (development) or a hardware platform section")]
+    #[error("the policy accepts no platform: add a [sgx], [tdx] or [sev_snp] section (or [simulated] for development)")]
     Empty,
 }
 
@@ -136,15 +148,18 @@ struct PolicyFile {
     #[serde(default)]
     allow_simulated: bool,
     simulated: Option<SimulatedSection>,
+    sgx: Option<SgxSection>,
+    tdx: Option<TdxSection>,
+    sev_snp: Option<SnpSection>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SimulatedSection {
-    root_public_key: Hex32,
-    measurements: Vec<Hex32>,
+    root_public_key: Hex<32>,
+    measurements: Vec<Hex<32>>,
     #[serde(default)]
-    signers: Vec<Hex32>,
+    signers: Vec<Hex<32>>,
     min_security_version: Option<u64>,
     #[serde(default)]
     allow_debug: bool,
@@ -152,17 +167,26 @@ struct SimulatedSection {
     basevalues: Option<String>,
 }
 
-/// 32 bytes written as 64 hex digits.
-struct Hex32([u8; 32]);
+/// `N` bytes written as `2N` hex digits.
+pub(crate) struct Hex<const N: usize>(pub(crate) [u8; N]);
 
-impl<'de> Deserialize<'de> for Hex32 {
+impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let mut out = [0u8; 32];
+        let mut out = [0u8; N];
         hex::decode_to_slice(s.trim(), &mut out)
-            .map_err(|_| serde::de::Error::custom("expected 64 hex digits (a SHA-256 value or key)"))?;
-        Ok(Hex32(out))
+            .map_err(|_| serde::de::Error::custom(format!("expected {} hex digits", 2 * N)))?;
+        Ok(Hex(out))
     }
+}
+
+/// Reads a file named in a policy, relative to the policy's directory.
+pub(crate) fn read_relative(base: Option<&Path>, path: &str) -> Result<Vec<u8>, PolicyError> {
+    let path = base.unwrap_or(Path::new(".")).join(path);
+    std::fs::read(&path).map_err(|source| PolicyError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -219,8 +243,11 @@ impl Policy {
         let policy = Policy {
             allow_simulated: file.allow_simulated,
             simulated,
+            sgx: file.sgx.map(|s| s.resolve(base_dir)).transpose()?,
+            tdx: file.tdx.map(|s| s.resolve(base_dir)).transpose()?,
+            sev_snp: file.sev_snp.map(|s| s.resolve(base_dir)).transpose()?,
         };
-        if policy.simulated.is_none() {
+        if policy.simulated.is_none() && policy.sgx.is_none() && policy.tdx.is_none() && policy.sev_snp.is_none() {
             return Err(PolicyError::Empty);
         }
         Ok(policy)

@@ -1,5 +1,8 @@
 //! The client-side verifier: a registry of platform verifiers under one policy.
 
+use crate::platforms::dcap::DcapVerifier;
+use crate::platforms::snp::SnpVerifier;
+use crate::platforms::virtcca::VirtCcaVerifier;
 use crate::policy::{Policy, PolicyError, ReferenceValues};
 use crate::sim;
 use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime, Verifier};
@@ -104,9 +107,26 @@ impl VerifierRegistry {
                 }),
             );
         }
+        if let Some(p) = &policy.sgx {
+            platforms.insert(
+                PlatformId::SGX_DCAP,
+                Arc::new(DcapVerifier::new(PlatformId::SGX_DCAP, p.clone())),
+            );
+        }
+        if let Some(p) = &policy.tdx {
+            platforms.insert(
+                PlatformId::TDX_DCAP,
+                Arc::new(DcapVerifier::new(PlatformId::TDX_DCAP, p.clone())),
+            );
+        }
+        if let Some(p) = &policy.sev_snp {
+            platforms.insert(PlatformId::SEV_SNP, Arc::new(SnpVerifier::new(p.clone())));
+        }
         if platforms.is_empty() {
             return Err(PolicyError::Empty);
         }
+        // Never accepts; registered so that such evidence is refused with its reason.
+        platforms.insert(PlatformId::ARM_CCA, Arc::new(VirtCcaVerifier));
         Ok(Self { platforms })
     }
 

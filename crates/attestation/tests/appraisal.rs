@@ -209,7 +209,7 @@ fn no_verifier_or_empty_policy_refuses_to_start() {
     assert_eq!(ClientConfig::builder().build().unwrap_err(), ConfigError::NoVerifier);
     let err = Policy::from_toml("allow_simulated = true\n", None).unwrap_err();
     assert!(matches!(err, PolicyError::Empty));
-    assert!(err.to_string().contains("add a [simulated] section"));
+    assert!(err.to_string().contains("add a [sgx], [tdx] or [sev_snp] section"));
 }
 
 #[test]

@@ -121,6 +121,24 @@ pub enum AttestationError {
     /// Verification collateral is missing or expired (named).
     #[error("collateral problem: {0}")]
     Collateral(String),
+    /// The report's chip id differs from the endorsement certificate's hardware id (SEV-SNP).
+    #[error("chip id in the report does not match the endorsement certificate")]
+    ChipIdMismatch,
+    /// The report names a different signing key type than the certificate that signed it
+    /// (SEV-SNP VCEK versus VLEK).
+    #[error("report signing key type {report} does not match the certificate ({certificate})")]
+    KeyTypeMismatch {
+        /// The key type the report names.
+        report: &'static str,
+        /// The key type of the certificate.
+        certificate: &'static str,
+    },
+    /// The evidence is not bound to a hardware key (named why).
+    #[error("evidence is not bound to a hardware key: {0}")]
+    NotBound(&'static str),
+    /// The policy does not accept this value (field named).
+    #[error("policy rejects {0}")]
+    PolicyMismatch(&'static str),
     /// Any other rejection a platform verifier reports.
     #[error("{0}")]
     Other(String),

@@ -1,0 +1,179 @@
+//! Intel SGX and TDX: DCAP ECDSA quotes (SGX v3, TDX v4 and v5), verified with `dcap-qvl`
+//! against collateral supplied offline (carried with the evidence or read from files), at
+//! the caller's time. On top of dcap-qvl's checks (PCK chain to the Intel root, CRLs, QE
+//! identity, TCB level, collateral validity), the policy decides which TCB statuses and
+//! advisories are acceptable and which measurements are trusted.
+
+use super::dcap_policy::DcapPolicy;
+use crate::verifier::PlatformVerifier;
+use dcap_qvl::QuoteCollateralV3;
+use dcap_qvl::quote::Report;
+use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
+use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
+
+/// Verifies DCAP quotes of one platform (SGX or TDX) under its policy.
+#[derive(Debug)]
+pub struct DcapVerifier {
+    platform: PlatformId,
+    policy: DcapPolicy,
+}
+
+/// TCB statuses that no policy can accept.
+const NEVER_ACCEPTED: &[&str] = &["Revoked"];
+
+impl DcapVerifier {
+    /// A verifier for `platform` ([`PlatformId::SGX_DCAP`] or [`PlatformId::TDX_DCAP`]).
+    pub fn new(platform: PlatformId, policy: DcapPolicy) -> Self {
+        Self { platform, policy }
+    }
+
+    fn verify_quote(
+        &self,
+        quote: &[u8],
+        collateral: &QuoteCollateralV3,
+        now: UnixTime,
+    ) -> Result<VerifiedReport, AttestationError> {
+        let verifier = match &self.policy.root_ca_der {
+            Some(root) => QuoteVerifier::new(root.clone()),
+            None => QuoteVerifier::new_prod(),
+        };
+        verifier
+            .allow_debug(self.policy.reference.allow_debug)
+            .verify(quote, collateral, now.as_millis() / 1000)
+            .map_err(|e| dcap_error(&format!("{e:#}")))
+    }
+
+    /// Tries the evidence's own collateral, else each configured collateral file; the
+    /// first that verifies wins, else the last error is reported.
+    fn verify_any(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
+        let carried = evidence.collateral.map(parse_collateral).transpose()?;
+        let candidates: Vec<&QuoteCollateralV3> = carried.iter().chain(self.policy.collateral.iter()).collect();
+        let mut last = AttestationError::Collateral(
+            "no collateral: send it with the evidence or set collateral_dir in the policy".into(),
+        );
+        for c in candidates {
+            match self.verify_quote(evidence.bytes, c, now) {
+                Ok(r) => return Ok(r),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn check_tcb(&self, report: &VerifiedReport) -> Result<(), AttestationError> {
+        let status = report.status.as_str();
+        if NEVER_ACCEPTED.contains(&status) || !self.policy.accepted_tcb_statuses.iter().any(|s| s == status) {
+            return Err(AttestationError::TcbNotAccepted(format!("status {status}")));
+        }
+        if let Some(a) = report
+            .advisory_ids
+            .iter()
+            .find(|a| !self.policy.accepted_advisories.contains(a))
+        {
+            return Err(AttestationError::TcbNotAccepted(format!(
+                "advisory {a} (status {status})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Parses collateral in dcap-qvl's `QuoteCollateralV3` JSON form.
+pub fn parse_collateral(bytes: &[u8]) -> Result<QuoteCollateralV3, AttestationError> {
+    serde_json::from_slice(bytes).map_err(|e| AttestationError::Collateral(format!("unreadable collateral: {e}")))
+}
+
+/// dcap-qvl reports failures as text; sort them into typed errors.
+fn dcap_error(message: &str) -> AttestationError {
+    let has = |s: &str| message.contains(s);
+    if has("Debug mode") {
+        AttestationError::DebugNotAllowed
+    } else if has("expired") || has("in the future") || has("Fmspc mismatch") || has("TCB info in the collateral") {
+        AttestationError::Collateral(message.to_string())
+    } else if has("TCB level") || has("TCB status") || has("QE ISVSVN") {
+        AttestationError::TcbNotAccepted(message.to_string())
+    } else if has("ignature") || has("hash mismatch") {
+        AttestationError::BadSignature
+    } else if has("ertificate") || has("CRL") || has("revoked") {
+        AttestationError::UntrustedRoot
+    } else if has("Unsupported") || has("must have version") || has("decode") || has("Failed to") {
+        AttestationError::Malformed("DCAP quote")
+    } else {
+        AttestationError::Other(message.to_string())
+    }
+}
+
+/// The verified report as claims.
+fn claims(platform: PlatformId, report: &Report, status: &str) -> Result<Claims, AttestationError> {
+    let status = ("tcb_status".to_string(), status.as_bytes().to_vec());
+    Ok(match (platform, report) {
+        (PlatformId::SGX_DCAP, Report::SgxEnclave(r)) => Claims {
+            platform,
+            measurement: r.mr_enclave.to_vec(),
+            extra_measurements: vec![("isv_prod_id".into(), r.isv_prod_id.to_be_bytes().to_vec()), status],
+            signer: Some(r.mr_signer.to_vec()),
+            security_version: Some(u64::from(r.isv_svn)),
+            // ATTRIBUTES.DEBUG is bit 1 of the first byte.
+            debug: r.attributes[0] & 0x02 != 0,
+            report_data: r.report_data,
+            issued_at: None,
+            simulated: false,
+        },
+        (PlatformId::TDX_DCAP, Report::TD10(_) | Report::TD15(_) | Report::TD15Ex(_)) => {
+            let td = match report {
+                Report::TD10(r) => r,
+                Report::TD15(r) => &r.base,
+                Report::TD15Ex(r) => &r.base.base,
+                Report::SgxEnclave(_) => unreachable!("matched above"),
+            };
+            Claims {
+                platform,
+                measurement: td.mr_td.to_vec(),
+                extra_measurements: vec![
+                    ("rtmr0".into(), td.rt_mr0.to_vec()),
+                    ("rtmr1".into(), td.rt_mr1.to_vec()),
+                    ("rtmr2".into(), td.rt_mr2.to_vec()),
+                    ("rtmr3".into(), td.rt_mr3.to_vec()),
+                    ("mr_seam".into(), td.mr_seam.to_vec()),
+                    ("mr_config_id".into(), td.mr_config_id.to_vec()),
+                    ("mr_owner".into(), td.mr_owner.to_vec()),
+                    ("mr_owner_config".into(), td.mr_owner_config.to_vec()),
+                    status,
+                ],
+                signer: None,
+                security_version: None,
+                // TD_ATTRIBUTES.DEBUG is bit 0.
+                debug: td.td_attributes[0] & 0x01 != 0,
+                report_data: td.report_data,
+                issued_at: None,
+                simulated: false,
+            }
+        }
+        _ => {
+            return Err(AttestationError::Malformed(
+                "quote type does not match the evidence platform",
+            ));
+        }
+    })
+}
+
+impl PlatformVerifier for DcapVerifier {
+    fn verify(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Claims, AttestationError> {
+        let report = self.verify_any(evidence, now)?;
+        let claims = claims(self.platform, &report.report, &report.status)?;
+        self.check_tcb(&report)?;
+        self.policy.reference.appraise(&claims, now)?;
+        for (i, accepted) in self.policy.rtmrs.iter().enumerate() {
+            let name = ["rtmr0", "rtmr1", "rtmr2", "rtmr3"][i];
+            let value = claims
+                .extra_measurements
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v);
+            if !accepted.is_empty() && !value.is_some_and(|v| accepted.contains(v)) {
+                return Err(AttestationError::PolicyMismatch(name));
+            }
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,173 @@
+//! AMD SEV-SNP attestation reports (VCEK- and VLEK-signed), verified with the `sev` crate:
+//! the report's ECDSA P-384 signature by its endorsement key, that key's certificate by the
+//! ASK (VCEK) or ASVK (VLEK), and those by a trusted ARK. On top, this module checks what the
+//! crate leaves to its callers: certificate validity at the caller's time, the report's key
+//! type against the certificate, the chip id against the VCEK's hardware id, and the
+//! certificate's TCB against the report's.
+
+use super::snp_certs::Cert;
+use super::snp_policy::{KeyType, SnpPolicy};
+use crate::verifier::PlatformVerifier;
+use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
+use sev::certs::snp::Verifiable;
+use sev::firmware::guest::AttestationReport;
+use sev::parser::ByteParser;
+
+/// Size of an SEV-SNP attestation report.
+pub const REPORT_LEN: usize = 1184;
+
+/// Verifies SEV-SNP reports under a policy.
+#[derive(Debug)]
+pub struct SnpVerifier {
+    policy: SnpPolicy,
+}
+
+/// A verified report and the key type that signed it.
+struct Verified {
+    report: AttestationReport,
+}
+
+impl SnpVerifier {
+    /// A verifier under `policy`.
+    pub fn new(policy: SnpPolicy) -> Self {
+        Self { policy }
+    }
+
+    /// The endorsement key certificate: the evidence's collateral (DER or PEM; the first
+    /// certificate of a bundle).
+    fn vek(evidence: &Evidence<'_>) -> Result<Cert, AttestationError> {
+        let bytes = evidence
+            .collateral
+            .ok_or_else(|| AttestationError::Collateral("no VCEK or VLEK certificate with the evidence".into()))?;
+        Cert::parse_all(bytes)?
+            .into_iter()
+            .next()
+            .ok_or(AttestationError::Malformed("certificate"))
+    }
+
+    /// Finds ARK and intermediate that certify `vek`; checks every link's validity at `now`.
+    fn chain(&self, vek: &Cert, now: UnixTime) -> Result<(), AttestationError> {
+        for ark in self.policy.certificates.iter().filter(|c| c.is_self_issued()) {
+            if !self.policy.trusted_arks.contains(&ark.fingerprint()) || !ark.signed(ark) {
+                continue;
+            }
+            for mid in self.policy.certificates.iter().filter(|c| !c.is_self_issued()) {
+                if ark.signed(mid) && mid.signed(vek) {
+                    for c in [ark, mid, vek] {
+                        c.check_valid_at(now)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Err(AttestationError::UntrustedRoot)
+    }
+
+    fn verify_report(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Verified, AttestationError> {
+        if evidence.bytes.len() != REPORT_LEN {
+            return Err(AttestationError::Malformed("SEV-SNP report length"));
+        }
+        let report =
+            AttestationReport::from_bytes(evidence.bytes).map_err(|_| AttestationError::Malformed("SEV-SNP report"))?;
+        let vek = Self::vek(evidence)?;
+        self.chain(&vek, now)?;
+
+        // The certificate must fit the report before its signature is worth checking; a
+        // misfit gets its precise reason (the wrong chip's VCEK, a VLEK for a VCEK report).
+        let report_key = match report.key_info.signing_key() {
+            0 => KeyType::Vcek,
+            1 => KeyType::Vlek,
+            _ => return Err(AttestationError::Malformed("SEV-SNP report has no signing key")),
+        };
+        let subject = vek.subject();
+        let cert_key = if subject.contains("VLEK") {
+            KeyType::Vlek
+        } else if subject.contains("VCEK") {
+            KeyType::Vcek
+        } else {
+            return Err(AttestationError::Malformed(
+                "endorsement certificate is neither VCEK nor VLEK",
+            ));
+        };
+        if report_key != cert_key {
+            return Err(AttestationError::KeyTypeMismatch {
+                report: report_key.name(),
+                certificate: cert_key.name(),
+            });
+        }
+        if !self.policy.signing_keys.contains(&report_key) {
+            return Err(AttestationError::PolicyMismatch("signing key type"));
+        }
+        if report_key == KeyType::Vcek {
+            let hwid = vek
+                .hardware_id()
+                .ok_or(AttestationError::Malformed("VCEK without hardware id"))?;
+            if hwid[..] != report.chip_id[..] {
+                return Err(AttestationError::ChipIdMismatch);
+            }
+        }
+        let t = &report.reported_tcb;
+        let reported = [(1, t.bootloader), (2, t.tee), (3, t.snp), (8, t.microcode)];
+        if reported.iter().any(|(n, v)| vek.tcb_component(*n) != Some(*v)) {
+            return Err(AttestationError::TcbNotAccepted(
+                "the certificate's TCB differs from the report's reported TCB".into(),
+            ));
+        }
+        (&vek.sev, &report)
+            .verify()
+            .map_err(|_| AttestationError::BadSignature)?;
+        Ok(Verified { report })
+    }
+}
+
+fn claims(r: &AttestationReport) -> Claims {
+    let t = &r.reported_tcb;
+    Claims {
+        platform: PlatformId::SEV_SNP,
+        measurement: r.measurement.to_vec(),
+        extra_measurements: vec![
+            ("host_data".into(), r.host_data.to_vec()),
+            ("id_key_digest".into(), r.id_key_digest.to_vec()),
+            ("author_key_digest".into(), r.author_key_digest.to_vec()),
+            ("family_id".into(), r.family_id.to_vec()),
+            ("image_id".into(), r.image_id.to_vec()),
+            ("guest_policy".into(), policy_bits(r).to_be_bytes().to_vec()),
+            ("reported_tcb".into(), vec![t.bootloader, t.tee, t.snp, t.microcode]),
+            ("vmpl".into(), r.vmpl.to_be_bytes().to_vec()),
+            ("chip_id".into(), r.chip_id.to_vec()),
+        ],
+        signer: None,
+        security_version: Some(u64::from(r.guest_svn)),
+        debug: r.policy.debug_allowed(),
+        report_data: r.report_data,
+        issued_at: None,
+        simulated: false,
+    }
+}
+
+/// The guest policy as its 64-bit value.
+fn policy_bits(r: &AttestationReport) -> u64 {
+    u64::from_le_bytes(r.policy.to_bytes().unwrap_or_default())
+}
+
+impl PlatformVerifier for SnpVerifier {
+    fn verify(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Claims, AttestationError> {
+        let Verified { report } = self.verify_report(evidence, now)?;
+        let claims = claims(&report);
+        if let Some(min) = &self.policy.min_tcb {
+            let t = &report.reported_tcb;
+            let ok =
+                t.bootloader >= min.bootloader && t.tee >= min.tee && t.snp >= min.snp && t.microcode >= min.microcode;
+            if !ok {
+                return Err(AttestationError::TcbNotAccepted(
+                    "reported TCB is below the policy's minimum".into(),
+                ));
+            }
+        }
+        if !self.policy.guest_policies.is_empty() && !self.policy.guest_policies.contains(&policy_bits(&report)) {
+            return Err(AttestationError::PolicyMismatch("guest policy"));
+        }
+        self.policy.reference.appraise(&claims, now)?;
+        Ok(claims)
+    }
+}

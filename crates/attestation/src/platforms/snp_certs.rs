@@ -1,0 +1,150 @@
+//! The AMD certificates around an SEV-SNP report: the CA chain (ARK, then ASK or ASVK)
+//! and the endorsement key certificate (VCEK or VLEK), with the extensions the verifier
+//! compares against the report (hardware id, TCB components).
+
+use sc_protocol::{AttestationError, UnixTime};
+use sev::certs::snp::{Certificate, Verifiable};
+use x509_cert::der::{Decode, Encode};
+
+/// AMD's OID arc for VCEK/VLEK extensions: 1.3.6.1.4.1.3704.1.
+const AMD_ARC: &str = "1.3.6.1.4.1.3704.1.";
+
+/// A certificate with its parsed X.509 form.
+#[derive(Clone)]
+pub struct Cert {
+    /// For signature checks (the sev crate's type).
+    pub sev: Certificate,
+    x509: x509_cert::Certificate,
+}
+
+impl std::fmt::Debug for Cert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cert({})", self.subject())
+    }
+}
+
+impl Cert {
+    /// Parses one DER certificate.
+    pub fn from_der(der: &[u8]) -> Result<Self, AttestationError> {
+        let x509 = x509_cert::Certificate::from_der(der).map_err(|_| AttestationError::Malformed("certificate"))?;
+        let sev = Certificate::from_der(der).map_err(|_| AttestationError::Malformed("certificate"))?;
+        Ok(Self { sev, x509 })
+    }
+
+    /// Parses every certificate of a PEM bundle, or one DER certificate.
+    pub fn parse_all(bytes: &[u8]) -> Result<Vec<Self>, AttestationError> {
+        // DER starts with a SEQUENCE tag; anything else is read as PEM.
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![Self::from_der(bytes)?]);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| AttestationError::Malformed("PEM certificates"))?;
+        let mut out = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+            let end = rest[start..]
+                .find("-----END CERTIFICATE-----")
+                .ok_or(AttestationError::Malformed("PEM certificate without END"))?
+                + start
+                + "-----END CERTIFICATE-----".len();
+            let x509 = <x509_cert::Certificate as x509_cert::der::DecodePem>::from_pem(&rest[start..end])
+                .map_err(|_| AttestationError::Malformed("PEM certificate"))?;
+            let der = x509
+                .to_der()
+                .map_err(|_| AttestationError::Malformed("PEM certificate"))?;
+            out.push(Self::from_der(&der)?);
+            rest = &rest[end..];
+        }
+        if out.is_empty() {
+            return Err(AttestationError::Malformed("no certificate found"));
+        }
+        Ok(out)
+    }
+
+    /// The subject, RFC 4514 style.
+    pub fn subject(&self) -> String {
+        self.x509.tbs_certificate.subject.to_string()
+    }
+
+    /// Whether the certificate names itself as issuer (a root).
+    pub fn is_self_issued(&self) -> bool {
+        self.x509.tbs_certificate.subject == self.x509.tbs_certificate.issuer
+    }
+
+    /// SHA-256 of the DER encoding.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        let der = self.x509.to_der().unwrap_or_default();
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, &der).as_ref());
+        out
+    }
+
+    /// Whether `self` signed `other`.
+    pub fn signed(&self, other: &Cert) -> bool {
+        (&self.sev, &other.sev).verify().is_ok()
+    }
+
+    /// Checks the validity period at `now`.
+    pub fn check_valid_at(&self, now: UnixTime) -> Result<(), AttestationError> {
+        let v = &self.x509.tbs_certificate.validity;
+        let secs = now.as_millis() / 1000;
+        let (from, to) = (
+            v.not_before.to_unix_duration().as_secs(),
+            v.not_after.to_unix_duration().as_secs(),
+        );
+        if secs < from || secs > to {
+            return Err(AttestationError::Collateral(format!(
+                "certificate {} is valid from {from} to {to} (unix time), not at {secs}",
+                self.subject()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The value of AMD extension `1.3.6.1.4.1.3704.1.<suffix>`, if present.
+    fn amd_extension(&self, suffix: &str) -> Option<&[u8]> {
+        let oid = format!("{AMD_ARC}{suffix}");
+        self.x509
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.extn_id.to_string() == oid)
+            .map(|e| e.extn_value.as_bytes())
+    }
+
+    /// The VCEK's hardware id (extension .4): the chip id it was issued for.
+    pub fn hardware_id(&self) -> Option<Vec<u8>> {
+        let raw = self.amd_extension("4")?;
+        // Either the 64 bytes themselves or an OCTET STRING holding them.
+        Some(match raw {
+            [0x04, 0x40, rest @ ..] if rest.len() == 64 => rest.to_vec(),
+            _ => raw.to_vec(),
+        })
+    }
+
+    /// The TCB component in extension `.3.<n>` (an INTEGER): 1 bootloader, 2 TEE, 3 SNP,
+    /// 8 microcode.
+    pub fn tcb_component(&self, n: u8) -> Option<u8> {
+        let raw = self.amd_extension(&format!("3.{n}"))?;
+        let [0x02, len, value @ ..] = raw else { return None };
+        if usize::from(*len) != value.len() || value.is_empty() {
+            return None;
+        }
+        let significant: Vec<u8> = value.iter().copied().skip_while(|b| *b == 0).collect();
+        match significant.as_slice() {
+            [] => Some(0),
+            [v] if value[0] & 0x80 == 0 => Some(*v),
+            _ => None,
+        }
+    }
+}
+
+/// The built-in AMD certificates (Milan, Genoa, Turin: ARK and ASK), from the sev crate.
+pub fn builtin() -> Vec<Cert> {
+    use sev::certs::snp::builtin::{genoa, milan, turin};
+    [milan::ARK, milan::ASK, genoa::ARK, genoa::ASK, turin::ARK, turin::ASK]
+        .iter()
+        .filter_map(|pem| Cert::parse_all(pem).ok())
+        .flatten()
+        .collect()
+}
