@@ -434,3 +434,53 @@ fn virtcca_token_is_parsed_and_refused_as_unbound() {
         Err(AttestationError::Malformed(_))
     ));
 }
+
+#[test]
+fn snp_endorsement_keys_come_from_a_cert_table_or_the_policy_directory() {
+    let report = read(TRUSTEE, "milan/test-report.bin");
+    let vcek = read(TRUSTEE, "milan/test-vcek.der");
+    // The cert table a guest gets beside its report (configfs-tsm auxblob).
+    use sev::firmware::host::{CertTableEntry, CertType};
+    let table = CertTableEntry::cert_table_to_vec_bytes(&[
+        CertTableEntry::new(CertType::ASK, b"not used".to_vec()),
+        CertTableEntry::new(CertType::VCEK, vcek.clone()),
+    ])
+    .unwrap();
+    let reg = snp(&[MILAN_MEASUREMENT], MILAN_CHAIN);
+    assert!(verify_snp(&reg, &report, &table, JUNE_2025).is_ok());
+    // Offline directory with two chips' VCEKs: the one matching the chip id is used.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("vcek")).unwrap();
+    std::fs::write(tmp.path().join("vcek/a.der"), read(VIRTEE, "vcek_milan.der")).unwrap();
+    std::fs::write(tmp.path().join("vcek/b.der"), &vcek).unwrap();
+    std::fs::copy(
+        dir(TRUSTEE).join("milan/milan_ask_ark_asvk.pem"),
+        tmp.path().join("chain.pem"),
+    )
+    .unwrap();
+    let policy =
+        format!("[sev_snp]\nmeasurements = [\"{MILAN_MEASUREMENT}\"]\nca_chain = \"chain.pem\"\nvek_dir = \"vcek\"\n");
+    let reg = VerifierRegistry::from_policy(&Policy::from_toml(&policy, Some(tmp.path())).unwrap()).unwrap();
+    let claims = verify(
+        &reg,
+        PlatformId::SEV_SNP,
+        &report,
+        None,
+        report_data(&report),
+        JUNE_2025,
+    )
+    .unwrap();
+    assert_eq!(hex::encode(claims.measurement), MILAN_MEASUREMENT);
+    // Without the matching chip's VCEK in the directory: a typed refusal.
+    std::fs::remove_file(tmp.path().join("vcek/b.der")).unwrap();
+    let reg = VerifierRegistry::from_policy(&Policy::from_toml(&policy, Some(tmp.path())).unwrap()).unwrap();
+    let e = verify(
+        &reg,
+        PlatformId::SEV_SNP,
+        &report,
+        None,
+        report_data(&report),
+        JUNE_2025,
+    );
+    assert!(matches!(e, Err(AttestationError::Collateral(_))), "{e:?}");
+}

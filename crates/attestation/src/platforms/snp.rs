@@ -5,7 +5,7 @@
 //! type against the certificate, the chip id against the VCEK's hardware id, and the
 //! certificate's TCB against the report's.
 
-use super::snp_certs::Cert;
+use super::snp_certs::{Cert, endorsement_certs};
 use super::snp_policy::{KeyType, SnpPolicy};
 use crate::verifier::PlatformVerifier;
 use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
@@ -33,16 +33,30 @@ impl SnpVerifier {
         Self { policy }
     }
 
-    /// The endorsement key certificate: the evidence's collateral (DER or PEM; the first
-    /// certificate of a bundle).
-    fn vek(evidence: &Evidence<'_>) -> Result<Cert, AttestationError> {
-        let bytes = evidence
-            .collateral
-            .ok_or_else(|| AttestationError::Collateral("no VCEK or VLEK certificate with the evidence".into()))?;
-        Cert::parse_all(bytes)?
-            .into_iter()
-            .next()
-            .ok_or(AttestationError::Malformed("certificate"))
+    /// The endorsement key certificate: from the evidence's collateral, else from the
+    /// policy's `vek_dir`. A VCEK is chosen by the report's chip id; a VLEK by key type.
+    fn vek(&self, evidence: &Evidence<'_>, report: &AttestationReport) -> Result<Cert, AttestationError> {
+        let carried = evidence.collateral.map(endorsement_certs).transpose()?;
+        let candidates: Vec<&Cert> = carried
+            .iter()
+            .flatten()
+            .chain(self.policy.endorsement_keys.iter())
+            .collect();
+        let fits = |c: &Cert| match report.key_info.signing_key() {
+            0 => c.subject().contains("VCEK") && c.hardware_id().is_some_and(|h| h[..] == report.chip_id[..]),
+            _ => c.subject().contains("VLEK"),
+        };
+        // Prefer a certificate that fits; else the evidence's own (its misfit is then
+        // reported precisely below).
+        candidates
+            .iter()
+            .copied()
+            .find(|c| fits(c))
+            .or_else(|| carried.as_ref().and_then(|c| c.first()))
+            .cloned()
+            .ok_or_else(|| {
+                AttestationError::Collateral("no VCEK or VLEK certificate for this report (evidence or vek_dir)".into())
+            })
     }
 
     /// Finds ARK and intermediate that certify `vek`; checks every link's validity at `now`.
@@ -69,7 +83,7 @@ impl SnpVerifier {
         }
         let report =
             AttestationReport::from_bytes(evidence.bytes).map_err(|_| AttestationError::Malformed("SEV-SNP report"))?;
-        let vek = Self::vek(evidence)?;
+        let vek = self.vek(evidence, &report)?;
         self.chain(&vek, now)?;
 
         // The certificate must fit the report before its signature is worth checking; a

@@ -139,6 +139,24 @@ impl Cert {
     }
 }
 
+/// The endorsement key certificates in SEV-SNP collateral: a DER or PEM certificate (or
+/// bundle), or the cert table a guest gets with its report (configfs-tsm `auxblob`),
+/// from which the VCEK and VLEK entries are taken.
+pub fn endorsement_certs(collateral: &[u8]) -> Result<Vec<Cert>, AttestationError> {
+    if let Ok(certs) = Cert::parse_all(collateral) {
+        return Ok(certs);
+    }
+    use sev::firmware::host::{CertTableEntry, CertType};
+    let mut table = collateral.to_vec();
+    let entries = CertTableEntry::vec_bytes_to_cert_table(&mut table)
+        .map_err(|_| AttestationError::Malformed("SEV-SNP certificates: neither certificates nor a cert table"))?;
+    entries
+        .iter()
+        .filter(|e| matches!(e.cert_type, CertType::VCEK | CertType::VLEK))
+        .map(|e| Cert::from_der(e.data()))
+        .collect()
+}
+
 /// The built-in AMD certificates (Milan, Genoa, Turin: ARK and ASK), from the sev crate.
 pub fn builtin() -> Vec<Cert> {
     use sev::certs::snp::builtin::{genoa, milan, turin};

@@ -11,6 +11,9 @@
 //! ca_chain = "ask_ark_asvk.pem"          # optional: ASK/ASVK and ARK certificates; its ARKs
 //!                                        # are trusted. Default: AMD's Milan, Genoa and Turin
 //!                                        # ARK and ASK built into the sev crate.
+//! vek_dir = "vcek"                       # optional: VCEK/VLEK certificates (DER or PEM) for
+//!                                        # evidence that carries none; a VCEK is found by
+//!                                        # the report's chip id
 //! ```
 
 use super::snp_certs::{Cert, builtin};
@@ -67,6 +70,8 @@ pub struct SnpPolicy {
     pub certificates: Vec<Cert>,
     /// SHA-256 fingerprints of the trusted ARKs.
     pub trusted_arks: Vec<[u8; 32]>,
+    /// Endorsement key certificates held offline (`vek_dir`).
+    pub endorsement_keys: Vec<Cert>,
 }
 
 fn both_keys() -> Vec<KeyType> {
@@ -86,6 +91,32 @@ pub(crate) struct SnpSection {
     #[serde(default = "both_keys")]
     signing_keys: Vec<KeyType>,
     ca_chain: Option<String>,
+    vek_dir: Option<String>,
+}
+
+/// Every certificate in the files of `dir` (files that hold none are skipped).
+fn load_dir(base: Option<&Path>, dir: Option<&str>) -> Result<Vec<Cert>, PolicyError> {
+    let Some(dir) = dir else { return Ok(Vec::new()) };
+    let dir = base.unwrap_or(Path::new(".")).join(dir);
+    let entries = std::fs::read_dir(&dir).map_err(|source| PolicyError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut certs = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).map_err(|source| PolicyError::Io {
+            path: f.display().to_string(),
+            source,
+        })?;
+        certs.extend(Cert::parse_all(&bytes).unwrap_or_default());
+    }
+    Ok(certs)
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -127,6 +158,7 @@ impl SnpSection {
             signing_keys: self.signing_keys,
             certificates,
             trusted_arks,
+            endorsement_keys: load_dir(base, self.vek_dir.as_deref())?,
         })
     }
 }
