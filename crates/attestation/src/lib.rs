@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod attesters;
 mod basevalue;
 mod identity;
 mod measure;

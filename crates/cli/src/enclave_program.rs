@@ -11,8 +11,7 @@
 //! * function 2, `sink`: replies with the request's length as 8 big-endian bytes.
 //!
 
-use sc_enclave::program::{self, ProgramOptions};
-use std::path::Path;
+use sc_enclave::program::{self, AttesterSource, ProgramOptions};
 use std::sync::Arc;
 
 /// Function number of the demo's statistics job.
@@ -35,11 +34,15 @@ fn stats(_session: u64, request: &[u8]) -> Vec<u8> {
 }
 
 /// Runs the enclave program until the host closes its stdin.
-pub fn run(sim_root: &Path, signer: [u8; 32], svn: u32) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub fn run(
+    attester: AttesterSource,
+    signer: [u8; 32],
+    svn: u32,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let options = ProgramOptions {
         signer,
         security_version: svn,
-        ..ProgramOptions::new(sim_root)
+        ..ProgramOptions::with_attester(attester)
     };
     let service = program::build_service(&options, |service| {
         service.register(STATS, Arc::new(stats));

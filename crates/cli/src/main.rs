@@ -63,9 +63,13 @@ enum Command {
     /// Run as the demo enclave program (the host starts this as its own process and speaks
     /// to it on stdin/stdout).
     Enclave {
-        /// Simulated root key file.
+        /// Simulated root key file (for the simulated attester).
         #[arg(long)]
-        sim_root: PathBuf,
+        sim_root: Option<PathBuf>,
+        /// Where evidence comes from: simulated, configfs-tsm (TDX, SEV-SNP, Arm CCA
+        /// guests) or gramine (SGX).
+        #[arg(long, default_value = "simulated")]
+        attester: String,
         /// Signer id (64 hex digits).
         #[arg(long, value_parser = attestation_cmds::parse_hex::<32>, default_value = ZERO32)]
         signer: [u8; 32],
@@ -168,9 +172,15 @@ fn main() -> ExitCode {
             out,
         ),
         Command::Connect { addr, policy, data } => net::connect(&addr, &policy, &data, out),
-        Command::Enclave { sim_root, signer, svn } => {
-            enclave_program::run(&sim_root, signer, svn).map_err(|e| e as Box<dyn std::error::Error>)
-        }
+        Command::Enclave {
+            sim_root,
+            attester,
+            signer,
+            svn,
+        } => sc_enclave::program::AttesterSource::parse(&attester, sim_root)
+            .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+            .and_then(|source| enclave_program::run(source, signer, svn))
+            .map_err(|e| e as Box<dyn std::error::Error>),
         Command::SimRoot {
             action: SimRootAction::Create { out: path },
         } => attestation_cmds::sim_root_create(&path, out),

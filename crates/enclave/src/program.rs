@@ -2,25 +2,53 @@
 //! the host goes away. The demo enclave (`secure-channel enclave`) and the C runtime in
 //! `libtsecure_channel.a` are both this loop with their own application functions.
 //!
-//! Attestation here is the **simulated** TEE (`sc_attestation::sim`): the measurement is
-//! the SHA-256 of the running executable, signed with a simulated root key read from a
-//! file. Real platforms plug in through the same `Attester` trait.
+//! Attestation is chosen by [`AttesterSource`]: the **simulated** TEE
+//! (`sc_attestation::sim`: the measurement is the SHA-256 of the running executable, signed
+//! with a simulated root key read from a file), or a real platform through configfs-tsm
+//! (TDX, SEV-SNP, Arm CCA guests) or Gramine's `/dev/attestation` (SGX).
 
 use crate::{ChannelService, EnclaveLimits, SessionManager};
 use rand_core::{OsRng, RngCore};
 use sc_attestation::RefreshingIdentity;
+use sc_attestation::attesters::{ConfigFsTsm, GramineAttester};
 use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot, system_clock};
-use sc_protocol::{EnclaveConfig, UnixTime};
+use sc_protocol::{Attester, EnclaveConfig, UnixTime};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where an enclave program's evidence comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttesterSource {
+    /// The simulated TEE, with this root key file (`secure-channel sim-root create`).
+    Simulated(PathBuf),
+    /// Linux configfs-tsm (`/sys/kernel/config/tsm/report`): TDX, SEV-SNP, Arm CCA guests.
+    ConfigFsTsm,
+    /// Gramine's `/dev/attestation` (SGX, DCAP).
+    Gramine,
+}
+
+impl AttesterSource {
+    /// Parses `simulated`, `configfs-tsm` or `gramine`; `simulated` needs `sim_root`.
+    pub fn parse(name: &str, sim_root: Option<PathBuf>) -> Result<Self, String> {
+        match (name, sim_root) {
+            ("configfs-tsm", _) => Ok(Self::ConfigFsTsm),
+            ("gramine", _) => Ok(Self::Gramine),
+            ("simulated", Some(root)) => Ok(Self::Simulated(root)),
+            ("simulated", None) => Err("the simulated attester needs a root key file".into()),
+            (other, _) => Err(format!(
+                "unknown attester {other:?}: simulated, configfs-tsm or gramine"
+            )),
+        }
+    }
+}
+
 /// How an enclave program attests and runs.
 #[derive(Debug, Clone)]
 pub struct ProgramOptions {
-    /// The simulated root key file (`secure-channel sim-root create`).
-    pub sim_root: PathBuf,
+    /// Where evidence comes from.
+    pub attester: AttesterSource,
     /// The signer identity reported in the evidence.
     pub signer: [u8; 32],
     /// The security version reported in the evidence.
@@ -37,8 +65,13 @@ impl ProgramOptions {
     /// Defaults around a root key file: signer all zeros, security version 1, evidence
     /// refreshed every 5 minutes, sweeps every 30 seconds.
     pub fn new(sim_root: impl Into<PathBuf>) -> Self {
+        Self::with_attester(AttesterSource::Simulated(sim_root.into()))
+    }
+
+    /// Defaults around an attester.
+    pub fn with_attester(attester: AttesterSource) -> Self {
         Self {
-            sim_root: sim_root.into(),
+            attester,
             signer: [0; 32],
             security_version: 1,
             identity_refresh: Duration::from_secs(300),
@@ -54,19 +87,21 @@ pub fn build_service(
     options: &ProgramOptions,
     register: impl FnOnce(&mut ChannelService),
 ) -> Result<ChannelService, Box<dyn std::error::Error + Send + Sync>> {
-    let exe = std::env::current_exe()?;
-    let enclave = SimEnclave {
-        measurement: sc_attestation::measure_file(&exe)?,
-        signer: options.signer,
-        security_version: options.security_version,
-        debug: false,
+    let attester: Arc<dyn Attester> = match &options.attester {
+        AttesterSource::Simulated(root) => {
+            let exe = std::env::current_exe()?;
+            let enclave = SimEnclave {
+                measurement: sc_attestation::measure_file(&exe)?,
+                signer: options.signer,
+                security_version: options.security_version,
+                debug: false,
+            };
+            tracing::warn!("enclave attests with the SIMULATED TEE (no hardware root of trust)");
+            Arc::new(SimAttester::new(SimRoot::read(root)?, enclave, system_clock()))
+        }
+        AttesterSource::ConfigFsTsm => Arc::new(ConfigFsTsm::new()?),
+        AttesterSource::Gramine => Arc::new(GramineAttester::new()?),
     };
-    tracing::warn!("enclave attests with the SIMULATED TEE (no hardware root of trust)");
-    let attester = Arc::new(SimAttester::new(
-        SimRoot::read(&options.sim_root)?,
-        enclave,
-        system_clock(),
-    ));
     let mut seed = [0u8; 32];
     OsRng
         .try_fill_bytes(&mut seed)

@@ -10,9 +10,11 @@
 //! private descriptors and points standard output at standard error, so a `printf` in
 //! enclave code cannot corrupt the channel.
 //!
-//! Attestation is the **simulated** TEE until real platforms are configured: the program's
-//! measurement is the SHA-256 of its executable, signed with the simulated root key named
-//! by the environment variable `SECURE_CHANNEL_SIM_ROOT` (`secure-channel sim-root create`).
+//! The environment variable `SECURE_CHANNEL_ATTESTER` chooses the attester: `configfs-tsm`
+//! (TDX, SEV-SNP, Arm CCA confidential VMs), `gramine` (SGX under Gramine), or `simulated`
+//! (the default): the program's measurement is then the SHA-256 of its executable, signed
+//! with the simulated root key named by `SECURE_CHANNEL_SIM_ROOT`
+//! (`secure-channel sim-root create`).
 //!
 //! ```no_run
 //! use tsecure_channel::*;

@@ -1,7 +1,7 @@
 //! The runtime behind `cc_sec_chl_enclave_run`: registered C functions, the process-wide
 //! session manager that encrypt and decrypt use, and the serve loop.
 
-use sc_enclave::program::{self, ProgramOptions};
+use sc_enclave::program::{self, AttesterSource, ProgramOptions};
 use sc_enclave::{AppCall, EnclaveError, SessionManager};
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use std::cell::RefCell;
@@ -17,6 +17,9 @@ pub(crate) type CFunction = unsafe extern "C" fn(usize, *const c_void, usize, *m
 
 /// The environment variable naming the simulated root key file.
 pub(crate) const SIM_ROOT_ENV: &str = "SECURE_CHANNEL_SIM_ROOT";
+/// The environment variable choosing the attester: `simulated` (default), `configfs-tsm`
+/// or `gramine`.
+pub(crate) const ATTESTER_ENV: &str = "SECURE_CHANNEL_ATTESTER";
 
 /// Room given to a function for its answer: the largest answer the boundary carries.
 const ANSWER_ROOM: usize = sc_protocol::msgs::MAX_FRAME_BODY;
@@ -106,13 +109,15 @@ pub(crate) fn run() -> Result<(), cc_enclave_result_t> {
 }
 
 fn start_and_serve() -> Result<(), cc_enclave_result_t> {
-    let root = std::env::var_os(SIM_ROOT_ENV).ok_or(CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
+    let name = std::env::var(ATTESTER_ENV).unwrap_or_else(|_| "simulated".into());
+    let attester = AttesterSource::parse(&name, std::env::var_os(SIM_ROOT_ENV).map(Into::into))
+        .map_err(|_| CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
     let functions = FUNCTIONS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
         .unwrap_or_default();
-    let service = program::build_service(&ProgramOptions::new(root), |service| {
+    let service = program::build_service(&ProgramOptions::with_attester(attester), |service| {
         let _ = SESSIONS.set(service.sessions().clone());
         for (id, function) in functions {
             service.register_record_function(id, Arc::new(move |call| call_c(function, call)));

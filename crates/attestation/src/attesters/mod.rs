@@ -1,0 +1,39 @@
+//! Evidence from real TEE platforms, through the interfaces their guests expose as files:
+//!
+//! * [`ConfigFsTsm`]: Linux configfs-tsm (`/sys/kernel/config/tsm/report`), used by TDX,
+//!   SEV-SNP and Arm CCA confidential VMs;
+//! * [`GramineAttester`]: Gramine's `/dev/attestation` inside an SGX enclave (DCAP quotes).
+//!
+//! Neither can run on machines without that hardware. The tests drive them against
+//! directory trees in a temporary directory that behave like the kernel and Gramine
+//! interfaces (named pipes, so that reading the quote waits for the "kernel" as a real read
+//! does); that fake tree is the only simulated part. See docs/ATTESTATION.md for running on
+//! real hardware.
+
+mod configfs_tsm;
+mod gramine;
+
+pub use configfs_tsm::{ConfigFsTsm, TsmReport};
+pub use gramine::GramineAttester;
+
+use sc_protocol::AttesterError;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Reads a whole attribute file.
+fn read_file(path: &Path, what: &'static str) -> Result<Vec<u8>, AttesterError> {
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut out))
+        .map_err(|_| AttesterError(what))?;
+    Ok(out)
+}
+
+/// Writes an attribute file in one write, as the kernel interfaces expect.
+fn write_file(path: &Path, data: &[u8], what: &'static str) -> Result<(), AttesterError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(data))
+        .map_err(|_| AttesterError(what))
+}
