@@ -68,21 +68,108 @@ pub fn sim_attest(args: SimAttestArgs<'_>, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// `verify`: appraises an evidence file against a policy; prints claims and the verdict.
-/// Returns whether it was accepted.
-pub fn verify(evidence: &Path, policy: &Path, report_data: [u8; 64], out: &mut dyn Write) -> Result<bool> {
-    let policy = Policy::load(policy)?;
-    let registry = VerifierRegistry::from_policy(&policy)?;
-    let bytes = std::fs::read(evidence)?;
-    // The simulated platform is the only one this build can read; hardware formats plug in
-    // here as they are added.
-    let e = Evidence::new(PlatformId::SIMULATED, &bytes);
-    if let Ok(claims) = sc_attestation::sim::verify_evidence(&sim_root(&policy), &bytes) {
-        print_claims(&claims, out)?;
+/// What `verify` checks.
+pub struct VerifyArgs<'a> {
+    /// Evidence file (binary, or hex text).
+    pub evidence: &'a Path,
+    /// Policy file.
+    pub policy: &'a Path,
+    /// Collateral file (DCAP: QuoteCollateralV3 JSON; SEV-SNP: VCEK/VLEK certificate or
+    /// cert table), when the policy does not hold it.
+    pub collateral: Option<&'a Path>,
+    /// Expected report data; `None` checks the evidence against its own (no binding).
+    pub report_data: Option<[u8; 64]>,
+    /// Platform, when detection is not wanted.
+    pub platform: Option<PlatformId>,
+    /// Verification time (Unix seconds); default now.
+    pub at: Option<u64>,
+}
+
+/// Parses a platform name for `--platform`.
+pub fn parse_platform(s: &str) -> std::result::Result<PlatformId, String> {
+    Ok(match s {
+        "simulated" => PlatformId::SIMULATED,
+        "sgx" => PlatformId::SGX_DCAP,
+        "tdx" => PlatformId::TDX_DCAP,
+        "sev-snp" | "snp" => PlatformId::SEV_SNP,
+        "cca" | "virtcca" => PlatformId::ARM_CCA,
+        other => {
+            return Err(format!(
+                "unknown platform {other:?}: simulated, sgx, tdx, sev-snp, virtcca"
+            ));
+        }
+    })
+}
+
+/// Reads an evidence file: binary as is, or hex text (as some captures are stored).
+fn read_evidence(path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(path)?;
+    let text: String = String::from_utf8_lossy(&bytes).split_whitespace().collect();
+    if !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(hex::decode(text)?);
     }
-    match registry.verify(&e, &report_data, sc_protocol::UnixTime::now()) {
-        Ok(_) => {
-            writeln!(out, "verdict: ACCEPTED (SIMULATED evidence: no hardware root of trust)")?;
+    Ok(bytes)
+}
+
+fn platform_name(p: PlatformId) -> &'static str {
+    match p {
+        PlatformId::SIMULATED => "simulated TEE (SIMULATED)",
+        PlatformId::SGX_DCAP => "Intel SGX (DCAP quote)",
+        PlatformId::TDX_DCAP => "Intel TDX (DCAP quote)",
+        PlatformId::SEV_SNP => "AMD SEV-SNP report",
+        PlatformId::ARM_CCA => "Arm CCA / virtCCA token",
+        _ => "unknown",
+    }
+}
+
+/// `verify`: appraises an evidence file against a policy; prints the claims and the
+/// verdict. Returns whether it was accepted.
+pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
+    let policy = Policy::load(args.policy)?;
+    let registry = VerifierRegistry::from_policy(&policy)?;
+    let bytes = read_evidence(args.evidence)?;
+    let platform = match args
+        .platform
+        .or_else(|| sc_attestation::platforms::inspect::detect(&bytes))
+    {
+        Some(p) => p,
+        None => return Err("cannot tell the evidence's platform; name it with --platform".into()),
+    };
+    writeln!(out, "evidence: {} ({} bytes)", platform_name(platform), bytes.len())?;
+    // The claims as the evidence states them, before verification (so that a rejection can
+    // be compared with the policy).
+    let stated = match platform {
+        PlatformId::SIMULATED => sc_attestation::sim::verify_evidence(&sim_root(&policy), &bytes).ok(),
+        p => sc_attestation::platforms::inspect::describe(p, &bytes).ok(),
+    };
+    if let Some(c) = &stated {
+        print_claims(c, out)?;
+    }
+    let collateral = args.collateral.map(std::fs::read).transpose()?;
+    let mut e = Evidence::new(platform, &bytes);
+    e.collateral = collateral.as_deref();
+    let report_data = match (args.report_data, &stated) {
+        (Some(rd), _) => rd,
+        (None, Some(c)) => {
+            writeln!(out, "(no --report-data: the binding to a handshake is not checked)")?;
+            c.report_data
+        }
+        (None, None) => [0; 64],
+    };
+    let now = args
+        .at
+        .map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
+    match registry.verify(&e, &report_data, now) {
+        Ok(c) => {
+            if let Some((_, status)) = c.extra_measurements.iter().find(|(n, _)| n == "tcb_status") {
+                writeln!(out, "tcb_status: {}", String::from_utf8_lossy(status))?;
+            }
+            let note = if c.simulated {
+                " (SIMULATED evidence: no hardware root of trust)"
+            } else {
+                ""
+            };
+            writeln!(out, "verdict: ACCEPTED{note}")?;
             Ok(true)
         }
         Err(reason) => {
@@ -115,6 +202,11 @@ fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "issued_at_ms: {}", t.as_millis())?;
     }
     writeln!(out, "report_data: {}", hex::encode(c.report_data))?;
+    for (name, value) in &c.extra_measurements {
+        if name != "tcb_status" {
+            writeln!(out, "{name}: {}", hex::encode(value))?;
+        }
+    }
     Ok(())
 }
 

@@ -125,15 +125,27 @@ enum Command {
     },
     /// Verify an evidence file against a policy; print the claims and the verdict.
     Verify {
-        /// Evidence file.
+        /// Evidence file (binary or hex text): simulated, SGX or TDX quote, SEV-SNP report,
+        /// virtCCA token.
         #[arg(long)]
         evidence: PathBuf,
         /// Policy file (TOML).
         #[arg(long)]
         policy: PathBuf,
-        /// Expected report data (128 hex digits).
-        #[arg(long, value_parser = attestation_cmds::parse_hex::<64>, default_value = ZERO64)]
-        report_data: [u8; 64],
+        /// Collateral: DCAP QuoteCollateralV3 JSON, or the SEV-SNP VCEK/VLEK certificate
+        /// (or cert table); otherwise the policy's collateral_dir / vek_dir is used.
+        #[arg(long)]
+        collateral: Option<PathBuf>,
+        /// Expected report data (128 hex digits); without it the evidence's own is used
+        /// and the binding is not checked.
+        #[arg(long, value_parser = attestation_cmds::parse_hex::<64>)]
+        report_data: Option<[u8; 64]>,
+        /// The evidence's platform (simulated, sgx, tdx, sev-snp, virtcca); detected if absent.
+        #[arg(long, value_parser = attestation_cmds::parse_platform)]
+        platform: Option<sc_protocol::PlatformId>,
+        /// Verify as of this time (Unix seconds) instead of now.
+        #[arg(long)]
+        at: Option<u64>,
     },
 }
 
@@ -208,8 +220,21 @@ fn main() -> ExitCode {
         Command::Verify {
             evidence,
             policy,
+            collateral,
             report_data,
-        } => match attestation_cmds::verify(&evidence, &policy, report_data, out) {
+            platform,
+            at,
+        } => match attestation_cmds::verify(
+            attestation_cmds::VerifyArgs {
+                evidence: &evidence,
+                policy: &policy,
+                collateral: collateral.as_deref(),
+                report_data,
+                platform,
+                at,
+            },
+            out,
+        ) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(2),
             Err(e) => Err(e),

@@ -97,3 +97,95 @@ fn create_measure_attest_verify() {
         "{bad:?}"
     );
 }
+
+/// Real hardware evidence through `verify`: claims printed, verdict, exit code.
+#[test]
+fn verify_real_evidence_files() {
+    let evidence = Path::new(env!("CARGO_MANIFEST_DIR")).join("../attestation/tests/evidence");
+    let dir = tempfile::tempdir().unwrap();
+    let tdx_policy = dir.path().join("tdx.toml");
+    std::fs::write(
+        &tdx_policy,
+        "[tdx]\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n",
+    )
+    .unwrap();
+    let dcap = evidence.join("intel-dcap-phala");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let args = |at: &str| {
+        vec![
+            "verify".to_string(),
+            "--evidence".into(),
+            s(&dcap.join("tdx_quote")),
+            "--collateral".into(),
+            s(&dcap.join("tdx_quote_collateral.json")),
+            "--policy".into(),
+            s(&tdx_policy),
+            "--at".into(),
+            at.into(),
+        ]
+    };
+    let ok = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+        .args(args("1751328000"))
+        .output()
+        .unwrap();
+    let text = stdout(&ok);
+    assert!(ok.status.success(), "{text}");
+    assert!(
+        text.contains("Intel TDX (DCAP quote)") && text.contains("tcb_status: UpToDate"),
+        "{text}"
+    );
+    assert!(text.contains("verdict: ACCEPTED"), "{text}");
+    // After the collateral expired.
+    let late = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+        .args(args("1752969600"))
+        .output()
+        .unwrap();
+    assert_eq!(late.status.code(), Some(2));
+    assert!(
+        stdout(&late).contains("verdict: REJECTED: collateral problem"),
+        "{}",
+        stdout(&late)
+    );
+
+    // An SEV-SNP report (hex text) whose measurement the policy lacks: the claims show the
+    // value to compare.
+    let snp_policy = dir.path().join("snp.toml");
+    std::fs::write(
+        &snp_policy,
+        format!("[sev_snp]\nmeasurements = [\"{}\"]\n", "ab".repeat(48)),
+    )
+    .unwrap();
+    let virtee = evidence.join("amd-snp-virtee-milan");
+    let out = run(&[
+        "verify",
+        "--evidence",
+        &s(&virtee.join("report_milan.hex")),
+        "--collateral",
+        &s(&virtee.join("vcek_milan.der")),
+        "--policy",
+        &s(&snp_policy),
+        "--at",
+        "1749945600",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("measurement: 7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict: REJECTED: measurement is not in the policy"),
+        "{text}"
+    );
+
+    // The virtCCA token: parsed, refused as unbound.
+    let out = run(&[
+        "verify",
+        "--evidence",
+        &s(&evidence.join("huawei-virtcca-secgear/virtcca.cbor.hex")),
+        "--policy",
+        &s(&tdx_policy),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("not bound to a hardware key"), "{}", stdout(&out));
+}

@@ -104,7 +104,7 @@ fn dcap_error(message: &str) -> AttestationError {
 }
 
 /// The verified report as claims.
-fn claims(platform: PlatformId, report: &Report, status: &str) -> Result<Claims, AttestationError> {
+pub(crate) fn claims(platform: PlatformId, report: &Report, status: &str) -> Result<Claims, AttestationError> {
     let status = ("tcb_status".to_string(), status.as_bytes().to_vec());
     Ok(match (platform, report) {
         (PlatformId::SGX_DCAP, Report::SgxEnclave(r)) => Claims {

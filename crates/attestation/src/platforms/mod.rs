@@ -3,10 +3,12 @@
 //!
 //! * [`dcap`]: Intel SGX and TDX quotes (`dcap-qvl`); policy [`dcap_policy`];
 //! * [`snp`]: AMD SEV-SNP reports (`sev`); policy [`snp_policy`], certificates [`snp_certs`];
-//! * [`virtcca`]: Huawei virtCCA tokens: parsed, and refused unless bound to a device key.
+//! * [`virtcca`]: Huawei virtCCA tokens: parsed, and refused unless bound to a device key;
+//! * [`inspect`]: which platform a file holds and what it claims, unverified (for tools).
 
 pub mod dcap;
 pub mod dcap_policy;
+pub mod inspect;
 pub mod snp;
 pub mod snp_certs;
 pub mod snp_policy;

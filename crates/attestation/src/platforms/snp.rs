@@ -134,7 +134,7 @@ impl SnpVerifier {
     }
 }
 
-fn claims(r: &AttestationReport) -> Claims {
+pub(crate) fn claims(r: &AttestationReport) -> Claims {
     let t = &r.reported_tcb;
     Claims {
         platform: PlatformId::SEV_SNP,
