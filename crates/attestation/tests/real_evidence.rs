@@ -448,6 +448,17 @@ fn snp_endorsement_keys_come_from_a_cert_table_or_the_policy_directory() {
     .unwrap();
     let reg = snp(&[MILAN_MEASUREMENT], MILAN_CHAIN);
     assert!(verify_snp(&reg, &report, &table, JUNE_2025).is_ok());
+    // A table whose entry points past its end, and one without a closing entry.
+    let mut broken = table.clone();
+    broken[24 + 16..24 + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(
+        verify_snp(&reg, &report, &broken, JUNE_2025),
+        Err(AttestationError::Malformed(_))
+    ));
+    assert!(matches!(
+        verify_snp(&reg, &report, &table[..40], JUNE_2025),
+        Err(AttestationError::Malformed(_))
+    ));
     // Offline directory with two chips' VCEKs: the one matching the chip id is used.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("vcek")).unwrap();

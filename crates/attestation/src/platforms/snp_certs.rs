@@ -139,21 +139,54 @@ impl Cert {
     }
 }
 
+/// GUID of a VCEK entry in an SEV-SNP certificate table (bytes as stored).
+const VCEK_GUID: [u8; 16] = guid(0x63da758d_e664_4564_adc5_f4b93be8accd);
+/// GUID of a VLEK entry.
+const VLEK_GUID: [u8; 16] = guid(0xa8074bc2_a25a_483e_aae6_39c045a0b8a1);
+/// Entries read at most (the table has a handful).
+const MAX_TABLE_ENTRIES: usize = 64;
+
+const fn guid(v: u128) -> [u8; 16] {
+    v.to_be_bytes()
+}
+
+/// Parses an SEV-SNP certificate table: 24-byte entries (GUID, u32 offset, u32 length,
+/// little-endian; offsets from the table's start) ended by an all-zero entry. Every
+/// offset and length is checked. (The sev crate's parser reads through raw pointers
+/// without bounds checks, so it must not see untrusted bytes.)
+pub fn parse_cert_table(table: &[u8]) -> Result<Vec<([u8; 16], &[u8])>, AttestationError> {
+    let bad = AttestationError::Malformed;
+    let mut out = Vec::new();
+    for i in 0..=MAX_TABLE_ENTRIES {
+        let entry = table
+            .get(i * 24..i * 24 + 24)
+            .ok_or(bad("certificate table: no closing entry"))?;
+        let guid: [u8; 16] = entry[..16].try_into().map_err(|_| bad("certificate table"))?;
+        if guid == [0; 16] {
+            return Ok(out);
+        }
+        let word = |at: usize| u32::from_le_bytes([entry[at], entry[at + 1], entry[at + 2], entry[at + 3]]) as usize;
+        let (offset, length) = (word(16), word(20));
+        let data = offset
+            .checked_add(length)
+            .and_then(|end| table.get(offset..end))
+            .ok_or(bad("certificate table: entry outside the table"))?;
+        out.push((guid, data));
+    }
+    Err(bad("certificate table: too many entries"))
+}
+
 /// The endorsement key certificates in SEV-SNP collateral: a DER or PEM certificate (or
-/// bundle), or the cert table a guest gets with its report (configfs-tsm `auxblob`),
-/// from which the VCEK and VLEK entries are taken.
+/// bundle), or the certificate table a guest gets with its report (configfs-tsm
+/// `auxblob`), from which the VCEK and VLEK entries are taken.
 pub fn endorsement_certs(collateral: &[u8]) -> Result<Vec<Cert>, AttestationError> {
     if let Ok(certs) = Cert::parse_all(collateral) {
         return Ok(certs);
     }
-    use sev::firmware::host::{CertTableEntry, CertType};
-    let mut table = collateral.to_vec();
-    let entries = CertTableEntry::vec_bytes_to_cert_table(&mut table)
-        .map_err(|_| AttestationError::Malformed("SEV-SNP certificates: neither certificates nor a cert table"))?;
-    entries
-        .iter()
-        .filter(|e| matches!(e.cert_type, CertType::VCEK | CertType::VLEK))
-        .map(|e| Cert::from_der(e.data()))
+    parse_cert_table(collateral)?
+        .into_iter()
+        .filter(|(g, _)| *g == VCEK_GUID || *g == VLEK_GUID)
+        .map(|(_, der)| Cert::from_der(der))
         .collect()
 }
 
