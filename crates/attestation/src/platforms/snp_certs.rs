@@ -150,11 +150,14 @@ const fn guid(v: u128) -> [u8; 16] {
     v.to_be_bytes()
 }
 
+/// One certificate table entry: its GUID and its bytes.
+pub type TableEntry<'a> = ([u8; 16], &'a [u8]);
+
 /// Parses an SEV-SNP certificate table: 24-byte entries (GUID, u32 offset, u32 length,
 /// little-endian; offsets from the table's start) ended by an all-zero entry. Every
 /// offset and length is checked. (The sev crate's parser reads through raw pointers
 /// without bounds checks, so it must not see untrusted bytes.)
-pub fn parse_cert_table(table: &[u8]) -> Result<Vec<([u8; 16], &[u8])>, AttestationError> {
+pub fn parse_cert_table(table: &[u8]) -> Result<Vec<TableEntry<'_>>, AttestationError> {
     let bad = AttestationError::Malformed;
     let mut out = Vec::new();
     for i in 0..=MAX_TABLE_ENTRIES {
