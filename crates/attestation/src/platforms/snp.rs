@@ -12,6 +12,8 @@ use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
 use sev::certs::snp::Verifiable;
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Size of an SEV-SNP attestation report.
 pub const REPORT_LEN: usize = 1184;
@@ -20,7 +22,15 @@ pub const REPORT_LEN: usize = 1184;
 #[derive(Debug)]
 pub struct SnpVerifier {
     policy: SnpPolicy,
+    /// Endorsement keys whose chain verified: VEK fingerprint -> (ARK, intermediate)
+    /// indexes into the policy's certificates. The RSA-4096 chain signatures are most of
+    /// the cost, and one VCEK signs every report of its chip; validity periods are still
+    /// checked on every use.
+    chains: Mutex<HashMap<[u8; 32], (usize, usize)>>,
 }
+
+/// Chains remembered at most (cleared when full).
+const CHAIN_CACHE: usize = 1024;
 
 /// A verified report and the key type that signed it.
 struct Verified {
@@ -30,7 +40,10 @@ struct Verified {
 impl SnpVerifier {
     /// A verifier under `policy`.
     pub fn new(policy: SnpPolicy) -> Self {
-        Self { policy }
+        Self {
+            policy,
+            chains: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The endorsement key certificate: from the evidence's collateral, else from the
@@ -59,22 +72,49 @@ impl SnpVerifier {
             })
     }
 
-    /// Finds ARK and intermediate that certify `vek`; checks every link's validity at `now`.
+    /// Finds ARK and intermediate that certify `vek` (or remembers them); checks every
+    /// link's validity at `now`.
     fn chain(&self, vek: &Cert, now: UnixTime) -> Result<(), AttestationError> {
-        for ark in self.policy.certificates.iter().filter(|c| c.is_self_issued()) {
-            if !self.policy.trusted_arks.contains(&ark.fingerprint()) || !ark.signed(ark) {
+        let certs = &self.policy.certificates;
+        let key = vek.fingerprint();
+        let known = self.chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+        let (a, m) = match known {
+            Some(link) => link,
+            None => {
+                let link = self.find_chain(vek).ok_or(AttestationError::UntrustedRoot)?;
+                let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
+                if chains.len() >= CHAIN_CACHE {
+                    chains.clear();
+                }
+                chains.insert(key, link);
+                link
+            }
+        };
+        for c in [&certs[a], &certs[m], vek] {
+            c.check_valid_at(now)?;
+        }
+        Ok(())
+    }
+
+    /// A trusted, self-signed ARK and an intermediate it signed that signed `vek`.
+    fn find_chain(&self, vek: &Cert) -> Option<(usize, usize)> {
+        let certs = &self.policy.certificates;
+        let arks = certs
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_self_issued() && self.policy.trusted_arks.contains(&c.fingerprint()));
+        for (a, ark) in arks {
+            if !ark.signed(ark) {
                 continue;
             }
-            for mid in self.policy.certificates.iter().filter(|c| !c.is_self_issued()) {
-                if ark.signed(mid) && mid.signed(vek) {
-                    for c in [ark, mid, vek] {
-                        c.check_valid_at(now)?;
-                    }
-                    return Ok(());
+            let mids = certs.iter().enumerate().filter(|(_, c)| !c.is_self_issued());
+            for (m, mid) in mids {
+                if mid.signed(vek) && ark.signed(mid) {
+                    return Some((a, m));
                 }
             }
         }
-        Err(AttestationError::UntrustedRoot)
+        None
     }
 
     fn verify_report(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Verified, AttestationError> {
