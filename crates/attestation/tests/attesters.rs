@@ -116,14 +116,18 @@ fn configfs_tsm_reports_auxblob_and_refuses_unknown_providers_and_missing_trees(
     let k = kernel(
         entry.join("inblob"),
         entry.join("outblob"),
-        1,
+        2,
         bump_generation(&entry, 1),
         |rd| rd.to_vec(),
     );
-    let report = ConfigFsTsm::fixed_entry(&entry).unwrap().report(&[3; 64]).unwrap();
+    let attester = ConfigFsTsm::fixed_entry(&entry).unwrap();
+    let report = attester.report(&[3; 64]).unwrap();
     assert_eq!(report.provider, "sev_guest");
     assert_eq!(report.outblob, vec![3; 64]);
     assert_eq!(report.auxblob.as_deref(), Some(&b"cert table"[..]));
+    // The certificate table travels with the evidence as collateral.
+    let (evidence, collateral) = attester.attest_with_collateral(&[4; 64]).unwrap();
+    assert_eq!((evidence, collateral), (vec![4; 64], Some(b"cert table".to_vec())));
     k.join().unwrap();
 
     let other = tempfile::tempdir().unwrap();

@@ -108,6 +108,8 @@ pub fn client_config(policy_text: &str, base_dir: Option<&Path>) -> Result<Arc<C
         ClientConfig::builder()
             .verifier(verifier)
             .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
+            // Hardware evidence may need its collateral (SEV-SNP certificates) from the enclave.
+            .accept_evidence_collateral(true)
             .build()?,
     ))
 }

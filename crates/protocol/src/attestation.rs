@@ -152,6 +152,13 @@ pub trait Attester: Send + Sync {
     /// Produces evidence carrying `report_data` (64 bytes, placed where the platform puts
     /// user data: SGX/TDX REPORTDATA, SNP REPORT_DATA...).
     fn attest(&self, report_data: &[u8; 64]) -> Result<Vec<u8>, AttesterError>;
+
+    /// Like [`Attester::attest`], with verification collateral to send beside the evidence
+    /// when the client accepts it (an SEV-SNP certificate table, DCAP collateral). Most
+    /// attesters have none.
+    fn attest_with_collateral(&self, report_data: &[u8; 64]) -> Result<(Vec<u8>, Option<Vec<u8>>), AttesterError> {
+        Ok((self.attest(report_data)?, None))
+    }
 }
 
 /// The attester could not produce evidence.

@@ -59,6 +59,7 @@ pub struct IdentityCredential {
     key: SigningKey,
     platform: PlatformId,
     evidence: Vec<u8>,
+    collateral: Option<Vec<u8>>,
 }
 
 impl IdentityCredential {
@@ -75,11 +76,12 @@ impl IdentityCredential {
 
     fn attest(key: SigningKey, attester: &dyn Attester) -> Result<Self, AttesterError> {
         let report_data = identity_key_report_data(SignatureScheme::Ed25519, key.verifying_key().as_bytes());
-        let evidence = attester.attest(&report_data)?;
+        let (evidence, collateral) = attester.attest_with_collateral(&report_data)?;
         Ok(Self {
             key,
             platform: attester.platform(),
             evidence,
+            collateral,
         })
     }
 
@@ -101,6 +103,11 @@ impl IdentityCredential {
     /// The evidence binding the key.
     pub fn evidence(&self) -> &[u8] {
         &self.evidence
+    }
+
+    /// Verification collateral the attester gave with the evidence, if any.
+    pub fn collateral(&self) -> Option<&[u8]> {
+        self.collateral.as_deref()
     }
 
     pub(crate) fn sign_transcript(&self, transcript_hash: &[u8]) -> [u8; 64] {

@@ -98,6 +98,7 @@ pub struct ClientConfig {
     pub(crate) limits: SessionLimits,
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
     pub(crate) ephemeral_keys: EphemeralKeys,
+    pub(crate) accept_collateral: bool,
 }
 
 impl ClientConfig {
@@ -112,6 +113,7 @@ impl ClientConfig {
             limits: SessionLimits::default(),
             key_log: None,
             ephemeral_keys: EphemeralKeys::Injected,
+            accept_collateral: false,
         }
     }
 
@@ -130,6 +132,7 @@ pub struct ClientConfigBuilder {
     limits: SessionLimits,
     key_log: Option<Arc<dyn KeyLog>>,
     ephemeral_keys: EphemeralKeys,
+    accept_collateral: bool,
 }
 
 impl ClientConfigBuilder {
@@ -175,6 +178,13 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Asks the enclave to send verification collateral with its evidence (extension
+    /// `evidence_collateral`), for verifiers that do not hold it themselves. Default off.
+    pub fn accept_evidence_collateral(mut self, accept: bool) -> Self {
+        self.accept_collateral = accept;
+        self
+    }
+
     /// Validates and builds. Fails closed without a verifier.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
         let verifier = self.verifier.ok_or(ConfigError::NoVerifier)?;
@@ -193,6 +203,7 @@ impl ClientConfigBuilder {
             limits: self.limits,
             key_log: self.key_log,
             ephemeral_keys: self.ephemeral_keys,
+            accept_collateral: self.accept_collateral,
         })
     }
 }

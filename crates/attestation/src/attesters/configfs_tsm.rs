@@ -141,4 +141,12 @@ impl Attester for ConfigFsTsm {
     fn attest(&self, report_data: &[u8; 64]) -> Result<Vec<u8>, AttesterError> {
         Ok(self.report(report_data)?.outblob)
     }
+
+    /// On SEV-SNP the `auxblob` is the certificate table with the VCEK or VLEK, which
+    /// clients need to verify the report: it goes along as collateral.
+    fn attest_with_collateral(&self, report_data: &[u8; 64]) -> Result<(Vec<u8>, Option<Vec<u8>>), AttesterError> {
+        let report = self.report(report_data)?;
+        let collateral = report.auxblob.filter(|_| self.platform == PlatformId::SEV_SNP);
+        Ok((report.outblob, collateral))
+    }
 }

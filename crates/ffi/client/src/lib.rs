@@ -166,6 +166,7 @@ unsafe fn init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t, policy: &Pat
             .verifier(load_verifier(policy)?)
             .suites(&[suite])
             .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
+            .accept_evidence_collateral(true)
             .build()
             .map_err(|_| CC_ERROR_SEC_CHL_POLICY_INVALID)?;
         let hook = move |m: &[u8]| kit.send(m);

@@ -10,7 +10,7 @@ use crate::crypto::key_schedule::HandshakeSecrets;
 use crate::crypto::kx::EphemeralKey;
 use crate::crypto::transcript::Transcript;
 use crate::error::Error;
-use crate::msgs::{ClientFinished, ClientHello, KeyShare, MessageType, ServerHello, frame};
+use crate::msgs::{ClientFinished, ClientHello, Extension, ExtensionType, KeyShare, MessageType, ServerHello, frame};
 use crate::record::{Role, Session};
 use crate::suite::{BindingMode, CipherSuite, Group, PlatformId, ProtocolVersion, SignatureScheme};
 use crate::time::UnixTime;
@@ -80,7 +80,14 @@ impl ClientHandshake {
                     key: k.public(),
                 })
                 .collect(),
-            extensions: Vec::new(),
+            extensions: if config.accept_collateral {
+                alloc::vec![Extension {
+                    typ: ExtensionType::EVIDENCE_COLLATERAL,
+                    data: &[],
+                }]
+            } else {
+                Vec::new()
+            },
         };
         let client_hello_body = hello.to_vec();
         let message = frame(MessageType::ClientHello, &client_hello_body);
@@ -135,8 +142,13 @@ impl ClientHandshake {
             }
             BindingMode::PerSession => None,
         };
-        if let Some(e) = sh.extensions.first() {
-            return Err(Error::UnsolicitedExtension(e.typ.0));
+        // Only collateral may come back, and only when asked for.
+        let mut collateral = None;
+        for e in &sh.extensions {
+            match e.typ {
+                ExtensionType::EVIDENCE_COLLATERAL if self.config.accept_collateral => collateral = Some(e.data),
+                other => return Err(Error::UnsolicitedExtension(other.0)),
+            }
         }
 
         // Attestation: the evidence must verify and bind this handshake.
@@ -146,7 +158,8 @@ impl ClientHandshake {
             None => per_session_report_data(transcript.current().as_ref()),
             Some(scheme) => identity_key_report_data(scheme, sh.identity_key.key),
         };
-        let evidence = Evidence::new(PlatformId(sh.evidence.platform), sh.evidence.bytes);
+        let mut evidence = Evidence::new(PlatformId(sh.evidence.platform), sh.evidence.bytes);
+        evidence.collateral = collateral;
         let claims: Claims = self.config.verifier.verify(&evidence, &expected, now)?;
         if !bool::from(claims.report_data.ct_eq(&expected)) {
             return Err(Error::ReportDataMismatch);

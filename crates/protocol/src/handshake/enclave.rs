@@ -9,7 +9,8 @@ use crate::crypto::secret::Secret;
 use crate::crypto::transcript::Transcript;
 use crate::error::Error;
 use crate::msgs::{
-    ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, MessageType, ServerHello, frame,
+    ClientFinished, ClientHello, EvidenceField, Extension, ExtensionType, IdentityKeyField, KeyShare, MessageType,
+    ServerHello, frame,
 };
 use crate::record::{Role, Session};
 use crate::suite::{BindingMode, CipherSuite, ProtocolVersion};
@@ -124,24 +125,42 @@ impl EnclaveHandshake {
         let mut transcript = Transcript::new(suite.hash(), client_hello_body);
         transcript.update(&body);
 
-        // Evidence: fresh and bound to this transcript, or the cached identity evidence.
+        // Evidence: fresh and bound to this transcript, or the cached identity evidence;
+        // its collateral goes along when the client asked for it.
         let fresh;
-        match (mode, identity) {
+        let collateral = match (mode, identity) {
             (BindingMode::IdentityKey, Some(c)) => {
                 sh.evidence = EvidenceField {
                     platform: c.platform().0,
                     bytes: c.evidence(),
                 };
+                c.collateral()
             }
             _ => {
                 let attester = config.attester.as_deref().ok_or(Error::NoCommonBindingMode)?;
                 let report_data = per_session_report_data(transcript.current().as_ref());
-                fresh = attester.attest(&report_data).map_err(|e| Error::AttesterFailed(e.0))?;
+                fresh = attester
+                    .attest_with_collateral(&report_data)
+                    .map_err(|e| Error::AttesterFailed(e.0))?;
                 sh.evidence = EvidenceField {
                     platform: attester.platform().0,
-                    bytes: &fresh,
+                    bytes: &fresh.0,
                 };
+                fresh.1.as_deref()
             }
+        };
+        let wanted = ch
+            .extensions
+            .iter()
+            .any(|e| e.typ == ExtensionType::EVIDENCE_COLLATERAL);
+        if let (true, Some(data)) = (wanted, collateral) {
+            if data.len() > usize::from(u16::MAX) {
+                return Err(Error::AttesterFailed("collateral exceeds 65535 bytes"));
+            }
+            sh.extensions.push(Extension {
+                typ: ExtensionType::EVIDENCE_COLLATERAL,
+                data,
+            });
         }
         let mark = body.len();
         sh.encode_evidence_and_extensions(&mut body);

@@ -1,12 +1,12 @@
 //! Extension lists: `u16 total_len`, then entries of `u16 type | u16 len | data`.
 //!
-//! Extensions are how versions of this protocol grow without a new wire version: client
-//! attestation, resumption and evidence collateral have codes reserved here.
+//! Extensions are how versions of this protocol grow without a new wire version: evidence
+//! collateral is implemented; client attestation and resumption have codes reserved here.
 
 use crate::codec::{DecodeError, LengthPrefix, Reader};
 use alloc::vec::Vec;
 
-/// Extension codes. Only those marked implemented are acted on in version 1.
+/// Extension codes. Only `EVIDENCE_COLLATERAL` is acted on in version 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtensionType(pub u16);
 
@@ -17,7 +17,7 @@ impl ExtensionType {
     pub const CLIENT_EVIDENCE: Self = Self(0x0002);
     /// Reserved: a resumption ticket or pre-shared-key identity.
     pub const RESUMPTION: Self = Self(0x0003);
-    /// Reserved: verification collateral accompanying the evidence.
+    /// Implemented: empty in a ClientHello (a request), the collateral in a ServerHello.
     pub const EVIDENCE_COLLATERAL: Self = Self(0x0004);
 }
 
