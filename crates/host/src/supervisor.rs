@@ -4,8 +4,8 @@
 
 use crate::relay::Host;
 use sc_boundary::{BoundaryError, ChildProcess};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use std::time::Duration;
 pub struct Supervisor {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    current: Arc<Mutex<Arc<ChildProcess>>>,
 }
 
 impl Supervisor {
@@ -27,6 +28,8 @@ impl Supervisor {
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let shared = Arc::new(Mutex::new(current.clone()));
+        let publish = shared.clone();
         let thread = std::thread::spawn(move || {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(poll);
@@ -38,6 +41,7 @@ impl Supervisor {
                     Ok(next) => {
                         current = Arc::new(next);
                         host.replace_enclave(current.clone());
+                        *publish.lock().unwrap_or_else(|p| p.into_inner()) = current.clone();
                         tracing::info!(pid = current.pid(), "enclave restarted");
                     }
                     Err(e) => tracing::error!(error = %e, "enclave restart failed; retrying"),
@@ -47,7 +51,13 @@ impl Supervisor {
         Self {
             stop,
             thread: Some(thread),
+            current: shared,
         }
+    }
+
+    /// The enclave process being watched (the latest restart's, if any).
+    pub fn current(&self) -> Arc<ChildProcess> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

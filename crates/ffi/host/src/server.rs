@@ -17,14 +17,16 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Threads that run while the server is initialised; dropping them stops them.
 struct Serving {
-    _supervisor: Supervisor,
+    supervisor: Supervisor,
     _sweeper: Sender<()>,
 }
 
 /// An enclave process with its relay.
 pub(crate) struct Server {
     path: PathBuf,
-    child: Arc<ChildProcess>,
+    /// The enclave process to supervise next time serving starts (after restarts, the
+    /// latest one).
+    child: Mutex<Arc<ChildProcess>>,
     routes: Arc<SessionRoutes>,
     serving: Mutex<Option<Serving>>,
 }
@@ -40,7 +42,7 @@ impl Server {
         let host = Arc::new(Host::new(child.clone(), HostLimits::default()));
         Ok(Self {
             path: path.to_path_buf(),
-            child,
+            child: Mutex::new(child),
             routes: Arc::new(SessionRoutes::new(host)),
             serving: Mutex::new(None),
         })
@@ -65,12 +67,8 @@ impl Server {
             return;
         }
         let path = self.path.clone();
-        let supervisor = Supervisor::start(
-            self.host().clone(),
-            self.child.clone(),
-            move || spawn(&path),
-            SUPERVISE_EVERY,
-        );
+        let current = self.child.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let supervisor = Supervisor::start(self.host().clone(), current, move || spawn(&path), SUPERVISE_EVERY);
         let (stop, stopped) = channel::<()>();
         let routes = Arc::downgrade(&self.routes);
         std::thread::spawn(move || {
@@ -83,14 +81,16 @@ impl Server {
             }
         });
         *serving = Some(Serving {
-            _supervisor: supervisor,
+            supervisor,
             _sweeper: stop,
         });
     }
 
     /// Destroys every session and stops serving.
     pub(crate) fn fini(&self) {
-        self.serving().take();
+        if let Some(s) = self.serving().take() {
+            *self.child.lock().unwrap_or_else(|p| p.into_inner()) = s.supervisor.current();
+        }
         self.routes.fini();
     }
 
