@@ -16,7 +16,9 @@
 /**
  * An application function: a client record of `session_id` in `input`; the answer for
  * the host goes to `output` (room for `*output_len` bytes; set `*output_len` to the
- * length written). Return 0 on success, anything else to fail the call.
+ * length written). Return 0 on success, anything else to fail the call. Functions run
+ * concurrently on the runtime's worker threads: they must be thread-safe (no `strtok`,
+ * no unguarded globals).
  */
 typedef int (*cc_sec_chl_enclave_fn_t)(size_t session_id,
                                        const void *input,

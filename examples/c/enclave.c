@@ -2,7 +2,8 @@
  * The enclave program: linked with libtsecure_channel.a, started by the host
  * (cc_enclave_create) as a separate process. It offers one application function, a
  * statistics job over numbers the client sends: the request arrives encrypted, is
- * decrypted here with the session's key, and the result leaves encrypted.
+ * decrypted here with the session's key, and the result leaves encrypted. Functions are
+ * called concurrently from several threads, so they must be thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,9 @@ static int stats(size_t session_id, const void *input, size_t input_len, void *o
 
     double sum = 0, max = 0;
     size_t count = 0;
-    for (char *tok = strtok(plain, ","); tok != NULL; tok = strtok(NULL, ",")) {
+    /* strtok_r, not strtok: functions run concurrently on the runtime's worker threads. */
+    char *rest = NULL;
+    for (char *tok = strtok_r(plain, ",", &rest); tok != NULL; tok = strtok_r(NULL, ",", &rest)) {
         double v = strtod(tok, NULL);
         max = (count == 0 || v > max) ? v : max;
         sum += v;
