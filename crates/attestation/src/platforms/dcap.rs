@@ -7,7 +7,7 @@
 use super::dcap_policy::DcapPolicy;
 use crate::verifier::PlatformVerifier;
 use dcap_qvl::QuoteCollateralV3;
-use dcap_qvl::quote::Report;
+use dcap_qvl::quote::{Report, TDReport15, TDReport15Ex};
 use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
 use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
 
@@ -119,13 +119,15 @@ pub(crate) fn claims(platform: PlatformId, report: &Report, status: &str) -> Res
             issued_at: None,
             simulated: false,
         },
-        (PlatformId::TDX_DCAP, Report::TD10(_) | Report::TD15(_) | Report::TD15Ex(_)) => {
-            let td = match report {
-                Report::TD10(r) => r,
-                Report::TD15(r) => &r.base,
-                Report::TD15Ex(r) => &r.base.base,
-                Report::SgxEnclave(_) => unreachable!("matched above"),
-            };
+        (PlatformId::TDX_DCAP, Report::TD10(td))
+        | (PlatformId::TDX_DCAP, Report::TD15(TDReport15 { base: td, .. }))
+        | (
+            PlatformId::TDX_DCAP,
+            Report::TD15Ex(TDReport15Ex {
+                base: TDReport15 { base: td, .. },
+                ..
+            }),
+        ) => {
             Claims {
                 platform,
                 measurement: td.mr_td.to_vec(),

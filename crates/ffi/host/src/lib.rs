@@ -182,7 +182,8 @@ pub unsafe extern "C" fn cc_enclave_destroy(enclave: *mut cc_enclave_t) -> cc_en
         enclave.handle = 0;
         match server {
             Some(s) => {
-                s.stop();
+                // The process stops when the last reference to the server goes.
+                s.fini();
                 CC_SUCCESS
             }
             None => CC_ERROR_SEC_CHL_NOTREADY,

@@ -93,9 +93,4 @@ impl Server {
         }
         self.routes.fini();
     }
-
-    /// Stops everything; the enclave process is killed when the last reference goes.
-    pub(crate) fn stop(&self) {
-        self.fini();
-    }
 }
