@@ -4,14 +4,14 @@
 //! this process (ring provider, ECDSA P-256 certificate).
 //!
 //! `cargo bench -p sc-cli --bench loopback` (`SC_BENCH_SECS`: seconds per measurement,
-//! `SC_BENCH_ROUNDS`: interleaved rounds, `SC_BENCH_ONLY=bulk`: bulk only).
+//! `SC_BENCH_ROUNDS`: interleaved rounds, default 7; `SC_BENCH_ONLY=bulk`: bulk only).
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sc_attestation::sim::SimRoot;
 use sc_attestation::{Policy, VerifierRegistry, measure_file};
 use sc_boundary::ChildProcess;
 use sc_client::TcpClient;
-use sc_host::{Host, HostLimits, serve_tcp, serve_tokio};
+use sc_host::{Host, HostLimits};
 use sc_protocol::ClientConfig;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -35,12 +35,10 @@ fn secs() -> Duration {
 }
 
 struct Ours {
-    threaded: SocketAddr,
-    tokio: SocketAddr,
+    addr: SocketAddr,
     config: Arc<ClientConfig>,
     _dir: tempfile::TempDir,
     _child: Arc<ChildProcess>,
-    _rt: tokio::runtime::Runtime,
 }
 
 fn ours() -> Ours {
@@ -63,20 +61,10 @@ fn ours() -> Ours {
         ..HostLimits::default()
     };
     let host = Arc::new(Host::new(child.clone(), limits));
+    // The server `secure-channel serve` runs: event-driven, on its own runtime.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let threaded = listener.local_addr().unwrap();
-    let h = host.clone();
-    std::thread::spawn(move || serve_tcp(h, listener));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let tokio = rt.block_on(async {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let a = l.local_addr().unwrap();
-        tokio::spawn(serve_tokio(host, l));
-        a
-    });
+    let addr = listener.local_addr().unwrap();
+    sc_host::spawn_server(host, listener).unwrap();
     let policy = format!(
         "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\nmax_evidence_age_secs = 600\n",
         hex::encode(root.public_key()),
@@ -91,12 +79,10 @@ fn ours() -> Ours {
             .unwrap(),
     );
     Ours {
-        threaded,
-        tokio,
+        addr,
         config,
         _dir: dir,
         _child: child,
-        _rt: rt,
     }
 }
 
@@ -220,7 +206,7 @@ fn bulk(mut exchange: impl FnMut(&[u8]), per_call: usize, d: Duration) -> f64 {
 /// Bulk throughput (MB/s) of ours and of rustls, one after the other: `window` messages are
 /// sent, then their `window` acknowledgements read (1: strict request/ack).
 fn bulk_pair(o: &Ours, t: &Tls, d: Duration, window: usize) -> (f64, f64) {
-    let mut ours_client = TcpClient::connect(o.threaded, o.config.clone(), Duration::from_secs(10)).unwrap();
+    let mut ours_client = TcpClient::connect(o.addr, o.config.clone(), Duration::from_secs(10)).unwrap();
     let ours = bulk(
         |m| {
             for _ in 0..window {
@@ -263,7 +249,7 @@ fn main() {
     let rounds: usize = std::env::var("SC_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(7);
     let o = ours();
     let t = tls();
     let ours_hs = |addr: SocketAddr, config: Arc<ClientConfig>| {
@@ -286,13 +272,9 @@ fn main() {
 
     // Rounds interleave the stacks so that each sees the same machine conditions; medians
     // are reported. One measurement per stack swings widely on a shared machine.
-    let names = [
-        "ours, threaded host",
-        "ours, tokio host",
-        "rustls TLS 1.3 (ECDSA P-256)",
-    ];
-    let mut rates: [Vec<f64>; 3] = Default::default();
-    let mut lats: [Vec<f64>; 3] = Default::default();
+    let names = ["ours (secure-channel serve's server)", "rustls TLS 1.3 (ECDSA P-256)"];
+    let mut rates: [Vec<f64>; 2] = Default::default();
+    let mut lats: [Vec<f64>; 2] = Default::default();
     let (mut ours_bulk, mut tls_bulk) = (Vec::new(), Vec::new());
     let (mut ours_stream, mut tls_stream) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
@@ -305,12 +287,10 @@ fn main() {
         if bulk_only {
             continue;
         }
-        for (i, addr) in [o.threaded, o.tokio].into_iter().enumerate() {
-            lats[i].extend(latencies(ours_hs(addr, o.config.clone()), d / 2));
-            rates[i].push(rate(ours_hs(addr, o.config.clone()), d));
-        }
-        lats[2].extend(latencies(tls_hs.clone(), d / 2));
-        rates[2].push(rate(tls_hs.clone(), d));
+        lats[0].extend(latencies(ours_hs(o.addr, o.config.clone()), d / 2));
+        rates[0].push(rate(ours_hs(o.addr, o.config.clone()), d));
+        lats[1].extend(latencies(tls_hs.clone(), d / 2));
+        rates[1].push(rate(tls_hs.clone(), d));
     }
 
     println!(
@@ -322,8 +302,8 @@ fn main() {
             "{:<32} {:>11} {:>8} {:>8}",
             "handshakes", "per second", "p50 us", "p99 us"
         );
-        let tls_rate = median(rates[2].clone());
-        for i in 0..3 {
+        let tls_rate = median(rates[1].clone());
+        for i in 0..2 {
             let mut l = lats[i].clone();
             l.sort_by(|a, b| a.total_cmp(b));
             let r = median(rates[i].clone());

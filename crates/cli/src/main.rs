@@ -15,6 +15,7 @@
 mod attestation_cmds;
 mod enclave_program;
 mod net;
+mod serve_config;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -59,6 +60,8 @@ enum Command {
         /// Where to write the policy clients need.
         #[arg(long, default_value = "client-policy.toml")]
         policy_out: PathBuf,
+        #[command(flatten)]
+        limits: serve_config::LimitArgs,
     },
     /// Run as the demo enclave program (the host starts this as its own process and speaks
     /// to it on stdin/stdout).
@@ -88,6 +91,12 @@ enum Command {
         /// The private dataset (comma-separated numbers).
         #[arg(long)]
         data: String,
+        /// Deadline for the TCP connection and for the handshake (e.g. 10s).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+        /// Deadline for the reply to the request (e.g. 30s).
+        #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+        request_timeout: std::time::Duration,
     },
     /// Manage the simulated TEE's root key (development only: it can forge evidence).
     SimRoot {
@@ -176,14 +185,32 @@ fn main() -> ExitCode {
             sim_root,
             enclave,
             policy_out,
+            limits,
         } => net::serve(
             &listen,
             &net::EnclaveProgram::from_option(enclave),
             &sim_root,
             &policy_out,
+            &limits,
             out,
         ),
-        Command::Connect { addr, policy, data } => net::connect(&addr, &policy, &data, out),
+        Command::Connect {
+            addr,
+            policy,
+            data,
+            timeout,
+            request_timeout,
+        } => net::connect(
+            &addr,
+            &policy,
+            &data,
+            sc_client::ClientTimeouts {
+                connect: timeout,
+                handshake: timeout,
+                request: Some(request_timeout),
+            },
+            out,
+        ),
         Command::Enclave {
             sim_root,
             attester,

@@ -4,8 +4,8 @@
 use sc_attestation::sim::SimRoot;
 use sc_attestation::{Policy, VerifierRegistry, measure_file};
 use sc_boundary::ChildProcess;
-use sc_client::TcpClient;
-use sc_host::{Host, HostLimits, Supervisor, serve_tcp};
+use sc_client::{ClientTimeouts, TcpClient};
+use sc_host::{Host, HostLimits, Supervisor};
 use sc_protocol::ClientConfig;
 use std::ffi::OsString;
 use std::io::Write;
@@ -60,22 +60,58 @@ pub struct Server {
     _supervisor: Supervisor,
 }
 
+/// Descriptors kept free for everything but client connections (the enclave boundary,
+/// logs, files, the listener).
+const FD_RESERVE: u64 = 64;
+
+/// Raises the descriptor limit and fits the connection cap under it (unless it was set
+/// explicitly, in which case a warning says it cannot be reached).
+fn fit_descriptors(limits: &mut HostLimits, explicit_cap: bool) {
+    match sc_host::raise_fd_limit() {
+        Ok((soft, hard)) => {
+            tracing::info!(soft, hard, "open-file limit");
+            let room = usize::try_from(soft.saturating_sub(FD_RESERVE)).unwrap_or(usize::MAX);
+            if limits.max_connections > room {
+                if explicit_cap {
+                    tracing::warn!(
+                        max_connections = limits.max_connections,
+                        fd_limit = soft,
+                        "the connection cap is above the open-file limit: accepts will fail with EMFILE before it is reached"
+                    );
+                } else {
+                    tracing::info!(max_connections = room, "connection cap lowered to fit the open-file limit");
+                    limits.max_connections = room.max(1);
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the open-file limit"),
+    }
+}
+
 /// Starts the enclave process and a host listening on `listen`.
-pub fn start_server(listen: &str, enclave: &EnclaveProgram, sim_root: &Path) -> Result<Server> {
+pub fn start_server(
+    listen: &str,
+    enclave: &EnclaveProgram,
+    sim_root: &Path,
+    mut limits: HostLimits,
+    explicit_cap: bool,
+) -> Result<Server> {
+    fit_descriptors(&mut limits, explicit_cap);
     let (enclave, root) = (enclave.clone(), sim_root.to_path_buf());
     let spawn = move || enclave.spawn(&root);
     let child = Arc::new(spawn()?);
-    let host = Arc::new(Host::new(child.clone(), HostLimits::default()));
+    let host = Arc::new(Host::new(child.clone(), limits));
     let supervisor = Supervisor::start(host.clone(), child, spawn, Duration::from_millis(100));
     let listener = TcpListener::bind(listen)?;
     let addr = listener.local_addr()?;
-    let serving = host.clone();
-    std::thread::spawn(move || serve_tcp(serving, listener));
-    let sweeping = host.clone();
+    sc_host::spawn_server(host.clone(), listener)?;
+    // The server holds each connection to its deadlines; this sweep is the backstop.
+    let sweeping = Arc::downgrade(&host);
     std::thread::spawn(move || {
-        loop {
-            std::thread::sleep(Duration::from_secs(60));
-            sweeping.expire_idle(std::time::Instant::now());
+        while let Some(host) = sweeping.upgrade() {
+            host.expire(std::time::Instant::now());
+            drop(host);
+            std::thread::sleep(Duration::from_secs(1));
         }
     });
     Ok(Server {
@@ -131,7 +167,7 @@ pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Res
     let _ = std::fs::remove_file(&root_path);
     let root = new_root(&root_path)?;
     let policy = client_policy_text(&root, &enclave.program)?;
-    let server = start_server("127.0.0.1:0", enclave, &root_path)?;
+    let server = start_server("127.0.0.1:0", enclave, &root_path, HostLimits::default(), false)?;
     writeln!(
         out,
         "host listening on {}; enclave process started from {}",
@@ -177,11 +213,13 @@ pub fn serve(
     enclave: &EnclaveProgram,
     sim_root: &Path,
     policy_out: &Path,
+    limits: &crate::serve_config::LimitArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let (limits, explicit_cap) = limits.resolve()?;
     let root = SimRoot::read(sim_root)?;
     std::fs::write(policy_out, client_policy_text(&root, &enclave.program)?)?;
-    let server = start_server(listen, enclave, sim_root)?;
+    let server = start_server(listen, enclave, sim_root, limits, explicit_cap)?;
     writeln!(
         out,
         "listening on {}; client policy written to {}",
@@ -195,10 +233,16 @@ pub fn serve(
 }
 
 /// `connect`: attest, send `data` to the enclave's statistics job, print the result.
-pub fn connect(addr: &str, policy_path: &Path, data: &str, out: &mut dyn Write) -> Result<()> {
+pub fn connect(
+    addr: &str,
+    policy_path: &Path,
+    data: &str,
+    timeouts: ClientTimeouts,
+    out: &mut dyn Write,
+) -> Result<()> {
     let text = std::fs::read_to_string(policy_path)?;
     let config = client_config(&text, policy_path.parent())?;
-    let mut client = TcpClient::connect(addr, config, Duration::from_secs(10))?;
+    let mut client = TcpClient::connect_with(addr, config, timeouts)?;
     let reply = client.request(data.as_bytes())?;
     writeln!(out, "{}", String::from_utf8_lossy(&reply))?;
     client.close()?;

@@ -100,7 +100,7 @@ fn modified_or_dropped_handshake_messages_fail_typed() {
     let p = peer(&s, Duration::from_millis(300));
     assert!(matches!(
         handshake(&e, &p, |_| None).unwrap_err(),
-        ClientError::Timeout(_)
+        ClientError::HandshakeTimeout
     ));
 }
 

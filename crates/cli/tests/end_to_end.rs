@@ -64,7 +64,7 @@ fn reply_fed_from_inside_the_send_hook_on_the_same_thread() {
 }
 
 #[test]
-fn sixty_four_concurrent_clients_on_the_threaded_host() {
+fn sixty_four_concurrent_blocking_clients() {
     let s = stack();
     let config = client_config(&s.policy);
     let threads: Vec<_> = (0..64)
@@ -157,7 +157,7 @@ fn handshake_fails_fast_when_the_server_hangs_up() {
 }
 
 #[test]
-fn sixty_four_concurrent_clients_on_the_tokio_host() {
+fn sixty_four_concurrent_async_clients() {
     let s = stack();
     let config = client_config(&s.policy);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -165,9 +165,7 @@ fn sixty_four_concurrent_clients_on_the_tokio_host() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(sc_host::serve_tokio(s.host.clone(), listener));
+        let addr = s.addr;
         let tasks: Vec<_> = (0..64u32)
             .map(|i| {
                 let config = config.clone();

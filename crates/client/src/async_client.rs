@@ -1,6 +1,6 @@
 //! The async client (feature `tokio`): the channel over any `AsyncRead + AsyncWrite`.
 
-use crate::blocking::ClientError;
+use crate::error::ClientError;
 use rand_core::OsRng;
 use sc_protocol::UnixTime;
 use sc_protocol::io::read_message_async;
@@ -12,12 +12,17 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 const MAX_MESSAGE: usize = MAX_FRAME_BODY + FRAME_HEADER_LEN;
 
-/// An established channel over an async stream.
+/// An established channel over an async stream. Every wait has a deadline: the
+/// handshake's is given to `connect`, requests get 30 s unless set otherwise.
 #[derive(Debug)]
 pub struct AsyncClient<S> {
     stream: S,
     session: Session,
+    request_timeout: Option<Duration>,
 }
+
+/// The request deadline of a new client.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
     /// Runs the handshake over `stream` (one round trip), within `timeout`.
@@ -29,18 +34,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         };
         let reply = tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| ClientError::Timeout(timeout))?
-            .map_err(ClientError::Connection)?
-            .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
+            .map_err(|_| ClientError::HandshakeTimeout)?
+            .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
+            .ok_or(ClientError::ConnectionClosed)?;
         let established = handshake.read_server_hello(&reply, UnixTime::now())?;
         stream
             .write_all(&established.client_finished)
             .await
-            .map_err(ClientError::Connection)?;
+            .map_err(ClientError::from_write)?;
         Ok(Self {
             stream,
             session: established.session,
+            request_timeout: Some(DEFAULT_REQUEST_TIMEOUT),
         })
+    }
+
+    /// Changes the request deadline (`None`: wait for ever).
+    pub fn set_request_timeout(&mut self, timeout: Option<Duration>) {
+        self.request_timeout = timeout;
     }
 
     /// The enclave's verified claims.
@@ -56,15 +67,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
     /// Sends one record.
     pub async fn send(&mut self, plaintext: &[u8]) -> Result<(), ClientError> {
         let record = self.session.seal(UnixTime::now(), plaintext)?;
-        self.stream.write_all(&record).await.map_err(ClientError::Connection)
+        let write = self.stream.write_all(&record);
+        match self.request_timeout {
+            Some(t) => tokio::time::timeout(t, write)
+                .await
+                .map_err(|_| ClientError::RequestTimeout(t))?,
+            None => write.await,
+        }
+        .map_err(ClientError::from_write)
     }
 
-    /// Receives and decrypts one record.
+    /// Receives and decrypts one record, within the request deadline. After a
+    /// [`ClientError::RequestTimeout`] the stream may be mid-frame: close it.
     pub async fn recv(&mut self) -> Result<Vec<u8>, ClientError> {
-        let record = read_message_async(&mut self.stream, MAX_MESSAGE)
-            .await
-            .map_err(ClientError::Connection)?
-            .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
+        let read = read_message_async(&mut self.stream, MAX_MESSAGE);
+        let read = match self.request_timeout {
+            Some(t) => tokio::time::timeout(t, read)
+                .await
+                .map_err(|_| ClientError::RequestTimeout(t))?,
+            None => read.await,
+        };
+        let record = read
+            .map_err(|e| ClientError::from_read(e, ClientError::ConnectionClosed))?
+            .ok_or(ClientError::ConnectionClosed)?;
+        if let Some(refused) = crate::tcp::alert_in(&record) {
+            return Err(refused);
+        }
         self.session
             .open(UnixTime::now(), &record)?
             .ok_or(ClientError::State("the server closed the session"))
@@ -79,7 +107,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
     /// Closes the session at the server.
     pub async fn close(mut self) -> Result<(), ClientError> {
         let close = self.session.seal_close(UnixTime::now())?;
-        self.stream.write_all(&close).await.map_err(ClientError::Connection)?;
+        self.stream.write_all(&close).await.map_err(ClientError::from_write)?;
         let _ = self.stream.shutdown().await;
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The blocking client: init, callback, encrypt, decrypt, finish.
 
+use crate::error::ClientError;
 use rand_core::OsRng;
 use sc_protocol::UnixTime;
 use sc_protocol::{Claims, ClientConfig, ClientHandshake, Incoming, RecordError, Session};
@@ -17,30 +18,6 @@ impl<F: Fn(&[u8]) -> std::io::Result<()> + Send + Sync> SendHook for F {
     fn send(&self, message: &[u8]) -> std::io::Result<()> {
         self(message)
     }
-}
-
-/// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The handshake failed (attestation, binding, key confirmation, alert...).
-    #[error("handshake failed: {0}")]
-    Handshake(#[from] sc_protocol::Error),
-    /// A record was rejected, or cannot be sealed.
-    #[error("record error: {0}")]
-    Record(#[from] RecordError),
-    /// The send hook failed.
-    #[error("send hook failed: {0}")]
-    Send(#[from] std::io::Error),
-    /// No reply arrived within the timeout.
-    #[error("no reply from the server within {0:?}")]
-    Timeout(Duration),
-    /// The network connection failed (TCP helper).
-    #[error("connection failed: {0}")]
-    Connection(std::io::Error),
-    /// The call does not fit the client's state (named).
-    #[error("not allowed now: {0}")]
-    State(&'static str),
 }
 
 enum State {
@@ -113,7 +90,7 @@ impl Client {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 *state = State::Failed(None);
-                return Err(ClientError::Timeout(self.timeout));
+                return Err(ClientError::HandshakeTimeout);
             }
             state = self
                 .changed
@@ -123,10 +100,8 @@ impl Client {
         }
         let finished = match &mut *state {
             State::Established { finished, .. } => finished.take(),
-            State::Failed(Some(e)) => return Err(ClientError::Handshake(e.clone())),
-            State::Failed(None) => {
-                return Err(ClientError::Connection(std::io::ErrorKind::ConnectionAborted.into()));
-            }
+            State::Failed(Some(e)) => return Err(e.clone().into()),
+            State::Failed(None) => return Err(ClientError::ConnectionClosed),
             _ => return Err(ClientError::State("handshake interrupted")),
         };
         drop(state);
@@ -156,7 +131,7 @@ impl Client {
             }
             Err(e) => {
                 *state = State::Failed(Some(e.clone()));
-                Err(ClientError::Handshake(e))
+                Err(e.into())
             }
         };
         drop(state);
@@ -167,9 +142,29 @@ impl Client {
     /// Tells a waiting [`Client::init`] that the connection is gone (the receive path hit
     /// end of stream or an error), so it fails at once instead of waiting out its timeout.
     pub fn connection_lost(&self) {
+        self.fail_waiting(None);
+    }
+
+    /// Tells a waiting [`Client::init`] why reading the server's reply failed: a frame it
+    /// could not read (another wire version, oversize) fails it as a protocol error, end of
+    /// stream or a reset as a closed connection. A read that timed out changes nothing
+    /// (`init` keeps its own deadline).
+    pub fn connection_failed(&self, error: &std::io::Error) {
+        use std::io::ErrorKind;
+        match error.kind() {
+            ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted => {}
+            ErrorKind::InvalidData => {
+                let decode = error.get_ref().and_then(|e| e.downcast_ref::<sc_protocol::codec::DecodeError>());
+                self.fail_waiting(decode.map(|d| sc_protocol::Error::Decode(*d)));
+            }
+            _ => self.fail_waiting(None),
+        }
+    }
+
+    fn fail_waiting(&self, cause: Option<sc_protocol::Error>) {
         let mut state = self.lock();
         if matches!(*state, State::Waiting(_)) {
-            *state = State::Failed(None);
+            *state = State::Failed(cause);
             drop(state);
             self.changed.notify_all();
         }

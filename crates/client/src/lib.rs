@@ -42,9 +42,12 @@
 #[cfg(feature = "tokio")]
 mod async_client;
 mod blocking;
+mod error;
 mod tcp;
 
 #[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
-pub use blocking::{Client, ClientError, SendHook};
+pub use blocking::{Client, SendHook};
+pub use error::{ClientError, ProtocolError};
+pub use tcp::ClientTimeouts;
 pub use tcp::TcpClient;

@@ -1,11 +1,15 @@
 //! A ready-made TCP client over [`Client`]: the application-owns-the-network pattern done
 //! for the common case. The send hook reads the handshake reply and feeds it to the
 //! client's callback on the same thread (no extra thread per connection); afterwards each
-//! request is one record out and one record back.
+//! request is one record out and one record back. Every wait has a deadline
+//! ([`ClientTimeouts`]).
 
-use crate::blocking::{Client, ClientError};
+use crate::blocking::Client;
+use crate::error::ClientError;
 use sc_protocol::ClientConfig;
+use sc_protocol::codec::Codec;
 use sc_protocol::io::read_message;
+use sc_protocol::msgs::{Alert, Frame, MessageType};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -14,25 +18,86 @@ use std::time::Duration;
 /// Largest message accepted from the server.
 const MAX_MESSAGE: usize = sc_protocol::msgs::MAX_FRAME_BODY + sc_protocol::msgs::FRAME_HEADER_LEN;
 
+/// How long each step of a TCP client may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// Making the TCP connection (per address tried).
+    pub connect: Duration,
+    /// From the ClientHello to the verified ServerHello (attestation included).
+    pub handshake: Duration,
+    /// From sending a request (or calling `recv`) to its reply; `None` waits for ever.
+    pub request: Option<Duration>,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            handshake: Duration::from_secs(10),
+            request: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
 /// A channel over one TCP connection.
 #[derive(Debug)]
 pub struct TcpClient {
     client: Arc<Client>,
     stream: TcpStream,
     writer: Arc<Mutex<TcpStream>>,
+    request_timeout: Option<Duration>,
+}
+
+fn connect_any(addr: impl ToSocketAddrs, timeout: Duration) -> Result<TcpStream, ClientError> {
+    let mut last = None;
+    for a in addr.to_socket_addrs().map_err(ClientError::Connection)? {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(ClientError::Connection(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolved to nothing")
+    })))
+}
+
+/// The error an alert frame from the server stands for, if `message` is one.
+pub(crate) fn alert_in(message: &[u8]) -> Option<ClientError> {
+    let frame = Frame::parse(message, MAX_MESSAGE).ok()?;
+    if frame.msg_type != MessageType::Alert {
+        return None;
+    }
+    let alert = Alert::read_exact(frame.body, "alert").ok()?;
+    Some(sc_protocol::Error::PeerAlert(alert.code).into())
 }
 
 impl TcpClient {
-    /// Connects, attests the enclave and establishes the channel.
-    pub fn connect(
+    /// Connects, attests the enclave and establishes the channel, allowing `handshake`
+    /// for the handshake and the defaults of [`ClientTimeouts`] for the rest.
+    pub fn connect(addr: impl ToSocketAddrs, config: Arc<ClientConfig>, handshake: Duration) -> Result<Self, ClientError> {
+        Self::connect_with(
+            addr,
+            config,
+            ClientTimeouts {
+                handshake,
+                ..ClientTimeouts::default()
+            },
+        )
+    }
+
+    /// Connects, attests the enclave and establishes the channel within `timeouts`.
+    pub fn connect_with(
         addr: impl ToSocketAddrs,
         config: Arc<ClientConfig>,
-        timeout: Duration,
+        timeouts: ClientTimeouts,
     ) -> Result<Self, ClientError> {
-        let stream = TcpStream::connect(addr).map_err(ClientError::Connection)?;
+        let stream = connect_any(addr, timeouts.connect)?;
         stream.set_nodelay(true).map_err(ClientError::Connection)?;
         stream
-            .set_read_timeout(Some(timeout))
+            .set_read_timeout(Some(timeouts.handshake))
+            .map_err(ClientError::Connection)?;
+        stream
+            .set_write_timeout(Some(timeouts.handshake))
             .map_err(ClientError::Connection)?;
         let writer = Arc::new(Mutex::new(stream.try_clone().map_err(ClientError::Connection)?));
         let reader = Mutex::new(stream.try_clone().map_err(ClientError::Connection)?);
@@ -40,7 +105,7 @@ impl TcpClient {
         let hook_me = me.clone();
         let hook = move |m: &[u8]| -> std::io::Result<()> {
             hook_writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(m)?;
-            if m.first() != Some(&sc_protocol::msgs::MessageType::ClientHello.code()) {
+            if m.first() != Some(&MessageType::ClientHello.code()) {
                 return Ok(());
             }
             // The ClientHello is out: read the reply here and feed it to the client.
@@ -52,18 +117,40 @@ impl TcpClient {
                 Ok(Some(reply)) => {
                     let _ = client.callback(&reply);
                 }
-                _ => client.connection_lost(),
+                Ok(None) => client.connection_lost(),
+                Err(e) => client.connection_failed(&e),
             }
             Ok(())
         };
-        let client = Arc::new(Client::new(config, Box::new(hook), timeout));
+        let client = Arc::new(Client::new(config, Box::new(hook), timeouts.handshake));
         let _ = me.set(Arc::downgrade(&client));
         if let Err(e) = client.init() {
             let _ = stream.shutdown(Shutdown::Both);
-            return Err(e);
+            return Err(match e {
+                ClientError::Send(io) => ClientError::from_write(io),
+                other => other,
+            });
         }
-        stream.set_read_timeout(None).map_err(ClientError::Connection)?;
-        Ok(Self { client, stream, writer })
+        stream
+            .set_read_timeout(timeouts.request)
+            .map_err(ClientError::Connection)?;
+        stream
+            .set_write_timeout(timeouts.request)
+            .map_err(ClientError::Connection)?;
+        Ok(Self {
+            client,
+            stream,
+            writer,
+            request_timeout: timeouts.request,
+        })
+    }
+
+    /// Changes the request deadline (`None`: wait for ever).
+    pub fn set_request_timeout(&mut self, timeout: Option<Duration>) -> Result<(), ClientError> {
+        self.stream.set_read_timeout(timeout).map_err(ClientError::Connection)?;
+        self.stream.set_write_timeout(timeout).map_err(ClientError::Connection)?;
+        self.request_timeout = timeout;
+        Ok(())
     }
 
     /// The underlying client (session id, claims, encrypt/decrypt).
@@ -85,14 +172,19 @@ impl TcpClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .write_all(&record)
-            .map_err(ClientError::Connection)
+            .map_err(ClientError::from_write)
     }
 
-    /// Receives and decrypts the next reply.
+    /// Receives and decrypts the next reply, within the request deadline. After a
+    /// [`ClientError::RequestTimeout`] the connection may be mid-frame: close it.
     pub fn recv(&mut self) -> Result<Vec<u8>, ClientError> {
+        let timed_out = ClientError::RequestTimeout(self.request_timeout.unwrap_or(Duration::MAX));
         let reply = read_message(&mut self.stream, MAX_MESSAGE)
-            .map_err(ClientError::Connection)?
-            .ok_or(ClientError::Connection(std::io::ErrorKind::UnexpectedEof.into()))?;
+            .map_err(|e| ClientError::from_read(e, timed_out))?
+            .ok_or(ClientError::ConnectionClosed)?;
+        if let Some(refused) = alert_in(&reply) {
+            return Err(refused);
+        }
         self.client.decrypt(&reply)
     }
 

@@ -4,7 +4,8 @@
 //! their route by the session id in their frame. The per-route checks of [`Host`] (state
 //! order, limits, sizes) apply unchanged.
 
-use crate::relay::{ConnId, Host, HostError, Routed};
+use crate::ConnId;
+use crate::relay::{Host, HostError, Routed};
 use sc_protocol::msgs::{FRAME_HEADER_LEN, Frame, MessageType};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -93,10 +94,10 @@ impl SessionRoutes {
         conn.is_some()
     }
 
-    /// Drops routes idle longer than the host's idle timeout, with their sessions.
-    /// Returns how many.
-    pub fn expire_idle(&self, now: Instant) -> usize {
-        let dropped = self.host.expire_idle(now);
+    /// Drops handshakes past the host's handshake deadline and routes idle longer than its
+    /// idle timeout, with their sessions. Returns how many.
+    pub fn expire(&self, now: Instant) -> usize {
+        let dropped = self.host.expire(now);
         self.routes().retain(|_, c| self.host.knows(*c));
         dropped
     }

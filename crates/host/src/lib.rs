@@ -4,16 +4,18 @@
 //! plaintext: it routes channel messages between client connections and the enclave
 //! through the [`sc_boundary`] call interface.
 //!
-//! * [`Host`]: the routing table (connection -> session, O(1)), limits with typed errors
-//!   (established sessions, pending handshakes, message size), idle expiry, enclave
-//!   restart, `fini`. Safe to share between threads (one thread per connection) and usable
-//!   from async servers.
-//! * [`serve_tcp`]: a thread-per-connection TCP server; [`read_message`] reads one channel
-//!   frame from a stream.
+//! * [`Host`]: the routing table (connection -> session, O(1)) and admission: caps on
+//!   connections, pending handshakes and established sessions (in total and per source
+//!   address, evicting the oldest unfinished handshake when full), deadlines, typed
+//!   refusals ([`HostError`]), enclave restart, `fini`. Safe to share between threads.
+//! * [`HostLimits`]: every cap and deadline, with defaults (docs/OPERATIONS.md).
+//! * [`serve`] / [`spawn_server`] (feature `tokio`): the event-driven TCP server, which
+//!   checks each frame's header before reading its body, holds every connection to its
+//!   deadlines, answers refusals with the protocol's alerts, and keeps accepting through
+//!   descriptor exhaustion.
 //! * [`SessionRoutes`]: the same relay for callers that hand over single messages without
 //!   a connection (the C interface): routes found by session id.
 //! * [`Supervisor`]: restarts the enclave process when it exits.
-//! * `serve_tokio` (feature `tokio`): the same server on tokio.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -32,17 +34,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod admission;
 mod by_session;
+mod limits;
 mod relay;
+#[cfg(feature = "tokio")]
+mod server;
 mod supervisor;
-mod tcp;
-#[cfg(feature = "tokio")]
-mod tokio_server;
 
+pub use admission::{ConnId, EvictHook};
 pub use by_session::SessionRoutes;
-pub use relay::{ConnId, Host, HostError, HostLimits, PendingReply, Routed};
-pub use sc_protocol::io::read_message;
-pub use supervisor::Supervisor;
-pub use tcp::serve_tcp;
+pub use limits::{HostLimits, raise_fd_limit};
+pub use relay::{Host, HostError, PendingReply, Routed, Stage};
 #[cfg(feature = "tokio")]
-pub use tokio_server::serve_tokio;
+pub use server::{ENCLAVE_THREADS, serve, spawn_server};
+pub use supervisor::Supervisor;

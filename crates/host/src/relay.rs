@@ -1,41 +1,13 @@
 //! The routing table and the relay logic.
 
+use crate::admission::{Conn, ConnId, EvictHook, Phase, Source, Table};
+use crate::limits::HostLimits;
 use sc_boundary::{BoundaryError, EnclaveTransport, Request, Response};
 use sc_protocol::msgs::{FRAME_HEADER_LEN, Frame, MessageType};
-use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-/// Host-side limits. Each refusal is its own [`HostError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostLimits {
-    /// Largest channel message accepted from a client (whole frame).
-    pub max_message: usize,
-    /// Largest ClientHello (far smaller than a record: a flood of large hellos is cheap to refuse).
-    pub max_client_hello: usize,
-    /// Established sessions at most.
-    pub max_sessions: usize,
-    /// Handshakes in progress at most.
-    pub max_pending: usize,
-    /// Connections idle this long are dropped (with their session).
-    pub idle_timeout: Duration,
-    /// The application function that client data records are sent to.
-    pub data_function: u32,
-}
-
-impl Default for HostLimits {
-    fn default() -> Self {
-        Self {
-            max_message: 1024 * 1024 + 64,
-            max_client_hello: 16 * 1024,
-            max_sessions: 100_000,
-            max_pending: 1024,
-            idle_timeout: Duration::from_secs(15 * 60),
-            data_function: 1,
-        }
-    }
-}
+use std::time::Instant;
 
 /// Why the host refused or failed a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,9 +27,18 @@ pub enum HostError {
     /// Too many established sessions.
     #[error("session limit reached")]
     TooManySessions,
-    /// Too many handshakes in progress.
+    /// Too many handshakes in progress, and none could be evicted.
     #[error("pending handshake limit reached")]
     TooManyPending,
+    /// Too many open connections, and none still handshaking could be evicted.
+    #[error("connection limit reached")]
+    TooManyConnections,
+    /// The source address holds its share of connections or pending handshakes.
+    #[error("per-source limit of {what} reached")]
+    SourceLimit {
+        /// Which limit: "connections" or "pending handshakes".
+        what: &'static str,
+    },
     /// The connection id is unknown (never connected or already disconnected).
     #[error("unknown connection")]
     UnknownConnection,
@@ -76,6 +57,19 @@ pub enum HostError {
     Boundary(#[from] BoundaryError),
 }
 
+impl HostError {
+    /// Whether this is a capacity refusal, answered with the protocol's busy alert.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            HostError::TooManySessions
+                | HostError::TooManyPending
+                | HostError::TooManyConnections
+                | HostError::SourceLimit { .. }
+        )
+    }
+}
+
 /// Where a client message goes.
 enum Route {
     Hello,
@@ -84,24 +78,13 @@ enum Route {
     Close,
 }
 
-/// A client connection, as numbered by [`Host::connect`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConnId(u64);
-
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    New,
-    /// A ClientHello is with the enclave: the slot is reserved before the call, so that
-    /// concurrent hellos cannot overshoot the pending limit.
-    Hello,
-    Pending(u64),
-    Open(u64),
-}
-
-#[derive(Debug)]
-struct Conn {
-    phase: Phase,
-    last_seen: Instant,
+/// How far a connection has come (see [`Host::stage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Not yet established: the handshake deadline applies.
+    Handshake,
+    /// Established: the idle timeout applies.
+    Established,
 }
 
 /// What [`Host::handle`] produced.
@@ -157,43 +140,6 @@ fn unexpected(what: &str) -> HostError {
     })
 }
 
-/// Connections and how many are in each phase (kept together under one lock).
-#[derive(Debug, Default)]
-struct Table {
-    conns: HashMap<ConnId, Conn>,
-    open: usize,
-    pending: usize,
-}
-
-impl Table {
-    fn count(&mut self, phase: Phase, delta: isize) {
-        let counter = match phase {
-            Phase::New => return,
-            Phase::Hello | Phase::Pending(_) => &mut self.pending,
-            Phase::Open(_) => &mut self.open,
-        };
-        *counter = counter.saturating_add_signed(delta);
-    }
-
-    fn set_phase(&mut self, conn: ConnId, phase: Phase) {
-        let Some(old) = self
-            .conns
-            .get_mut(&conn)
-            .map(|c| std::mem::replace(&mut c.phase, phase))
-        else {
-            return;
-        };
-        self.count(old, -1);
-        self.count(phase, 1);
-    }
-
-    fn remove(&mut self, conn: ConnId) -> Option<Conn> {
-        let c = self.conns.remove(&conn)?;
-        self.count(c.phase, -1);
-        Some(c)
-    }
-}
-
 /// The relay. Share it between connection threads with an `Arc`.
 pub struct Host {
     enclave: RwLock<Arc<dyn EnclaveTransport>>,
@@ -226,17 +172,74 @@ impl Host {
         &self.limits
     }
 
-    /// Registers a new client connection.
+    /// Registers a new client connection with no address (callers that hand over single
+    /// messages, such as the C interface). Only the pending-handshake caps apply to it.
     pub fn connect(&self) -> ConnId {
-        let id = ConnId(self.next.fetch_add(1, Ordering::Relaxed));
-        self.table().conns.insert(
-            id,
-            Conn {
-                phase: Phase::New,
-                last_seen: Instant::now(),
-            },
-        );
+        let id = self.next_id();
+        self.table().insert(id, Conn::new(Instant::now(), None, None));
         id
+    }
+
+    /// Admits a network connection from `source`, within the connection caps. When the host
+    /// is full, the oldest connection that has not finished its handshake is evicted (its
+    /// `evict` hook is called so that its server closes it) to make room; when every
+    /// connection is established, or `source` holds its share, the new one is refused.
+    pub fn accept(&self, source: IpAddr, evict: EvictHook) -> Result<ConnId, HostError> {
+        let source = Source::of(source);
+        let id = self.next_id();
+        let victim = {
+            let mut t = self.table();
+            if t.source(source).conns >= self.limits.max_connections_per_source {
+                return Err(HostError::SourceLimit { what: "connections" });
+            }
+            let victim = if t.conns.len() >= self.limits.max_connections {
+                let oldest = t.oldest_handshaking().ok_or(HostError::TooManyConnections)?;
+                t.remove(oldest)
+            } else {
+                None
+            };
+            t.insert(id, Conn::new(Instant::now(), Some(source), Some(evict)));
+            victim
+        };
+        if let Some(v) = victim {
+            tracing::debug!("connection limit reached: evicted the oldest unfinished handshake");
+            self.dropped(v);
+        }
+        Ok(id)
+    }
+
+    fn next_id(&self) -> ConnId {
+        ConnId(self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Where `conn` is, or `None` if it is not (or no longer) registered.
+    pub fn stage(&self, conn: ConnId) -> Option<Stage> {
+        self.table().conns.get(&conn).map(|c| match c.phase {
+            Phase::Open(_) => Stage::Established,
+            _ => Stage::Handshake,
+        })
+    }
+
+    /// The largest whole frame of type `msg_type` that `conn` may send now, or why none
+    /// may be sent. A server checks a frame's header against it before reading (or
+    /// allocating) the body.
+    pub fn frame_limit(&self, conn: ConnId, msg_type: MessageType) -> Result<usize, HostError> {
+        let phase = self
+            .table()
+            .conns
+            .get(&conn)
+            .map(|c| c.phase)
+            .ok_or(HostError::UnknownConnection)?;
+        match (msg_type, phase) {
+            (MessageType::ClientHello, Phase::New) | (MessageType::ClientFinished, Phase::Pending(_)) => {
+                Ok(self.limits.max_client_hello)
+            }
+            (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits.max_message),
+            (MessageType::ServerHello | MessageType::Alert, _) => {
+                Err(HostError::OutOfPlace("server message from a client"))
+            }
+            _ => Err(HostError::OutOfPlace("message does not fit the connection's state")),
+        }
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, Table> {
@@ -248,10 +251,16 @@ impl Host {
     }
 
     /// Replaces the enclave (after a restart). Sessions of the old one are gone with it, so
-    /// every connection is forgotten; clients reconnect and handshake again.
+    /// every connection is forgotten (and its server told to close it); clients reconnect
+    /// and handshake again.
     pub fn replace_enclave(&self, enclave: Arc<dyn EnclaveTransport>) {
         *self.enclave.write().unwrap_or_else(|p| p.into_inner()) = enclave;
-        *self.table() = Table::default();
+        let all = self.table().drain();
+        for conn in all {
+            if let Some(hook) = conn.evict {
+                hook();
+            }
+        }
     }
 
     /// Whether `conn` is still registered (not disconnected or expired).
@@ -274,6 +283,16 @@ impl Host {
 
     fn set_phase(&self, conn: ConnId, phase: Phase) {
         self.table().set_phase(conn, phase);
+    }
+
+    /// Tells the enclave to forget what a dropped connection held and its server to close it.
+    fn dropped(&self, conn: Conn) {
+        if let Some(hook) = &conn.evict {
+            hook();
+        }
+        if let Some(id) = conn.phase.session() {
+            let _ = self.enclave().call(Request::CloseSession { session_id: id });
+        }
     }
 
     /// Handles one channel message from `conn` and says what to send back, waiting for the
@@ -356,15 +375,10 @@ impl Host {
                 max: self.limits.max_client_hello,
             });
         }
-        {
-            let mut t = self.table();
-            if t.pending >= self.limits.max_pending {
-                return Err(HostError::TooManyPending);
-            }
-            if t.open >= self.limits.max_sessions {
-                return Err(HostError::TooManySessions);
-            }
-            t.set_phase(conn, Phase::Hello);
+        let victim = self.reserve_pending(conn)?;
+        if let Some(v) = victim {
+            tracing::debug!("pending handshake limit reached: evicted the oldest");
+            self.dropped(v);
         }
         let reply = self
             .channel(message)
@@ -376,8 +390,37 @@ impl Host {
             },
             Err(_) => Phase::New,
         };
-        self.set_phase(conn, next);
+        if !self.table().set_phase(conn, next) {
+            // Evicted or disconnected while the enclave was answering: drop what it made.
+            if let Some(id) = next.session() {
+                let _ = self.enclave().call(Request::CloseSession { session_id: id });
+            }
+            return Err(HostError::UnknownConnection);
+        }
         reply.map(Routed::Reply)
+    }
+
+    /// Reserves a pending-handshake slot for `conn`, evicting the oldest pending handshake
+    /// when the table is full (returned, for the caller to release outside the lock).
+    fn reserve_pending(&self, conn: ConnId) -> Result<Option<Conn>, HostError> {
+        let mut t = self.table();
+        let source = t.conns.get(&conn).ok_or(HostError::UnknownConnection)?.source;
+        if source.is_some_and(|s| t.source(s).pending >= self.limits.max_pending_per_source) {
+            return Err(HostError::SourceLimit {
+                what: "pending handshakes",
+            });
+        }
+        if t.open >= self.limits.max_sessions {
+            return Err(HostError::TooManySessions);
+        }
+        let victim = if t.pending >= self.limits.max_pending {
+            let oldest = t.oldest_awaiting_finished().ok_or(HostError::TooManyPending)?;
+            t.remove(oldest)
+        } else {
+            None
+        };
+        t.set_phase(conn, Phase::Hello);
+        Ok(victim)
     }
 
     fn channel(&self, message: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
@@ -403,35 +446,45 @@ impl Host {
     /// Forgets a connection and tells the enclave to drop its session.
     pub fn disconnect(&self, conn: ConnId) {
         let removed = self.table().remove(conn);
-        if let Some(Conn {
-            phase: Phase::Pending(id) | Phase::Open(id),
-            ..
-        }) = removed
-        {
+        if let Some(id) = removed.and_then(|c| c.phase.session()) {
             let _ = self.enclave().call(Request::CloseSession { session_id: id });
         }
     }
 
-    /// Drops connections idle longer than the limit (and their sessions). Returns how many.
-    pub fn expire_idle(&self, now: Instant) -> usize {
-        let stale: Vec<ConnId> = self
-            .table()
-            .conns
-            .iter()
-            .filter(|(_, c)| now.saturating_duration_since(c.last_seen) >= self.limits.idle_timeout)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in &stale {
-            self.disconnect(*id);
+    /// Drops handshakes past the handshake deadline and established connections idle
+    /// longer than the idle timeout, with their enclave sessions; their servers are told to
+    /// close them. Returns how many. (Network servers also enforce both deadlines per
+    /// connection; this sweep is what holds them for callers without connections.)
+    pub fn expire(&self, now: Instant) -> usize {
+        let stale: Vec<Conn> = {
+            let mut t = self.table();
+            let mut ids = now
+                .checked_sub(self.limits.handshake_timeout)
+                .map(|cutoff| t.handshakes_started_before(cutoff))
+                .unwrap_or_default();
+            ids.extend(
+                t.conns
+                    .iter()
+                    .filter(|(_, c)| {
+                        matches!(c.phase, Phase::Open(_))
+                            && now.saturating_duration_since(c.last_seen) >= self.limits.idle_timeout
+                    })
+                    .map(|(id, _)| *id),
+            );
+            ids.into_iter().filter_map(|id| t.remove(id)).collect()
+        };
+        let n = stale.len();
+        for conn in stale {
+            self.dropped(conn);
         }
-        stale.len()
+        n
     }
 
     /// Destroys every session and forgets every connection.
     pub fn fini(&self) {
-        let all: Vec<ConnId> = self.table().conns.keys().copied().collect();
-        for id in all {
-            self.disconnect(id);
+        let all = self.table().drain();
+        for conn in all {
+            self.dropped(conn);
         }
     }
 }

@@ -135,8 +135,8 @@ fn idle_connections_expire_and_fini_destroys_every_session() {
     let (a, b) = (f.host.connect(), f.host.connect());
     establish(&f, a);
     establish(&f, b);
-    assert_eq!(f.host.expire_idle(Instant::now()), 0);
-    assert_eq!(f.host.expire_idle(Instant::now() + Duration::from_secs(61)), 2);
+    assert_eq!(f.host.expire(Instant::now()), 0);
+    assert_eq!(f.host.expire(Instant::now() + Duration::from_secs(61)), 2);
     assert_eq!(f.sessions.open_sessions(), 0, "expiry dropped the enclave sessions too");
 
     let (c, d) = (f.host.connect(), f.host.connect());
@@ -242,7 +242,7 @@ fn session_routes_find_each_session_by_its_id() {
     assert_eq!(f.sessions.open_sessions(), 0);
     // The unfinished handshake expires with the host's idle timeout.
     assert_eq!(routes.len(), 1);
-    assert_eq!(routes.expire_idle(Instant::now() + Duration::from_secs(16 * 60)), 1);
+    assert_eq!(routes.expire(Instant::now() + Duration::from_secs(16 * 60)), 1);
     assert!(routes.is_empty());
     assert!(matches!(routes.handle(b"junk"), Err(HostError::Malformed(_))));
 }

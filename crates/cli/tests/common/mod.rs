@@ -5,7 +5,7 @@
 use sc_attestation::sim::SimRoot;
 use sc_attestation::{Policy, VerifierRegistry, measure_file};
 use sc_boundary::ChildProcess;
-use sc_host::{Host, HostLimits, Supervisor, serve_tcp};
+use sc_host::{Host, HostLimits, Supervisor};
 use sc_protocol::ClientConfig;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -58,8 +58,7 @@ pub fn stack() -> Stack {
     let supervisor = Supervisor::start(host.clone(), child.clone(), spawn, Duration::from_millis(100));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let serving = host.clone();
-    std::thread::spawn(move || serve_tcp(serving, listener));
+    sc_host::spawn_server(host.clone(), listener).unwrap();
     Stack {
         addr,
         host,

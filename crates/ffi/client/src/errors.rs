@@ -1,6 +1,7 @@
 //! Client errors as result codes.
 
 use sc_client::ClientError;
+use sc_protocol::msgs::AlertCode;
 use sc_ffi_common::status::{self, cc_enclave_result_t, cc_enclave_result_t::*};
 
 /// The code for a failed client call.
@@ -8,8 +9,13 @@ pub(crate) fn client_error(e: &ClientError) -> cc_enclave_result_t {
     match e {
         ClientError::Handshake(h) => status::handshake_error(h),
         ClientError::Record(r) => status::record_error(r),
-        ClientError::Send(_) | ClientError::Connection(_) => CC_ERROR_SEC_CHL_SEND_MSG,
-        ClientError::Timeout(_) => CC_ERROR_SEC_CHL_WAITING_RECV_MSG,
+        ClientError::Send(_) | ClientError::Connection(_) | ClientError::ConnectionClosed => CC_ERROR_SEC_CHL_SEND_MSG,
+        ClientError::HandshakeTimeout | ClientError::RequestTimeout(_) => CC_ERROR_SEC_CHL_WAITING_RECV_MSG,
+        ClientError::ServerBusy => status::handshake_error(&sc_protocol::Error::PeerAlert(AlertCode::Busy)),
+        ClientError::EnclaveUnavailable => {
+            status::handshake_error(&sc_protocol::Error::PeerAlert(AlertCode::EnclaveUnavailable))
+        }
+        ClientError::Protocol(_) => CC_ERROR_SEC_CHL_PEER_ALERT,
         ClientError::State("the server closed the session") => CC_ERROR_SEC_CHL_CLOSED,
         ClientError::State(_) => CC_ERROR_SEC_CHL_NOTREADY,
         _ => CC_ERROR_GENERIC,

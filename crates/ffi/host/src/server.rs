@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the supervisor checks that the enclave process is alive.
 const SUPERVISE_EVERY: Duration = Duration::from_millis(200);
-/// How often idle sessions are swept (the original's timer ticked every 60 s).
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often expired handshakes and idle sessions are swept: often enough that a pending
+/// handshake is released within a second of its deadline (the original's timer ticked
+/// every 60 s, for idle sessions only).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Threads that run while the server is initialised; dropping them stops them.
 struct Serving {
@@ -75,7 +77,7 @@ impl Server {
             // Wakes every SWEEP_EVERY; ends when the sender is dropped.
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(SWEEP_EVERY) {
                 match routes.upgrade() {
-                    Some(r) => r.expire_idle(Instant::now()),
+                    Some(r) => r.expire(Instant::now()),
                     None => return,
                 };
             }

@@ -38,6 +38,9 @@ pub enum AlertCode {
     UnknownSession,
     /// An internal error (randomness failure and the like).
     InternalError,
+    /// The host cannot reach the enclave (it exited, hung or is restarting). Sent by the
+    /// host, which is why it is unauthenticated like every alert.
+    EnclaveUnavailable,
     /// A code this implementation does not know.
     Unknown(u16),
 }
@@ -59,6 +62,7 @@ impl AlertCode {
             AlertCode::Timeout => 11,
             AlertCode::UnknownSession => 12,
             AlertCode::InternalError => 13,
+            AlertCode::EnclaveUnavailable => 14,
             AlertCode::Unknown(c) => c,
         }
     }
@@ -79,6 +83,7 @@ impl AlertCode {
             11 => AlertCode::Timeout,
             12 => AlertCode::UnknownSession,
             13 => AlertCode::InternalError,
+            14 => AlertCode::EnclaveUnavailable,
             c => AlertCode::Unknown(c),
         }
     }

@@ -1,0 +1,232 @@
+//! The connection table: every client connection with its phase, counted by phase and by
+//! source address, in arrival order for eviction and deadline sweeps.
+//!
+//! Why arrival order comes free: connection ids are handed out in increasing order, so a
+//! `BTreeSet<ConnId>` is ordered oldest first. Evicting the oldest handshake or sweeping
+//! expired ones costs O(log n) per connection touched, never a scan of the table.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A client connection, as numbered by the host (increasing: older ids are smaller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub(crate) u64);
+
+/// Called when the host drops a connection on its own (eviction, enclave restart), so that
+/// the server owning the socket closes it now rather than at its next deadline.
+pub type EvictHook = Arc<dyn Fn() + Send + Sync>;
+
+/// Where a connection is in the channel's life.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Phase {
+    /// Nothing received yet.
+    New,
+    /// A ClientHello is with the enclave: the pending slot is reserved before the call, so
+    /// that concurrent hellos cannot overshoot the limit.
+    Hello,
+    /// The enclave answered; its ClientFinished is awaited.
+    Pending(u64),
+    /// Established.
+    Open(u64),
+}
+
+impl Phase {
+    pub(crate) fn is_pending(self) -> bool {
+        matches!(self, Phase::Hello | Phase::Pending(_))
+    }
+
+    /// The enclave session this phase holds, if any.
+    pub(crate) fn session(self) -> Option<u64> {
+        match self {
+            Phase::Pending(id) | Phase::Open(id) => Some(id),
+            Phase::New | Phase::Hello => None,
+        }
+    }
+}
+
+/// A source address as counted for per-source caps: IPv4 as is (IPv4-mapped IPv6 too),
+/// IPv6 by its /64, the smallest block one subscriber usually holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Source(IpAddr);
+
+impl Source {
+    pub(crate) fn of(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Source(IpAddr::V4(v4)),
+                None => Source(IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into())),
+            },
+            v4 => Source(v4),
+        }
+    }
+}
+
+/// One connection's entry.
+pub(crate) struct Conn {
+    pub(crate) phase: Phase,
+    pub(crate) last_seen: Instant,
+    pub(crate) started: Instant,
+    pub(crate) source: Option<Source>,
+    pub(crate) evict: Option<EvictHook>,
+}
+
+impl Conn {
+    pub(crate) fn new(now: Instant, source: Option<Source>, evict: Option<EvictHook>) -> Self {
+        Self {
+            phase: Phase::New,
+            last_seen: now,
+            started: now,
+            source,
+            evict,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PerSource {
+    pub(crate) conns: usize,
+    pub(crate) pending: usize,
+}
+
+/// Connections and their counts (kept together under one lock).
+#[derive(Default)]
+pub(crate) struct Table {
+    pub(crate) conns: HashMap<ConnId, Conn>,
+    pub(crate) open: usize,
+    pub(crate) pending: usize,
+    /// Not yet established (New, Hello, Pending), oldest first.
+    handshaking: BTreeSet<ConnId>,
+    /// Pending (the enclave holds a half-finished handshake), oldest first.
+    awaiting_finished: BTreeSet<ConnId>,
+    sources: HashMap<Source, PerSource>,
+}
+
+impl Table {
+    pub(crate) fn source(&self, source: Source) -> PerSource {
+        self.sources.get(&source).copied().unwrap_or_default()
+    }
+
+    fn per_source(&mut self, conn: &Conn, f: impl FnOnce(&mut PerSource)) {
+        if let Some(s) = conn.source {
+            let entry = self.sources.entry(s).or_default();
+            f(entry);
+            if entry.conns == 0 && entry.pending == 0 {
+                self.sources.remove(&s);
+            }
+        }
+    }
+
+    /// Adds or removes `conn`'s phase from the counts and order sets.
+    fn account(&mut self, id: ConnId, conn: &Conn, add: bool) {
+        let delta: isize = if add { 1 } else { -1 };
+        let phase = conn.phase;
+        if phase.is_pending() {
+            self.pending = self.pending.saturating_add_signed(delta);
+            self.per_source(conn, |s| s.pending = s.pending.saturating_add_signed(delta));
+        }
+        if let Phase::Open(_) = phase {
+            self.open = self.open.saturating_add_signed(delta);
+        }
+        let set = |s: &mut BTreeSet<ConnId>, member: bool| {
+            if member && add {
+                s.insert(id);
+            } else if member {
+                s.remove(&id);
+            }
+        };
+        set(&mut self.handshaking, !matches!(phase, Phase::Open(_)));
+        set(&mut self.awaiting_finished, matches!(phase, Phase::Pending(_)));
+    }
+
+    pub(crate) fn insert(&mut self, id: ConnId, conn: Conn) {
+        self.account(id, &conn, true);
+        self.per_source(&conn, |s| s.conns += 1);
+        self.conns.insert(id, conn);
+    }
+
+    pub(crate) fn set_phase(&mut self, id: ConnId, phase: Phase) -> bool {
+        let Some(mut conn) = self.conns.remove(&id) else {
+            return false;
+        };
+        self.account(id, &conn, false);
+        conn.phase = phase;
+        self.account(id, &conn, true);
+        self.conns.insert(id, conn);
+        true
+    }
+
+    pub(crate) fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        let conn = self.conns.remove(&id)?;
+        self.account(id, &conn, false);
+        self.per_source(&conn, |s| s.conns = s.conns.saturating_sub(1));
+        Some(conn)
+    }
+
+    /// The oldest connection that has not finished its handshake.
+    pub(crate) fn oldest_handshaking(&self) -> Option<ConnId> {
+        self.handshaking.first().copied()
+    }
+
+    /// The oldest connection whose half-finished handshake the enclave holds.
+    pub(crate) fn oldest_awaiting_finished(&self) -> Option<ConnId> {
+        self.awaiting_finished.first().copied()
+    }
+
+    /// Handshaking connections that started before `cutoff`, oldest first.
+    pub(crate) fn handshakes_started_before(&self, cutoff: Instant) -> Vec<ConnId> {
+        self.handshaking
+            .iter()
+            .take_while(|id| self.conns.get(id).is_some_and(|c| c.started < cutoff))
+            .copied()
+            .collect()
+    }
+
+    /// Every connection (for `fini` and enclave restarts).
+    pub(crate) fn drain(&mut self) -> Vec<Conn> {
+        let all = std::mem::take(&mut self.conns);
+        *self = Table::default();
+        all.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_phases_and_sources() {
+        let now = Instant::now();
+        let a = Source::of("127.0.0.2".parse().unwrap());
+        let mut t = Table::default();
+        t.insert(ConnId(1), Conn::new(now, Some(a), None));
+        t.insert(ConnId(2), Conn::new(now, Some(a), None));
+        assert_eq!((t.source(a).conns, t.source(a).pending), (2, 0));
+        t.set_phase(ConnId(1), Phase::Hello);
+        t.set_phase(ConnId(1), Phase::Pending(9));
+        assert_eq!((t.pending, t.source(a).pending), (1, 1));
+        assert_eq!(t.oldest_awaiting_finished(), Some(ConnId(1)));
+        t.set_phase(ConnId(1), Phase::Open(9));
+        assert_eq!((t.pending, t.open, t.source(a).pending), (0, 1, 0));
+        assert_eq!(t.oldest_handshaking(), Some(ConnId(2)));
+        assert_eq!(t.oldest_awaiting_finished(), None);
+        t.remove(ConnId(1));
+        t.remove(ConnId(2));
+        assert_eq!((t.open, t.pending, t.conns.len()), (0, 0, 0));
+        assert!(t.sources.is_empty(), "no per-source entry outlives its connections");
+    }
+
+    #[test]
+    fn ipv6_sources_are_counted_by_slash_64() {
+        let a = Source::of("2001:db8:1:2::1".parse().unwrap());
+        let b = Source::of("2001:db8:1:2:ffff::9".parse().unwrap());
+        let c = Source::of("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(
+            Source::of("::ffff:10.0.0.1".parse().unwrap()),
+            Source::of("10.0.0.1".parse().unwrap())
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! One client connection on the event-driven server: the reader loop (deadlines, admission,
+//! pipelining) and, once data records flow, a writer task that sends their replies in
+//! order.
+
+use super::frames::{Budgets, Deadlines, Held, ReadError, read_frame};
+use crate::{ConnId, EvictHook, Host, HostError, Routed, Stage};
+use sc_protocol::codec::DecodeError;
+use sc_protocol::msgs::{Alert, AlertCode, MessageType};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout};
+
+/// Data records in flight to the enclave per connection.
+const PIPELINE_DEPTH: usize = 32;
+/// How long a closing connection waits for the peer to read a final alert and close its
+/// side (so that the close is a FIN after the alert, not a reset that may discard it).
+const LINGER: Duration = Duration::from_millis(250);
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) host: Arc<Host>,
+    /// The host's byte budget (`HostLimits::message_budget`).
+    pub(crate) budget: Arc<Semaphore>,
+}
+
+impl Shared {
+    pub(crate) fn new(host: Arc<Host>) -> Self {
+        let budget = Arc::new(Semaphore::new(host.limits().message_budget.min(Semaphore::MAX_PERMITS)));
+        Self { host, budget }
+    }
+
+    /// One connection's share of the budget: enough for a whole message, at most a
+    /// sixteenth of the host's (so that a few pipelining peers cannot hold all of it).
+    fn connection_window(&self) -> usize {
+        let limits = self.host.limits();
+        (limits.message_budget / 16).max(limits.max_message)
+    }
+}
+
+/// A reply owed to the client, in arrival order.
+enum Owed {
+    Ready(Vec<u8>),
+    Pending {
+        reply: JoinHandle<Result<Vec<u8>, HostError>>,
+        _held: Held,
+        _slot: OwnedSemaphorePermit,
+    },
+}
+
+/// Where replies go: straight to the socket until the first data record, then through
+/// the writer task (connections that only handshake never start one).
+enum Output {
+    Direct(OwnedWriteHalf),
+    Writer {
+        owed: mpsc::Sender<Owed>,
+        task: JoinHandle<Option<OwnedWriteHalf>>,
+    },
+    Gone,
+}
+
+impl Output {
+    async fn send(&mut self, owed: Owed, write_timeout: Duration, stop: &Arc<Notify>) -> bool {
+        if let Output::Direct(_) = self {
+            if let Owed::Ready(bytes) = &owed {
+                let Output::Direct(wr) = self else { return false };
+                return write(wr, bytes, write_timeout).await;
+            }
+            let Output::Direct(wr) = std::mem::replace(self, Output::Gone) else {
+                return false;
+            };
+            let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
+            let task = tokio::spawn(writer(rx, wr, write_timeout, stop.clone()));
+            *self = Output::Writer { owed: tx, task };
+        }
+        match self {
+            Output::Writer { owed: tx, .. } => tx.send(owed).await.is_ok(),
+            _ => false,
+        }
+    }
+
+    /// Sends what is owed (unless `abandon`), then returns the write half if still usable.
+    async fn finish(self, abandon: bool) -> Option<OwnedWriteHalf> {
+        match self {
+            Output::Direct(wr) => Some(wr),
+            Output::Writer { owed, task } => {
+                drop(owed);
+                if abandon {
+                    task.abort();
+                }
+                task.await.ok().flatten()
+            }
+            Output::Gone => None,
+        }
+    }
+}
+
+async fn write(wr: &mut OwnedWriteHalf, bytes: &[u8], write_timeout: Duration) -> bool {
+    matches!(timeout(write_timeout, wr.write_all(bytes)).await, Ok(Ok(())))
+}
+
+/// Waits for owed replies in order and sends them; on any failure stops the connection.
+async fn writer(
+    mut owed: mpsc::Receiver<Owed>,
+    mut wr: OwnedWriteHalf,
+    write_timeout: Duration,
+    stop: Arc<Notify>,
+) -> Option<OwnedWriteHalf> {
+    while let Some(item) = owed.recv().await {
+        let reply = match item {
+            Owed::Ready(bytes) => Ok(bytes),
+            Owed::Pending { reply, .. } => reply.await.unwrap_or(Err(HostError::OutOfPlace("reply task failed"))),
+        };
+        let sent = match reply {
+            Ok(bytes) => write(&mut wr, &bytes, write_timeout).await,
+            Err(e) => {
+                tracing::info!(error = %e, "enclave refused a record; closing connection");
+                false
+            }
+        };
+        if !sent {
+            stop.notify_one();
+            return None;
+        }
+    }
+    Some(wr)
+}
+
+/// How a connection ended.
+enum End {
+    /// The peer closed (or sent Close).
+    PeerClosed,
+    /// The host dropped it (evicted, enclave restarted) or its writer failed.
+    Dropped,
+    /// Refused with this alert (deadlines, caps, bad frames).
+    Alert(AlertCode),
+    /// An established connection went quiet past the idle timeout.
+    Idle,
+}
+
+/// The alert that tells a client why the host refused it.
+fn alert_for(e: &HostError) -> AlertCode {
+    match e {
+        e if e.is_busy() => AlertCode::Busy,
+        HostError::UnknownConnection => AlertCode::Busy,
+        HostError::Malformed(DecodeError::UnsupportedWireVersion(_)) => AlertCode::ProtocolVersion,
+        HostError::Malformed(_) | HostError::TooLarge { .. } => AlertCode::DecodeError,
+        HostError::OutOfPlace(_) => AlertCode::UnexpectedMessage,
+        HostError::UnknownSession => AlertCode::UnknownSession,
+        HostError::Boundary(_) => AlertCode::EnclaveUnavailable,
+        _ => AlertCode::HandshakeFailure,
+    }
+}
+
+fn alert(code: AlertCode) -> Vec<u8> {
+    Alert { session_id: 0, code }.to_frame()
+}
+
+/// Sends `last` (if any), closes our side, and gives the peer a moment to read it and
+/// close its side.
+async fn close(rd: &mut OwnedReadHalf, wr: Option<OwnedWriteHalf>, last: Option<Vec<u8>>, write_timeout: Duration) {
+    let Some(mut wr) = wr else { return };
+    if let Some(bytes) = last {
+        let _ = write(&mut wr, &bytes, write_timeout).await;
+    }
+    let _ = timeout(LINGER, wr.shutdown()).await;
+    drop(wr);
+    let mut sink = [0u8; 4096];
+    let _ = timeout(LINGER, async {
+        let mut left: usize = 64 * 1024;
+        while left > 0 {
+            match rd.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
+}
+
+/// Refuses a connection the host would not admit: a busy alert, then close.
+async fn refuse(stream: TcpStream, code: AlertCode, write_timeout: Duration) {
+    let (mut rd, wr) = stream.into_split();
+    close(&mut rd, Some(wr), Some(alert(code)), write_timeout).await;
+}
+
+/// Serves one accepted connection to its end.
+pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let host = shared.host.clone();
+    let limits = *host.limits();
+    let stop = Arc::new(Notify::new());
+    let hook: EvictHook = {
+        let stop = stop.clone();
+        Arc::new(move || stop.notify_one())
+    };
+    let conn = match host.accept(peer.ip(), hook) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "refusing connection");
+            refuse(stream, alert_for(&e), limits.frame_timeout).await;
+            return;
+        }
+    };
+    let (mut rd, wr) = stream.into_split();
+    let mut out = Output::Direct(wr);
+    let budgets = Budgets {
+        host: shared.budget.clone(),
+        conn: Arc::new(Semaphore::new(shared.connection_window())),
+    };
+    let pipeline = Arc::new(Semaphore::new(PIPELINE_DEPTH));
+    let handshake_deadline = Instant::now() + limits.handshake_timeout;
+    let mut last_active = Instant::now();
+    let mut stage = Stage::Handshake;
+    let end = loop {
+        match host.stage(conn) {
+            Some(s) => stage = s,
+            None => break End::Dropped,
+        }
+        let deadlines = match stage {
+            Stage::Handshake => Deadlines {
+                first_byte: handshake_deadline,
+                hard: Some(handshake_deadline),
+                frame_timeout: limits.frame_timeout,
+            },
+            Stage::Established => Deadlines {
+                first_byte: last_active + limits.idle_timeout,
+                hard: None,
+                frame_timeout: limits.frame_timeout,
+            },
+        };
+        let read = tokio::select! {
+            biased;
+            _ = stop.notified() => break End::Dropped,
+            r = read_frame(&mut rd, &host, conn, &budgets, deadlines) => r,
+        };
+        let incoming = match read {
+            Ok(Some(i)) => i,
+            Ok(None) => break End::PeerClosed,
+            Err(ReadError::Io(e)) => {
+                tracing::debug!(%peer, error = %e, "connection failed");
+                break End::PeerClosed;
+            }
+            Err(ReadError::Quiet) if stage == Stage::Established => break End::Idle,
+            Err(ReadError::Quiet | ReadError::Slow) => break End::Alert(AlertCode::Timeout),
+            Err(ReadError::Refused(e)) => {
+                tracing::info!(%peer, error = %e, "refusing message; closing connection");
+                break End::Alert(alert_for(&e));
+            }
+        };
+        last_active = Instant::now();
+        if incoming.msg_type == MessageType::ApplicationData {
+            let slot = tokio::select! {
+                biased;
+                _ = stop.notified() => break End::Dropped,
+                s = pipeline.clone().acquire_owned() => match s { Ok(s) => s, Err(_) => break End::Dropped },
+            };
+            let reply = match submit_record(&host, conn, incoming.message).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "refusing record; closing connection");
+                    break End::Alert(alert_for(&e));
+                }
+            };
+            let owed = Owed::Pending {
+                reply,
+                _held: incoming.held,
+                _slot: slot,
+            };
+            if !out.send(owed, limits.frame_timeout, &stop).await {
+                break End::Dropped;
+            }
+            continue;
+        }
+        // Handshake and close messages take effect after every earlier record.
+        drop(pipeline.acquire_many(PIPELINE_DEPTH as u32).await);
+        let h = host.clone();
+        let routed = tokio::task::spawn_blocking(move || h.submit_owned(conn, incoming.message)).await;
+        match routed {
+            Ok(Ok(Routed::Reply(reply))) => {
+                if !out.send(Owed::Ready(reply), limits.frame_timeout, &stop).await {
+                    break End::Dropped;
+                }
+            }
+            Ok(Ok(Routed::Nothing)) => {}
+            Ok(Ok(Routed::Closed)) => break End::PeerClosed,
+            Ok(Ok(Routed::Pending(_))) | Err(_) => break End::Dropped,
+            Ok(Err(e)) => {
+                tracing::info!(%peer, error = %e, "refusing message; closing connection");
+                break End::Alert(alert_for(&e));
+            }
+        }
+    };
+    let (abandon, last) = match end {
+        End::PeerClosed => (false, None),
+        End::Idle => (true, None),
+        // A handshake dropped to make room is told the server is busy.
+        End::Dropped => (true, (stage == Stage::Handshake).then(|| alert(AlertCode::Busy))),
+        End::Alert(code) => (true, Some(alert(code))),
+    };
+    let wr = out.finish(abandon).await;
+    close(&mut rd, wr, last, limits.frame_timeout).await;
+    let h = host.clone();
+    let _ = tokio::task::spawn_blocking(move || h.disconnect(conn)).await;
+}
+
+/// Sends a data record on to the enclave (in order: the next record is read only once
+/// this one is on its way) and returns the task that waits for its reply.
+async fn submit_record(
+    host: &Arc<Host>,
+    conn: ConnId,
+    message: Vec<u8>,
+) -> Result<JoinHandle<Result<Vec<u8>, HostError>>, HostError> {
+    let (submitted, on_its_way) = oneshot::channel();
+    let h = host.clone();
+    let reply = tokio::task::spawn_blocking(move || match h.submit_owned(conn, message) {
+        Ok(Routed::Pending(pending)) => {
+            let _ = submitted.send(Ok(()));
+            pending.wait()
+        }
+        Ok(Routed::Reply(reply)) => {
+            let _ = submitted.send(Ok(()));
+            Ok(reply)
+        }
+        Ok(_) => {
+            let e = HostError::OutOfPlace("data record without a reply");
+            let _ = submitted.send(Err(e.clone()));
+            Err(e)
+        }
+        Err(e) => {
+            let _ = submitted.send(Err(e.clone()));
+            Err(e)
+        }
+    });
+    match on_its_way.await {
+        Ok(Ok(())) => Ok(reply),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(HostError::OutOfPlace("record task failed")),
+    }
+}
