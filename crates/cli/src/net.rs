@@ -79,7 +79,10 @@ fn fit_descriptors(limits: &mut HostLimits, explicit_cap: bool) {
                         "the connection cap is above the open-file limit: accepts will fail with EMFILE before it is reached"
                     );
                 } else {
-                    tracing::info!(max_connections = room, "connection cap lowered to fit the open-file limit");
+                    tracing::info!(
+                        max_connections = room,
+                        "connection cap lowered to fit the open-file limit"
+                    );
                     limits.max_connections = room.max(1);
                 }
             }

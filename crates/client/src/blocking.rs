@@ -154,7 +154,9 @@ impl Client {
         match error.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted => {}
             ErrorKind::InvalidData => {
-                let decode = error.get_ref().and_then(|e| e.downcast_ref::<sc_protocol::codec::DecodeError>());
+                let decode = error
+                    .get_ref()
+                    .and_then(|e| e.downcast_ref::<sc_protocol::codec::DecodeError>());
                 self.fail_waiting(decode.map(|d| sc_protocol::Error::Decode(*d)));
             }
             _ => self.fail_waiting(None),

@@ -2,9 +2,9 @@
 //! deadline (handshake or request), the connection (closed by the host), the enclave
 //! (unreachable), the protocol (wire version, frame size) or the handshake itself.
 
+use sc_protocol::RecordError;
 use sc_protocol::codec::DecodeError;
 use sc_protocol::msgs::AlertCode;
-use sc_protocol::RecordError;
 use std::io::ErrorKind;
 use std::time::Duration;
 
@@ -87,9 +87,10 @@ impl ClientError {
     pub(crate) fn from_read(e: std::io::Error, timed_out: ClientError) -> ClientError {
         match e.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock => timed_out,
-            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-                ClientError::ConnectionClosed
-            }
+            ErrorKind::UnexpectedEof
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe => ClientError::ConnectionClosed,
             ErrorKind::InvalidData => match e.get_ref().and_then(|i| i.downcast_ref::<DecodeError>()) {
                 Some(d) => ClientError::Protocol(ProtocolError::BadFrame(d.clone())),
                 None => ClientError::Connection(e),

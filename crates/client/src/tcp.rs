@@ -74,7 +74,11 @@ pub(crate) fn alert_in(message: &[u8]) -> Option<ClientError> {
 impl TcpClient {
     /// Connects, attests the enclave and establishes the channel, allowing `handshake`
     /// for the handshake and the defaults of [`ClientTimeouts`] for the rest.
-    pub fn connect(addr: impl ToSocketAddrs, config: Arc<ClientConfig>, handshake: Duration) -> Result<Self, ClientError> {
+    pub fn connect(
+        addr: impl ToSocketAddrs,
+        config: Arc<ClientConfig>,
+        handshake: Duration,
+    ) -> Result<Self, ClientError> {
         Self::connect_with(
             addr,
             config,
@@ -148,7 +152,9 @@ impl TcpClient {
     /// Changes the request deadline (`None`: wait for ever).
     pub fn set_request_timeout(&mut self, timeout: Option<Duration>) -> Result<(), ClientError> {
         self.stream.set_read_timeout(timeout).map_err(ClientError::Connection)?;
-        self.stream.set_write_timeout(timeout).map_err(ClientError::Connection)?;
+        self.stream
+            .set_write_timeout(timeout)
+            .map_err(ClientError::Connection)?;
         self.request_timeout = timeout;
         Ok(())
     }

@@ -4,10 +4,12 @@
 use rand_core::OsRng;
 use sc_boundary::InProcess;
 use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
-use sc_host::{ConnId, Host, HostError, HostLimits, Routed, SessionRoutes};
+use sc_host::{ConnId, EvictHook, Host, HostError, HostLimits, Routed, SessionRoutes};
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Session, UnixTime};
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 fn now() -> UnixTime {
@@ -99,11 +101,94 @@ fn pending_and_session_limits_are_typed() {
     let (a, b) = (f.host.connect(), f.host.connect());
     let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
     reply(f.host.handle(a, &hello));
-    assert_eq!(f.host.handle(b, &hello), Err(HostError::TooManyPending));
-    f.host.disconnect(a);
+    // The table is full: the oldest pending handshake (a's) makes room, at the enclave too.
+    reply(f.host.handle(b, &hello));
+    assert!(!f.host.knows(a), "a was evicted");
+    assert_eq!(f.sessions.pending_handshakes(), 1);
+    f.host.disconnect(b);
+    let b = f.host.connect();
     establish(&f, b);
     let c = f.host.connect();
     assert_eq!(f.host.handle(c, &hello), Err(HostError::TooManySessions));
+}
+
+fn hook(flag: &Arc<AtomicUsize>) -> EvictHook {
+    let flag = flag.clone();
+    Arc::new(move || {
+        flag.fetch_add(1, Ordering::SeqCst);
+    })
+}
+
+#[test]
+fn per_source_shares_refuse_and_a_full_table_evicts_the_oldest_handshake() {
+    let f = fixture(HostLimits {
+        max_pending: 3,
+        max_pending_per_source: 2,
+        max_connections: 3,
+        max_connections_per_source: 3,
+        ..HostLimits::default()
+    });
+    let (one, two): (IpAddr, IpAddr) = ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
+    let evicted = Arc::new(AtomicUsize::new(0));
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    let a = f.host.accept(one, hook(&evicted)).unwrap();
+    let b = f.host.accept(one, hook(&evicted)).unwrap();
+    let c = f.host.accept(one, hook(&evicted)).unwrap();
+    assert_eq!(
+        f.host.accept(one, hook(&evicted)).unwrap_err(),
+        HostError::SourceLimit { what: "connections" }
+    );
+    reply(f.host.handle(a, &hello));
+    reply(f.host.handle(b, &hello));
+    let refused = f.host.handle(c, &hello).unwrap_err();
+    assert_eq!(
+        refused,
+        HostError::SourceLimit {
+            what: "pending handshakes"
+        }
+    );
+    assert!(refused.is_busy());
+    // Another source: the connection table is full (3), so the oldest handshake (a) goes.
+    let d = f.host.accept(two, hook(&evicted)).unwrap();
+    assert_eq!(evicted.load(Ordering::SeqCst), 1);
+    assert!(!f.host.knows(a));
+    assert_eq!(
+        f.sessions.pending_handshakes(),
+        1,
+        "a's half-finished handshake was dropped"
+    );
+    reply(f.host.handle(d, &hello));
+    assert_eq!(f.host.counts(), (0, 2));
+    // Every connection established: nothing to evict, so the next one is refused.
+    let g = fixture(HostLimits {
+        max_connections: 1,
+        ..HostLimits::default()
+    });
+    let e = g.host.accept(two, hook(&evicted)).unwrap();
+    establish(&g, e);
+    assert_eq!(
+        g.host.accept(one, hook(&evicted)).unwrap_err(),
+        HostError::TooManyConnections
+    );
+}
+
+#[test]
+fn handshakes_past_their_deadline_are_swept_with_the_enclave_state() {
+    let f = fixture(HostLimits {
+        handshake_timeout: Duration::from_secs(10),
+        ..HostLimits::default()
+    });
+    let evicted = Arc::new(AtomicUsize::new(0));
+    let a = f.host.accept("127.0.0.2".parse().unwrap(), hook(&evicted)).unwrap();
+    let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+    reply(f.host.handle(a, &hello));
+    let b = f.host.connect();
+    establish(&f, b);
+    assert_eq!(f.host.expire(Instant::now()), 0);
+    assert_eq!(f.host.expire(Instant::now() + Duration::from_secs(11)), 1);
+    assert_eq!(evicted.load(Ordering::SeqCst), 1, "its server was told");
+    assert_eq!(f.sessions.pending_handshakes(), 0);
+    assert_eq!(f.host.counts(), (1, 0), "the established session stays");
 }
 
 #[test]
@@ -240,9 +325,9 @@ fn session_routes_find_each_session_by_its_id() {
     assert!(routes.drop_session(b.id()));
     assert!(!routes.drop_session(b.id()));
     assert_eq!(f.sessions.open_sessions(), 0);
-    // The unfinished handshake expires with the host's idle timeout.
+    // The unfinished handshake expires at the host's handshake deadline.
     assert_eq!(routes.len(), 1);
-    assert_eq!(routes.expire(Instant::now() + Duration::from_secs(16 * 60)), 1);
+    assert_eq!(routes.expire(Instant::now() + Duration::from_secs(11)), 1);
     assert!(routes.is_empty());
     assert!(matches!(routes.handle(b"junk"), Err(HostError::Malformed(_))));
 }

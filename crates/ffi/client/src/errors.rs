@@ -1,8 +1,8 @@
 //! Client errors as result codes.
 
 use sc_client::ClientError;
-use sc_protocol::msgs::AlertCode;
 use sc_ffi_common::status::{self, cc_enclave_result_t, cc_enclave_result_t::*};
+use sc_protocol::msgs::AlertCode;
 
 /// The code for a failed client call.
 pub(crate) fn client_error(e: &ClientError) -> cc_enclave_result_t {

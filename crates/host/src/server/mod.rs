@@ -34,6 +34,8 @@ pub fn spawn_server(host: Arc<Host>, listener: std::net::TcpListener) -> std::io
         .enable_all()
         .thread_name("sc-host")
         .max_blocking_threads(ENCLAVE_THREADS)
+        // Idle blocking threads go soon after a burst, so a flood leaves none behind.
+        .thread_keep_alive(std::time::Duration::from_secs(1))
         .build()?;
     let listener = {
         let _entered = runtime.enter();
