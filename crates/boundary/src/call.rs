@@ -13,8 +13,16 @@
 //! | 0x82 | App reply | the reply record |
 //! | 0x83 | Done | empty |
 //! | 0x8f | Error | u16 code, UTF-8 text |
+//!
+//! Call id 0 ([`ONE_WAY`]) asks for no answer: the enclave handles the call and writes
+//! nothing back. Why: a host that tells the enclave to forget a session on an eviction or
+//! disconnect path must not wait for it, and an answer nobody waits for would sit unread
+//! in the boundary socket until it fills and stalls every call.
 
 use sc_protocol::codec::Reader;
+
+/// The call id of a one-way call (no answer is written).
+pub const ONE_WAY: u64 = 0;
 
 /// Largest call frame (a maximal record plus headers).
 pub const MAX_CALL_LEN: usize = sc_protocol::msgs::MAX_FRAME_BODY + 64;

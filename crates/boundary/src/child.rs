@@ -14,7 +14,7 @@
 //! state, so the enclave is then treated as hung: it is killed and every pending call fails
 //! with [`BoundaryError::Timeout`]; a supervisor restarts it.
 
-use crate::call::{Request, Response, read_frame};
+use crate::call::{ONE_WAY, Request, Response, read_frame};
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -274,6 +274,18 @@ impl EnclaveTransport for ChildProcess {
         let (id, rx, deadline) = self.inner.submit(&request)?;
         let inner = self.inner.clone();
         Ok(PendingCall::later(move || inner.wait(id, &rx, deadline)))
+    }
+
+    /// A one-way call: written with call id 0, so the enclave answers nothing.
+    fn notify(&self, request: Request) -> Result<(), BoundaryError> {
+        if lock(&self.inner.state).dead {
+            return Err(BoundaryError::EnclaveExited);
+        }
+        if request.write_to(ONE_WAY, &mut *lock(&self.inner.writer)).is_err() {
+            self.inner.fail_all(BoundaryError::EnclaveExited);
+            return Err(BoundaryError::EnclaveExited);
+        }
+        Ok(())
     }
 }
 

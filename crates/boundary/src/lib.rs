@@ -37,7 +37,7 @@ mod call;
 mod child;
 mod serve;
 
-pub use call::{CallError, MAX_CALL_LEN, Request, Response};
+pub use call::{CallError, MAX_CALL_LEN, ONE_WAY, Request, Response};
 pub use child::ChildProcess;
 pub use serve::serve;
 
@@ -55,6 +55,13 @@ pub trait EnclaveTransport: Send + Sync {
     /// Sends one call without waiting for its answer, so that a relay can keep several in
     /// flight (pipelining); [`PendingCall::wait`] collects the answer.
     fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError>;
+
+    /// Sends one call whose answer nobody needs (telling the enclave to forget a session),
+    /// without waiting for the enclave. The default waits for the answer; transports that
+    /// can send a call without one override it.
+    fn notify(&self, request: Request) -> Result<(), BoundaryError> {
+        self.call(request).map(drop)
+    }
 
     /// Makes one call and waits for its answer.
     fn call(&self, request: Request) -> Result<Response, BoundaryError> {

@@ -6,7 +6,7 @@
 //! calls still run in parallel on up to `workers` threads.
 
 use crate::EnclaveService;
-use crate::call::{CallError, Response, read_request};
+use crate::call::{CallError, ONE_WAY, Response, read_request};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
@@ -35,6 +35,9 @@ pub fn serve<S: EnclaveService>(
                             message: what.into(),
                         }),
                     };
+                    if id == ONE_WAY {
+                        continue;
+                    }
                     let frame = response.encode(id);
                     let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
                     out.write_all(&frame)?;

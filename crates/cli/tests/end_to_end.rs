@@ -268,3 +268,26 @@ fn a_refused_record_in_the_pipeline_does_not_strand_the_connection() {
         s.host.counts()
     );
 }
+
+#[test]
+fn one_way_calls_leave_no_answers_to_fill_the_boundary() {
+    use sc_boundary::{EnclaveTransport, Request};
+    let s = stack();
+    // 100,000 answers would fill the boundary socket many times over, and nobody reads
+    // answers to calls nobody waits for: with answers, these writes would stall for ever.
+    let child = s.child.clone();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for id in 0..100_000u64 {
+            child.notify(Request::CloseSession { session_id: id + 1 }).unwrap();
+        }
+        let _ = done.send(());
+    });
+    assert!(
+        finished.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "one-way calls stalled the boundary"
+    );
+    // Calls and their answers still pair up.
+    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    assert_eq!(c.request(b"2,4").unwrap(), b"count=2 mean=3.00 max=4.00");
+}

@@ -80,27 +80,27 @@ fn a_full_pending_table_evicts_the_oldest_handshake() {
     // already holding one; a full table evicts the oldest instead of refusing.
     let server = ServeProcess::start(&["--max-pending", "4", "--handshake-timeout", "20s"]);
     let config = server.config();
+    // One after the other, each holding its slot (its ServerHello arrived) before the next.
     let mut held: Vec<TcpStream> = (0..4)
         .map(|i| {
             let mut s = connect_from(source(i), server.addr).unwrap();
             s.write_all(&client_hello(&config)).unwrap();
+            assert_eq!(
+                refusal(&mut s, Duration::from_secs(5)).0,
+                None,
+                "a ServerHello, not an alert"
+            );
             s
         })
         .collect();
-    // Wait until all four hold a slot (their ServerHellos arrived).
-    for s in &mut held {
-        assert_eq!(
-            refusal(s, Duration::from_secs(5)).0,
-            None,
-            "a ServerHello, not an alert"
-        );
-    }
     assert_eq!(legit_request(&server).unwrap(), b"count=3 mean=2.00 max=3.00");
-    // The oldest was evicted with a busy alert, long before its 20 s deadline.
+    // The oldest was evicted with a busy alert, long before its 20 s deadline; the others
+    // keep their slots.
     assert_eq!(
         refusal(&mut held[0], Duration::from_secs(5)),
         (Some(AlertCode::Busy), true)
     );
+    assert_eq!(refusal(&mut held[1], Duration::from_millis(300)), (None, false));
 }
 
 #[test]
@@ -169,14 +169,23 @@ fn slowloris_and_idle_connections_are_closed_at_their_deadlines() {
     let (alert, ended) = refusal(&mut slow, Duration::from_secs(2));
     assert!(ended && matches!(alert, Some(AlertCode::Timeout) | None));
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
 
     // Silent before the handshake: the handshake deadline.
     let mut silent = connect_from(source(1), server.addr).unwrap();
     let started = Instant::now();
-    assert_eq!(refusal(&mut silent, Duration::from_secs(6)), (Some(AlertCode::Timeout), true));
+    assert_eq!(
+        refusal(&mut silent, Duration::from_secs(6)),
+        (Some(AlertCode::Timeout), true)
+    );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(2900) && took < Duration::from_secs(5), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(2900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
 
     // Idle after the handshake: the idle timeout, without an alert (it is established).
     let mut idle = TcpClient::connect(server.addr, config, Duration::from_secs(5)).unwrap();
@@ -184,7 +193,10 @@ fn slowloris_and_idle_connections_are_closed_at_their_deadlines() {
     idle.set_request_timeout(Some(Duration::from_secs(6))).unwrap();
     assert!(matches!(idle.recv(), Err(ClientError::ConnectionClosed)));
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(4), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
 }
 
 #[test]

@@ -2,9 +2,16 @@
 //! source address, in arrival order for eviction and deadline sweeps.
 //!
 //! Why arrival order comes free: connection ids are handed out in increasing order, so a
-//! `BTreeSet<ConnId>` is ordered oldest first. Evicting the oldest handshake or sweeping
-//! expired ones costs O(log n) per connection touched, never a scan of the table.
+//! `BTreeSet<ConnId>` is ordered oldest first. Evicting a handshake or sweeping expired
+//! ones costs O(log n) per connection touched, never a scan of the table.
+//!
+//! Why eviction picks the heaviest source first: under a flood from a few addresses, the
+//! oldest handshake overall is as likely to be a legitimate client's as an attacker's;
+//! the oldest handshake of the address holding the most is almost surely the attacker's.
+//! So a legitimate client on an address of its own keeps its slot however large the
+//! flood, and a flood only displaces itself.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,6 +30,8 @@ pub type EvictHook = Arc<dyn Fn() + Send + Sync>;
 pub(crate) enum Phase {
     /// Nothing received yet.
     New,
+    /// A pending-handshake slot is reserved for the ClientHello about to go to the enclave.
+    Reserved,
     /// A ClientHello is with the enclave: the pending slot is reserved before the call, so
     /// that concurrent hellos cannot overshoot the limit.
     Hello,
@@ -34,21 +43,21 @@ pub(crate) enum Phase {
 
 impl Phase {
     pub(crate) fn is_pending(self) -> bool {
-        matches!(self, Phase::Hello | Phase::Pending(_))
+        matches!(self, Phase::Reserved | Phase::Hello | Phase::Pending(_))
     }
 
     /// The enclave session this phase holds, if any.
     pub(crate) fn session(self) -> Option<u64> {
         match self {
             Phase::Pending(id) | Phase::Open(id) => Some(id),
-            Phase::New | Phase::Hello => None,
+            Phase::New | Phase::Reserved | Phase::Hello => None,
         }
     }
 }
 
 /// A source address as counted for per-source caps: IPv4 as is (IPv4-mapped IPv6 too),
 /// IPv6 by its /64, the smallest block one subscriber usually holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Source(IpAddr);
 
 impl Source {
@@ -90,16 +99,61 @@ pub(crate) struct PerSource {
     pub(crate) pending: usize,
 }
 
+/// Connections that may be evicted, grouped by source (connections without one, from
+/// the C interface, form a group of their own) and ranked by how many each group holds.
+#[derive(Default)]
+struct EvictionIndex {
+    groups: HashMap<Option<Source>, BTreeSet<ConnId>>,
+    /// (members, oldest member, group): the last is the heaviest group, and among equally
+    /// heavy groups the one holding the oldest member.
+    rank: BTreeSet<(usize, Reverse<ConnId>, Option<Source>)>,
+    /// Every member, oldest first (for deadline sweeps).
+    all: BTreeSet<ConnId>,
+}
+
+impl EvictionIndex {
+    fn update(&mut self, id: ConnId, group: Option<Source>, add: bool) {
+        let members = self.groups.entry(group).or_default();
+        let key = |m: &BTreeSet<ConnId>| m.first().map(|oldest| (m.len(), Reverse(*oldest), group));
+        let before = key(members);
+        if add {
+            members.insert(id);
+            self.all.insert(id);
+        } else {
+            members.remove(&id);
+            self.all.remove(&id);
+        }
+        let after = key(members);
+        if after.is_none() {
+            self.groups.remove(&group);
+        }
+        if before != after {
+            if let Some(k) = before {
+                self.rank.remove(&k);
+            }
+            if let Some(k) = after {
+                self.rank.insert(k);
+            }
+        }
+    }
+
+    /// The oldest member of the heaviest group.
+    fn pick(&self) -> Option<ConnId> {
+        let (_, Reverse(oldest), _) = self.rank.last()?;
+        Some(*oldest)
+    }
+}
+
 /// Connections and their counts (kept together under one lock).
 #[derive(Default)]
 pub(crate) struct Table {
     pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) open: usize,
     pub(crate) pending: usize,
-    /// Not yet established (New, Hello, Pending), oldest first.
-    handshaking: BTreeSet<ConnId>,
-    /// Pending (the enclave holds a half-finished handshake), oldest first.
-    awaiting_finished: BTreeSet<ConnId>,
+    /// Not yet established (New, Hello, Pending).
+    handshaking: EvictionIndex,
+    /// Pending (the enclave holds a half-finished handshake).
+    awaiting_finished: EvictionIndex,
     sources: HashMap<Source, PerSource>,
 }
 
@@ -129,15 +183,12 @@ impl Table {
         if let Phase::Open(_) = phase {
             self.open = self.open.saturating_add_signed(delta);
         }
-        let set = |s: &mut BTreeSet<ConnId>, member: bool| {
-            if member && add {
-                s.insert(id);
-            } else if member {
-                s.remove(&id);
-            }
-        };
-        set(&mut self.handshaking, !matches!(phase, Phase::Open(_)));
-        set(&mut self.awaiting_finished, matches!(phase, Phase::Pending(_)));
+        if !matches!(phase, Phase::Open(_)) {
+            self.handshaking.update(id, conn.source, add);
+        }
+        if let Phase::Pending(_) = phase {
+            self.awaiting_finished.update(id, conn.source, add);
+        }
     }
 
     pub(crate) fn insert(&mut self, id: ConnId, conn: Conn) {
@@ -164,19 +215,22 @@ impl Table {
         Some(conn)
     }
 
-    /// The oldest connection that has not finished its handshake.
-    pub(crate) fn oldest_handshaking(&self) -> Option<ConnId> {
-        self.handshaking.first().copied()
+    /// The connection to evict for room in the connection table: the oldest unfinished
+    /// handshake of the source holding the most.
+    pub(crate) fn handshake_to_evict(&self) -> Option<ConnId> {
+        self.handshaking.pick()
     }
 
-    /// The oldest connection whose half-finished handshake the enclave holds.
-    pub(crate) fn oldest_awaiting_finished(&self) -> Option<ConnId> {
-        self.awaiting_finished.first().copied()
+    /// The pending handshake to evict for room in the pending table: the oldest of the
+    /// source holding the most.
+    pub(crate) fn pending_to_evict(&self) -> Option<ConnId> {
+        self.awaiting_finished.pick()
     }
 
     /// Handshaking connections that started before `cutoff`, oldest first.
     pub(crate) fn handshakes_started_before(&self, cutoff: Instant) -> Vec<ConnId> {
         self.handshaking
+            .all
             .iter()
             .take_while(|id| self.conns.get(id).is_some_and(|c| c.started < cutoff))
             .copied()
@@ -206,15 +260,47 @@ mod tests {
         t.set_phase(ConnId(1), Phase::Hello);
         t.set_phase(ConnId(1), Phase::Pending(9));
         assert_eq!((t.pending, t.source(a).pending), (1, 1));
-        assert_eq!(t.oldest_awaiting_finished(), Some(ConnId(1)));
+        assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
         t.set_phase(ConnId(1), Phase::Open(9));
         assert_eq!((t.pending, t.open, t.source(a).pending), (0, 1, 0));
-        assert_eq!(t.oldest_handshaking(), Some(ConnId(2)));
-        assert_eq!(t.oldest_awaiting_finished(), None);
+        assert_eq!(t.handshake_to_evict(), Some(ConnId(2)));
+        assert_eq!(t.pending_to_evict(), None);
         t.remove(ConnId(1));
         t.remove(ConnId(2));
         assert_eq!((t.open, t.pending, t.conns.len()), (0, 0, 0));
         assert!(t.sources.is_empty(), "no per-source entry outlives its connections");
+    }
+
+    #[test]
+    fn eviction_takes_the_oldest_of_the_heaviest_source() {
+        let now = Instant::now();
+        let (flood, legit) = (
+            Source::of("127.0.0.2".parse().unwrap()),
+            Source::of("127.0.0.1".parse().unwrap()),
+        );
+        let mut t = Table::default();
+        // The legitimate client's handshake is the oldest overall.
+        t.insert(ConnId(1), Conn::new(now, Some(legit), None));
+        for id in 2..6 {
+            t.insert(ConnId(id), Conn::new(now, Some(flood), None));
+        }
+        for id in 1..6 {
+            t.set_phase(ConnId(id), Phase::Pending(id));
+        }
+        assert_eq!(t.pending_to_evict(), Some(ConnId(2)));
+        assert_eq!(t.handshake_to_evict(), Some(ConnId(2)));
+        for id in 2..6 {
+            t.remove(ConnId(id));
+        }
+        assert_eq!(t.pending_to_evict(), Some(ConnId(1)), "alone, it is the heaviest");
+        // Equally heavy sources: the oldest handshake among them goes first.
+        t.insert(ConnId(7), Conn::new(now, Some(flood), None));
+        t.set_phase(ConnId(7), Phase::Pending(7));
+        assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
+        t.remove(ConnId(1));
+        t.remove(ConnId(7));
+        assert_eq!(t.pending_to_evict(), None);
+        assert!(t.handshaking.rank.is_empty() && t.handshaking.groups.is_empty());
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl HostError {
 
 /// Where a client message goes.
 enum Route {
-    Hello,
+    Hello { reserved: bool },
     Finished(u64),
     Data(u64),
     Close,
@@ -193,8 +193,8 @@ impl Host {
                 return Err(HostError::SourceLimit { what: "connections" });
             }
             let victim = if t.conns.len() >= self.limits.max_connections {
-                let oldest = t.oldest_handshaking().ok_or(HostError::TooManyConnections)?;
-                t.remove(oldest)
+                let victim = t.handshake_to_evict().ok_or(HostError::TooManyConnections)?;
+                t.remove(victim)
             } else {
                 None
             };
@@ -231,9 +231,8 @@ impl Host {
             .map(|c| c.phase)
             .ok_or(HostError::UnknownConnection)?;
         match (msg_type, phase) {
-            (MessageType::ClientHello, Phase::New) | (MessageType::ClientFinished, Phase::Pending(_)) => {
-                Ok(self.limits.max_client_hello)
-            }
+            (MessageType::ClientHello, Phase::New | Phase::Reserved)
+            | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits.max_client_hello),
             (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits.max_message),
             (MessageType::ServerHello | MessageType::Alert, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
@@ -291,7 +290,15 @@ impl Host {
             hook();
         }
         if let Some(id) = conn.phase.session() {
-            let _ = self.enclave().call(Request::CloseSession { session_id: id });
+            self.close_session(id);
+        }
+    }
+
+    /// Tells the enclave to drop session `id` without waiting for its answer: this runs on
+    /// accept and eviction paths that must not wait on the enclave.
+    fn close_session(&self, id: u64) {
+        if let Err(e) = self.enclave().notify(Request::CloseSession { session_id: id }) {
+            tracing::debug!(error = %e, "could not tell the enclave to drop a session");
         }
     }
 
@@ -316,7 +323,7 @@ impl Host {
     /// without being copied.
     pub fn submit_owned(&self, conn: ConnId, message: Vec<u8>) -> Result<Routed, HostError> {
         match self.route(conn, &message)? {
-            Route::Hello => self.client_hello(conn, &message),
+            Route::Hello { reserved } => self.client_hello(conn, &message, reserved),
             Route::Finished(id) => match self.channel(&message)? {
                 None => {
                     self.set_phase(conn, Phase::Open(id));
@@ -354,7 +361,8 @@ impl Host {
         let frame = Frame::parse(message, self.limits.max_message.saturating_sub(FRAME_HEADER_LEN))?;
         let own = |id| frame.session_id() == Some(id);
         match (frame.msg_type, self.phase(conn)?) {
-            (MessageType::ClientHello, Phase::New) => Ok(Route::Hello),
+            (MessageType::ClientHello, Phase::New) => Ok(Route::Hello { reserved: false }),
+            (MessageType::ClientHello, Phase::Reserved) => Ok(Route::Hello { reserved: true }),
             (MessageType::ClientFinished, Phase::Pending(id)) if own(id) => Ok(Route::Finished(id)),
             (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
             (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close),
@@ -368,18 +376,28 @@ impl Host {
         }
     }
 
-    fn client_hello(&self, conn: ConnId, message: &[u8]) -> Result<Routed, HostError> {
+    /// Reserves `conn`'s pending-handshake slot now, before its ClientHello is handed to
+    /// [`Host::submit`] (which then uses the slot): a server calls it on its own thread, so
+    /// that hellos over the caps are refused before they queue for the enclave.
+    pub fn reserve_hello(&self, conn: ConnId) -> Result<(), HostError> {
+        if let Some(v) = self.reserve_pending(conn)? {
+            tracing::debug!("pending handshake limit reached: evicted one from the heaviest source");
+            self.dropped(v);
+        }
+        Ok(())
+    }
+
+    fn client_hello(&self, conn: ConnId, message: &[u8], reserved: bool) -> Result<Routed, HostError> {
         if message.len() > self.limits.max_client_hello {
             return Err(HostError::TooLarge {
                 len: message.len(),
                 max: self.limits.max_client_hello,
             });
         }
-        let victim = self.reserve_pending(conn)?;
-        if let Some(v) = victim {
-            tracing::debug!("pending handshake limit reached: evicted the oldest");
-            self.dropped(v);
+        if !reserved {
+            self.reserve_hello(conn)?;
         }
+        self.set_phase(conn, Phase::Hello);
         let reply = self
             .channel(message)
             .and_then(|r| r.ok_or(unexpected("no answer to ClientHello")));
@@ -393,7 +411,7 @@ impl Host {
         if !self.table().set_phase(conn, next) {
             // Evicted or disconnected while the enclave was answering: drop what it made.
             if let Some(id) = next.session() {
-                let _ = self.enclave().call(Request::CloseSession { session_id: id });
+                self.close_session(id);
             }
             return Err(HostError::UnknownConnection);
         }
@@ -404,7 +422,11 @@ impl Host {
     /// when the table is full (returned, for the caller to release outside the lock).
     fn reserve_pending(&self, conn: ConnId) -> Result<Option<Conn>, HostError> {
         let mut t = self.table();
-        let source = t.conns.get(&conn).ok_or(HostError::UnknownConnection)?.source;
+        let c = t.conns.get(&conn).ok_or(HostError::UnknownConnection)?;
+        if !matches!(c.phase, Phase::New) {
+            return Err(HostError::OutOfPlace("second ClientHello on a connection"));
+        }
+        let source = c.source;
         if source.is_some_and(|s| t.source(s).pending >= self.limits.max_pending_per_source) {
             return Err(HostError::SourceLimit {
                 what: "pending handshakes",
@@ -414,12 +436,12 @@ impl Host {
             return Err(HostError::TooManySessions);
         }
         let victim = if t.pending >= self.limits.max_pending {
-            let oldest = t.oldest_awaiting_finished().ok_or(HostError::TooManyPending)?;
-            t.remove(oldest)
+            let victim = t.pending_to_evict().ok_or(HostError::TooManyPending)?;
+            t.remove(victim)
         } else {
             None
         };
-        t.set_phase(conn, Phase::Hello);
+        t.set_phase(conn, Phase::Reserved);
         Ok(victim)
     }
 
@@ -443,11 +465,12 @@ impl Host {
         })?)
     }
 
-    /// Forgets a connection and tells the enclave to drop its session.
+    /// Forgets a connection and tells the enclave to drop its session (without waiting
+    /// for the enclave: safe to call from an async task).
     pub fn disconnect(&self, conn: ConnId) {
         let removed = self.table().remove(conn);
         if let Some(id) = removed.and_then(|c| c.phase.session()) {
-            let _ = self.enclave().call(Request::CloseSession { session_id: id });
+            self.close_session(id);
         }
     }
 

@@ -250,7 +250,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             Err(ReadError::Quiet) if stage == Stage::Established => break End::Idle,
             Err(ReadError::Quiet | ReadError::Slow) => break End::Alert(AlertCode::Timeout),
             Err(ReadError::Refused(e)) => {
-                tracing::info!(%peer, error = %e, "refusing message; closing connection");
+                tracing::debug!(%peer, error = %e, "refusing message; closing connection");
                 break End::Alert(alert_for(&e));
             }
         };
@@ -264,7 +264,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             let reply = match submit_record(&host, conn, incoming.message).await {
                 Ok(reply) => reply,
                 Err(e) => {
-                    tracing::info!(%peer, error = %e, "refusing record; closing connection");
+                    tracing::debug!(%peer, error = %e, "refusing record; closing connection");
                     break End::Alert(alert_for(&e));
                 }
             };
@@ -280,6 +280,14 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         }
         // Handshake and close messages take effect after every earlier record.
         drop(pipeline.acquire_many(PIPELINE_DEPTH as u32).await);
+        if incoming.msg_type == MessageType::ClientHello {
+            // Admission here, on this task, so that hellos over the caps never queue for
+            // the enclave's threads.
+            if let Err(e) = host.reserve_hello(conn) {
+                tracing::debug!(%peer, error = %e, "refusing ClientHello");
+                break End::Alert(alert_for(&e));
+            }
+        }
         let h = host.clone();
         let routed = tokio::task::spawn_blocking(move || h.submit_owned(conn, incoming.message)).await;
         match routed {
@@ -292,7 +300,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             Ok(Ok(Routed::Closed)) => break End::PeerClosed,
             Ok(Ok(Routed::Pending(_))) | Err(_) => break End::Dropped,
             Ok(Err(e)) => {
-                tracing::info!(%peer, error = %e, "refusing message; closing connection");
+                tracing::debug!(%peer, error = %e, "refusing message; closing connection");
                 break End::Alert(alert_for(&e));
             }
         }
@@ -306,8 +314,8 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     };
     let wr = out.finish(abandon).await;
     close(&mut rd, wr, last, limits.frame_timeout).await;
-    let h = host.clone();
-    let _ = tokio::task::spawn_blocking(move || h.disconnect(conn)).await;
+    drop(rd);
+    host.disconnect(conn);
 }
 
 /// Sends a data record on to the enclave (in order: the next record is read only once
