@@ -92,7 +92,7 @@ impl ClientError {
             | ErrorKind::ConnectionAborted
             | ErrorKind::BrokenPipe => ClientError::ConnectionClosed,
             ErrorKind::InvalidData => match e.get_ref().and_then(|i| i.downcast_ref::<DecodeError>()) {
-                Some(d) => ClientError::Protocol(ProtocolError::BadFrame(d.clone())),
+                Some(d) => ClientError::Protocol(ProtocolError::BadFrame(*d)),
                 None => ClientError::Connection(e),
             },
             _ => ClientError::Connection(e),

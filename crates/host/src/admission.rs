@@ -137,10 +137,13 @@ impl EvictionIndex {
         }
     }
 
-    /// The oldest member of the heaviest group.
-    fn pick(&self) -> Option<ConnId> {
-        let (_, Reverse(oldest), _) = self.rank.last()?;
-        Some(*oldest)
+    /// The oldest member that `may_go` of the heaviest group that has one.
+    fn pick(&self, may_go: impl Fn(ConnId) -> bool) -> Option<ConnId> {
+        self.rank
+            .iter()
+            .rev()
+            .filter_map(|(_, _, group)| self.groups.get(group)?.iter().copied().find(|id| may_go(*id)))
+            .next()
     }
 }
 
@@ -150,10 +153,10 @@ pub(crate) struct Table {
     pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) open: usize,
     pub(crate) pending: usize,
-    /// Not yet established (New, Hello, Pending).
+    /// Not yet established (New, Reserved, Hello, Pending).
     handshaking: EvictionIndex,
-    /// Pending (the enclave holds a half-finished handshake).
-    awaiting_finished: EvictionIndex,
+    /// Holding a pending-handshake slot (Reserved, Hello, Pending).
+    pending_slots: EvictionIndex,
     sources: HashMap<Source, PerSource>,
 }
 
@@ -186,8 +189,8 @@ impl Table {
         if !matches!(phase, Phase::Open(_)) {
             self.handshaking.update(id, conn.source, add);
         }
-        if let Phase::Pending(_) = phase {
-            self.awaiting_finished.update(id, conn.source, add);
+        if phase.is_pending() {
+            self.pending_slots.update(id, conn.source, add);
         }
     }
 
@@ -215,16 +218,23 @@ impl Table {
         Some(conn)
     }
 
-    /// The connection to evict for room in the connection table: the oldest unfinished
-    /// handshake of the source holding the most.
-    pub(crate) fn handshake_to_evict(&self) -> Option<ConnId> {
-        self.handshaking.pick()
+    /// Whether a handshake may be evicted: not while its ClientHello is at the enclave
+    /// (the slot would be freed only when the enclave answers, and its work wasted).
+    fn evictable(&self, id: ConnId) -> bool {
+        self.conns.get(&id).is_some_and(|c| !matches!(c.phase, Phase::Hello))
     }
 
-    /// The pending handshake to evict for room in the pending table: the oldest of the
-    /// source holding the most.
+    /// The connection to evict for room in the connection table: the oldest evictable
+    /// unfinished handshake of the source holding the most.
+    pub(crate) fn handshake_to_evict(&self) -> Option<ConnId> {
+        self.handshaking.pick(|id| self.evictable(id))
+    }
+
+    /// The handshake to evict for room in the pending table: the oldest evictable one of
+    /// the source holding the most slots. Evicting a reserved slot (its hello still
+    /// queued for the enclave) also saves the enclave's work.
     pub(crate) fn pending_to_evict(&self) -> Option<ConnId> {
-        self.awaiting_finished.pick()
+        self.pending_slots.pick(|id| self.evictable(id))
     }
 
     /// Handshaking connections that started before `cutoff`, oldest first.
@@ -257,7 +267,9 @@ mod tests {
         t.insert(ConnId(1), Conn::new(now, Some(a), None));
         t.insert(ConnId(2), Conn::new(now, Some(a), None));
         assert_eq!((t.source(a).conns, t.source(a).pending), (2, 0));
+        t.set_phase(ConnId(1), Phase::Reserved);
         t.set_phase(ConnId(1), Phase::Hello);
+        assert_eq!(t.pending_to_evict(), None, "a hello at the enclave stays");
         t.set_phase(ConnId(1), Phase::Pending(9));
         assert_eq!((t.pending, t.source(a).pending), (1, 1));
         assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
@@ -301,6 +313,78 @@ mod tests {
         t.remove(ConnId(7));
         assert_eq!(t.pending_to_evict(), None);
         assert!(t.handshaking.rank.is_empty() && t.handshaking.groups.is_empty());
+    }
+
+    /// The eviction choice, computed the slow way from the table itself: groups by slots
+    /// held (ties: the one holding the oldest slot), the first with an evictable member.
+    fn naive_pending_victim(t: &Table) -> Option<ConnId> {
+        let mut groups: HashMap<Option<Source>, Vec<ConnId>> = HashMap::new();
+        for (id, c) in &t.conns {
+            if c.phase.is_pending() {
+                groups.entry(c.source).or_default().push(*id);
+            }
+        }
+        let mut ranked: Vec<(usize, Reverse<ConnId>, Vec<ConnId>)> = groups
+            .into_values()
+            .map(|mut m| {
+                m.sort();
+                (m.len(), Reverse(m[0]), m)
+            })
+            .collect();
+        ranked.sort_by_key(|r| Reverse((r.0, r.1)));
+        ranked
+            .into_iter()
+            .find_map(|(_, _, m)| m.into_iter().find(|id| !matches!(t.conns[id].phase, Phase::Hello)))
+    }
+
+    #[test]
+    fn eviction_index_agrees_with_a_naive_model_under_random_operations() {
+        let now = Instant::now();
+        let mut t = Table::default();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut next_id = 1;
+        for _ in 0..5_000 {
+            let r = next();
+            let live: Vec<ConnId> = t.conns.keys().copied().collect();
+            match r % 5 {
+                0 | 1 => {
+                    let source = match (r >> 8) % 5 {
+                        0 => None,
+                        n => Some(Source::of(IpAddr::from([127, 0, 0, n as u8]))),
+                    };
+                    t.insert(ConnId(next_id), Conn::new(now, source, None));
+                    next_id += 1;
+                }
+                2 | 3 if !live.is_empty() => {
+                    let id = live[(r >> 8) as usize % live.len()];
+                    let phase = match (r >> 16) % 5 {
+                        0 => Phase::New,
+                        1 => Phase::Reserved,
+                        2 => Phase::Hello,
+                        3 => Phase::Pending(id.0),
+                        _ => Phase::Open(id.0),
+                    };
+                    t.set_phase(id, phase);
+                }
+                _ if !live.is_empty() => {
+                    let id = match t.pending_to_evict() {
+                        Some(v) if r & 0x100 == 0 => v,
+                        _ => live[(r >> 8) as usize % live.len()],
+                    };
+                    t.remove(id);
+                }
+                _ => {}
+            }
+            assert_eq!(t.pending_to_evict(), naive_pending_victim(&t));
+            let pending = t.conns.values().filter(|c| c.phase.is_pending()).count();
+            assert_eq!(t.pending, pending);
+        }
     }
 
     #[test]

@@ -397,7 +397,10 @@ impl Host {
         if !reserved {
             self.reserve_hello(conn)?;
         }
-        self.set_phase(conn, Phase::Hello);
+        if !self.table().set_phase(conn, Phase::Hello) {
+            // Evicted while its hello waited: the enclave never sees it.
+            return Err(HostError::UnknownConnection);
+        }
         let reply = self
             .channel(message)
             .and_then(|r| r.ok_or(unexpected("no answer to ClientHello")));
