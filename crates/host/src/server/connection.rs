@@ -171,7 +171,7 @@ async fn close(rd: &mut OwnedReadHalf, wr: Option<OwnedWriteHalf>, last: Option<
     }
     let _ = timeout(LINGER, wr.shutdown()).await;
     drop(wr);
-    let mut sink = [0u8; 4096];
+    let mut sink = [0u8; 512];
     let _ = timeout(LINGER, async {
         let mut left: usize = 64 * 1024;
         while left > 0 {
