@@ -323,12 +323,19 @@ fn main() {
         ("request/ack, 1 in flight".to_string(), &ours_bulk, &tls_bulk),
     ] {
         let ratios: Vec<f64> = ours.iter().zip(tls.iter()).map(|(a, b)| a / b).collect();
+        let rounds = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
         println!(
             "  {name:<26} ours {:>5.0} MB/s, rustls {:>5.0} MB/s; median ratio {:.2}x rustls (rounds: {})",
             median(ours.clone()),
             median(tls.clone()),
             median(ratios.clone()),
             ratios.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(" ")
+        );
+        println!(
+            "  {:<26} ours MB/s by round: {}; rustls: {}",
+            "",
+            rounds(ours),
+            rounds(tls)
         );
     }
 }

@@ -298,3 +298,60 @@ fn a_request_the_server_never_answers_times_out() {
     assert!(err.to_string().starts_with("request timed out"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[test]
+fn the_enclave_drops_a_half_finished_handshake_at_the_host_deadline() {
+    // The enclave in this process (its session table is then observable); the server and
+    // the sockets are the real ones.
+    use sc_enclave::program::{ProgramOptions, build_service};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.key");
+    let sim = sc_attestation::sim::SimRoot::from_secret([7; 32]);
+    sim.write(&root).unwrap();
+    let service = build_service(&ProgramOptions::new(&root), |_| {}).unwrap();
+    let sessions = service.sessions().clone();
+    let transport = std::sync::Arc::new(sc_boundary::InProcess::new(std::sync::Arc::new(service)));
+    let host = std::sync::Arc::new(sc_host::Host::new(
+        transport,
+        sc_host::HostLimits {
+            handshake_timeout: Duration::from_secs(1),
+            ..sc_host::HostLimits::default()
+        },
+    ));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    sc_host::spawn_server(host.clone(), listener).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let policy = format!(
+        "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
+        hex::encode(sim.public_key()),
+        hex::encode(sc_attestation::measure_file(&exe).unwrap())
+    );
+    let policy = sc_attestation::Policy::from_toml(&policy, None).unwrap();
+    let config = std::sync::Arc::new(
+        sc_protocol::ClientConfig::builder()
+            .verifier(std::sync::Arc::new(
+                sc_attestation::VerifierRegistry::from_policy(&policy).unwrap(),
+            ))
+            .build()
+            .unwrap(),
+    );
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(&client_hello(&config)).unwrap();
+    assert_eq!(refusal(&mut s, Duration::from_secs(5)), (None, false), "a ServerHello");
+    assert_eq!(sessions.pending_handshakes(), 1);
+    assert_eq!(host.counts(), (0, 1));
+    let started = Instant::now();
+    assert_eq!(
+        refusal(&mut s, Duration::from_secs(5)),
+        (Some(AlertCode::Timeout), true)
+    );
+    assert!(
+        within(Duration::from_secs(2), || sessions.pending_handshakes() == 0
+            && host.counts() == (0, 0)),
+        "enclave {} pending, host {:?}",
+        sessions.pending_handshakes(),
+        host.counts()
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}

@@ -10,10 +10,13 @@ use sc_protocol::ClientConfig;
 use sc_protocol::codec::Codec;
 use sc_protocol::io::read_message;
 use sc_protocol::msgs::{Alert, Frame, MessageType};
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
+
+/// Read buffer for replies.
+const READ_BUFFER: usize = 16 * 1024;
 
 /// Largest message accepted from the server.
 const MAX_MESSAGE: usize = sc_protocol::msgs::MAX_FRAME_BODY + sc_protocol::msgs::FRAME_HEADER_LEN;
@@ -43,7 +46,10 @@ impl Default for ClientTimeouts {
 #[derive(Debug)]
 pub struct TcpClient {
     client: Arc<Client>,
-    stream: TcpStream,
+    /// Replies are read through a buffer: acknowledgements of pipelined records arrive
+    /// together, and one read takes them all (two unbuffered reads per reply cost a
+    /// measurable share of a pipelining client's time).
+    stream: BufReader<TcpStream>,
     writer: Arc<Mutex<TcpStream>>,
     request_timeout: Option<Duration>,
 }
@@ -143,7 +149,7 @@ impl TcpClient {
             .map_err(ClientError::Connection)?;
         Ok(Self {
             client,
-            stream,
+            stream: BufReader::with_capacity(READ_BUFFER, stream),
             writer,
             request_timeout: timeouts.request,
         })
@@ -151,10 +157,9 @@ impl TcpClient {
 
     /// Changes the request deadline (`None`: wait for ever).
     pub fn set_request_timeout(&mut self, timeout: Option<Duration>) -> Result<(), ClientError> {
-        self.stream.set_read_timeout(timeout).map_err(ClientError::Connection)?;
-        self.stream
-            .set_write_timeout(timeout)
-            .map_err(ClientError::Connection)?;
+        let stream = self.stream.get_ref();
+        stream.set_read_timeout(timeout).map_err(ClientError::Connection)?;
+        stream.set_write_timeout(timeout).map_err(ClientError::Connection)?;
         self.request_timeout = timeout;
         Ok(())
     }
@@ -197,7 +202,7 @@ impl TcpClient {
     /// Closes the session at the server and the connection.
     pub fn close(self) -> Result<(), ClientError> {
         let r = self.client.finish();
-        let _ = self.stream.shutdown(Shutdown::Both);
+        let _ = self.stream.get_ref().shutdown(Shutdown::Both);
         r
     }
 }
