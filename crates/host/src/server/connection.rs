@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
@@ -289,7 +289,10 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             }
         }
         let h = host.clone();
-        let routed = off_runtime(move || h.submit_owned(conn, incoming.message)).await;
+        // Why the blocking pool and not `block_in_place` on this worker: under a flood of
+        // hellos every worker ended up inside the enclave's queue and the accept loop and
+        // timers starved (measured: p50 handshake 500 ms instead of 2 ms).
+        let routed = tokio::task::spawn_blocking(move || h.submit_owned(conn, incoming.message)).await;
         match routed {
             Ok(Ok(Routed::Reply(reply))) => {
                 if !out.send(Owed::Ready(reply), limits.frame_timeout, &stop).await {
@@ -318,32 +321,38 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     host.disconnect(conn);
 }
 
-/// Runs a call that waits on the enclave without stalling other tasks. On a
-/// multi-threaded runtime the current worker turns into a blocking thread for the call
-/// (`block_in_place`: no hand-off to another thread and back, the largest fixed cost of a
-/// short call); elsewhere the call goes to the blocking pool.
-async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, tokio::task::JoinError> {
-    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-        Ok(tokio::task::block_in_place(f))
-    } else {
-        tokio::task::spawn_blocking(f).await
-    }
-}
-
 /// Sends a data record on to the enclave (in order: the next record is read only once
-/// this one is on its way) and returns the task that waits for its reply.
+/// this one is on its way) and returns the task that waits for its reply: one blocking
+/// task per record, which signals when the record is sent and then waits for the reply.
 async fn submit_record(
     host: &Arc<Host>,
     conn: ConnId,
     message: Vec<u8>,
 ) -> Result<JoinHandle<Result<Vec<u8>, HostError>>, HostError> {
+    let (submitted, on_its_way) = oneshot::channel();
     let h = host.clone();
-    let submitted = off_runtime(move || h.submit_owned(conn, message))
-        .await
-        .map_err(|_| HostError::OutOfPlace("record task failed"))??;
-    match submitted {
-        Routed::Pending(pending) => Ok(tokio::task::spawn_blocking(move || pending.wait())),
-        Routed::Reply(reply) => Ok(tokio::spawn(async move { Ok(reply) })),
-        _ => Err(HostError::OutOfPlace("data record without a reply")),
+    let reply = tokio::task::spawn_blocking(move || match h.submit_owned(conn, message) {
+        Ok(Routed::Pending(pending)) => {
+            let _ = submitted.send(Ok(()));
+            pending.wait()
+        }
+        Ok(Routed::Reply(reply)) => {
+            let _ = submitted.send(Ok(()));
+            Ok(reply)
+        }
+        Ok(_) => {
+            let e = HostError::OutOfPlace("data record without a reply");
+            let _ = submitted.send(Err(e.clone()));
+            Err(e)
+        }
+        Err(e) => {
+            let _ = submitted.send(Err(e.clone()));
+            Err(e)
+        }
+    });
+    match on_its_way.await {
+        Ok(Ok(())) => Ok(reply),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(HostError::OutOfPlace("record task failed")),
     }
 }
