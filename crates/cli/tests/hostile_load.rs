@@ -23,7 +23,7 @@ fn legit_request(server: &ServeProcess) -> Result<Vec<u8>, ClientError> {
 fn unfinished_hello_flood_from_many_sources_leaves_room_and_recovers() {
     let server = ServeProcess::start(&[
         "--max-pending",
-        "100",
+        "48",
         "--max-pending-per-source",
         "8",
         "--handshake-timeout",
@@ -33,7 +33,7 @@ fn unfinished_hello_flood_from_many_sources_leaves_room_and_recovers() {
     assert_eq!(legit_request(&server).unwrap(), b"count=3 mean=2.00 max=3.00");
     let (fds, threads) = (server.fds(), server.threads());
 
-    // 10 sources x 10 unfinished hellos, 8 pending handshakes allowed per source.
+    // 10 sources x 10 unfinished hellos: 8 pending handshakes allowed per source, 48 in all.
     let mut flood: Vec<TcpStream> = Vec::new();
     for i in 0..100 {
         let mut s = connect_from(source(i % 10), server.addr).unwrap();
@@ -43,25 +43,30 @@ fn unfinished_hello_flood_from_many_sources_leaves_room_and_recovers() {
     // During the flood a legitimate client from its own address is served.
     assert_eq!(legit_request(&server).unwrap(), b"count=3 mean=2.00 max=3.00");
 
-    // Over its share, a source is told the server is busy; within its share, a hello gets
-    // its ServerHello and then, unfinished, the timeout alert at the handshake deadline.
+    // Over its share, a source is told the server is busy; over the table, the heaviest
+    // source's oldest handshake is evicted with the busy alert; the rest get their
+    // ServerHello and then, unfinished, the timeout alert at the handshake deadline.
+    // Nobody gets a bare close.
     let started = Instant::now();
-    let mut busy = 0;
-    let mut timed_out = 0;
+    let (mut busy, mut timed_out) = (0, 0);
     for s in &mut flood {
         match refusal(s, Duration::from_secs(6)) {
             (Some(AlertCode::Busy), true) => busy += 1,
-            (None, _) => {
-                // That was the ServerHello; the deadline's alert follows.
-                if refusal(s, Duration::from_secs(6)) == (Some(AlertCode::Timeout), true) {
-                    timed_out += 1;
-                }
-            }
+            (None, false) => match refusal(s, Duration::from_secs(6)) {
+                // That was the ServerHello; then the deadline, or an eviction.
+                (Some(AlertCode::Timeout), true) => timed_out += 1,
+                (Some(AlertCode::Busy), true) => busy += 1,
+                other => panic!("after the ServerHello: {other:?}"),
+            },
             other => panic!("unexpected answer {other:?}"),
         }
     }
-    assert_eq!(busy, 20, "2 of each source's 10 hellos exceed its share of 8");
-    assert_eq!(timed_out, 80, "every admitted hello is dropped at its deadline");
+    assert_eq!(busy + timed_out, 100);
+    assert!(
+        busy >= 20 + 32,
+        "20 over their source's share, 32 over the table: {busy}"
+    );
+    assert!((1..=48).contains(&timed_out), "{timed_out}");
     assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
     drop(flood);
     assert!(

@@ -75,7 +75,7 @@ enum Route {
     Hello { reserved: bool },
     Finished(u64),
     Data(u64),
-    Close,
+    Close(u64),
 }
 
 /// How far a connection has come (see [`Host::stage`]).
@@ -342,9 +342,13 @@ impl Host {
                 })?;
                 Ok(Routed::Pending(PendingReply(call)))
             }
-            Route::Close => {
-                self.channel(&message)?;
+            Route::Close(id) => {
+                // Nothing comes back from a Close, so nobody waits for the enclave: the
+                // record goes one way, and the session is dropped one way after it
+                // whether or not the record was genuine.
+                self.enclave().notify(Request::Channel { message })?;
                 self.set_phase(conn, Phase::New);
+                self.close_session(id);
                 Ok(Routed::Closed)
             }
         }
@@ -365,7 +369,7 @@ impl Host {
             (MessageType::ClientHello, Phase::Reserved) => Ok(Route::Hello { reserved: true }),
             (MessageType::ClientFinished, Phase::Pending(id)) if own(id) => Ok(Route::Finished(id)),
             (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
-            (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close),
+            (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close(id)),
             (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
             (MessageType::ServerHello | MessageType::Alert, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))

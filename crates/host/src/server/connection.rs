@@ -280,6 +280,13 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         }
         // Handshake and close messages take effect after every earlier record.
         drop(pipeline.acquire_many(PIPELINE_DEPTH as u32).await);
+        if incoming.msg_type == MessageType::Close {
+            // One way to the enclave: no need to wait on its threads.
+            match host.submit_owned(conn, incoming.message) {
+                Ok(_) => break End::PeerClosed,
+                Err(e) => break End::Alert(alert_for(&e)),
+            }
+        }
         if incoming.msg_type == MessageType::ClientHello {
             // Admission here, on this task, so that hellos over the caps never queue for
             // the enclave's threads.
