@@ -4,7 +4,8 @@
 //! this process (ring provider, ECDSA P-256 certificate).
 //!
 //! `cargo bench -p sc-cli --bench loopback` (`SC_BENCH_SECS`: seconds per measurement,
-//! `SC_BENCH_ROUNDS`: interleaved rounds, default 7; `SC_BENCH_ONLY=bulk`: bulk only).
+//! `SC_BENCH_ROUNDS`: interleaved rounds, default 7; `SC_BENCH_ONLY=bulk`: bulk only; `SC_BENCH_ONLY=ours-bulk`: our pipelined bulk alone, for
+//! profiling).
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use sc_attestation::sim::SimRoot;
@@ -269,6 +270,24 @@ fn main() {
         let _ = conn.complete_io(&mut stream);
     };
     let bulk_only = std::env::var("SC_BENCH_ONLY").is_ok_and(|v| v == "bulk");
+    if std::env::var("SC_BENCH_ONLY").is_ok_and(|v| v == "ours-bulk") {
+        // For profiling: only our pipelined bulk, no reference.
+        let mut c = TcpClient::connect(o.addr, o.config.clone(), Duration::from_secs(10)).unwrap();
+        let mbs = bulk(
+            |m| {
+                for _ in 0..WINDOW {
+                    c.send(m).unwrap();
+                }
+                for _ in 0..WINDOW {
+                    c.recv().unwrap();
+                }
+            },
+            WINDOW,
+            d,
+        );
+        println!("ours, {WINDOW} in flight: {mbs:.0} MB/s");
+        return;
+    }
 
     // Rounds interleave the stacks so that each sees the same machine conditions; medians
     // are reported. One measurement per stack swings widely on a shared machine.

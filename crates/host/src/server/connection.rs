@@ -2,7 +2,8 @@
 //! pipelining) and, once data records flow, a writer task that sends their replies in
 //! order.
 
-use super::frames::{Budgets, Deadlines, Held, ReadError, read_frame};
+use super::frames::{Budgets, Deadlines, ReadError, read_frame};
+use super::pump::{Outgoing, Pump, Record};
 use crate::{ConnId, EvictHook, Host, HostError, Routed, Stage};
 use sc_protocol::codec::DecodeError;
 use sc_protocol::msgs::{Alert, AlertCode, MessageType};
@@ -12,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
@@ -44,44 +45,43 @@ impl Shared {
     }
 }
 
-/// A reply owed to the client, in arrival order.
-enum Owed {
-    Ready(Vec<u8>),
-    Pending {
-        reply: JoinHandle<Result<Vec<u8>, HostError>>,
-        _held: Held,
-        _slot: OwnedSemaphorePermit,
-    },
-}
-
 /// Where replies go: straight to the socket until the first data record, then through
-/// the writer task (connections that only handshake never start one).
+/// the writer task, fed by the connection's pump (connections that only handshake never
+/// start either).
 enum Output {
     Direct(OwnedWriteHalf),
     Writer {
-        owed: mpsc::Sender<Owed>,
+        pump: Pump,
+        out: mpsc::Sender<Outgoing>,
         task: JoinHandle<Option<OwnedWriteHalf>>,
     },
     Gone,
 }
 
 impl Output {
-    async fn send(&mut self, owed: Owed, write_timeout: Duration, stop: &Arc<Notify>) -> bool {
+    /// The pump, started with the writer on the first data record.
+    fn pump(&mut self, host: &Arc<Host>, conn: ConnId, write_timeout: Duration, stop: &Arc<Notify>) -> Option<&Pump> {
         if let Output::Direct(_) = self {
-            if let Owed::Ready(bytes) = &owed {
-                let Output::Direct(wr) = self else { return false };
-                return write(wr, bytes, write_timeout).await;
-            }
             let Output::Direct(wr) = std::mem::replace(self, Output::Gone) else {
-                return false;
+                return None;
             };
-            let (tx, rx) = mpsc::channel(PIPELINE_DEPTH);
-            let task = tokio::spawn(writer(rx, wr, write_timeout, stop.clone()));
-            *self = Output::Writer { owed: tx, task };
+            let (out, replies) = mpsc::channel(PIPELINE_DEPTH + 1);
+            let task = tokio::spawn(writer(replies, wr, write_timeout, stop.clone()));
+            let pump = Pump::new(host.clone(), conn, out.clone());
+            *self = Output::Writer { pump, out, task };
         }
         match self {
-            Output::Writer { owed: tx, .. } => tx.send(owed).await.is_ok(),
-            _ => false,
+            Output::Writer { pump, .. } => Some(pump),
+            _ => None,
+        }
+    }
+
+    /// Sends a handshake reply (after every data reply owed).
+    async fn send(&mut self, bytes: Vec<u8>, write_timeout: Duration) -> bool {
+        match self {
+            Output::Direct(wr) => write(wr, &bytes, write_timeout).await,
+            Output::Writer { out, .. } => out.send(Outgoing::Ready(bytes)).await.is_ok(),
+            Output::Gone => false,
         }
     }
 
@@ -89,8 +89,8 @@ impl Output {
     async fn finish(self, abandon: bool) -> Option<OwnedWriteHalf> {
         match self {
             Output::Direct(wr) => Some(wr),
-            Output::Writer { owed, task } => {
-                drop(owed);
+            Output::Writer { pump, out, task } => {
+                drop((pump, out));
                 if abandon {
                     task.abort();
                 }
@@ -105,26 +105,50 @@ async fn write(wr: &mut OwnedWriteHalf, bytes: &[u8], write_timeout: Duration) -
     matches!(timeout(write_timeout, wr.write_all(bytes)).await, Ok(Ok(())))
 }
 
-/// Waits for owed replies in order and sends them; on any failure stops the connection.
+/// Replies written together at most (a batch of small acknowledgements is one write).
+const WRITE_BATCH: usize = 256 * 1024;
+
+/// Sends replies in order, those already waiting in one write; on any failure stops the
+/// connection. Ends when every sender (the connection and its pump) is gone.
 async fn writer(
-    mut owed: mpsc::Receiver<Owed>,
+    mut replies: mpsc::Receiver<Outgoing>,
     mut wr: OwnedWriteHalf,
     write_timeout: Duration,
     stop: Arc<Notify>,
 ) -> Option<OwnedWriteHalf> {
-    while let Some(item) = owed.recv().await {
-        let reply = match item {
-            Owed::Ready(bytes) => Ok(bytes),
-            Owed::Pending { reply, .. } => reply.await.unwrap_or(Err(HostError::OutOfPlace("reply task failed"))),
-        };
-        let sent = match reply {
-            Ok(bytes) => write(&mut wr, &bytes, write_timeout).await,
-            Err(e) => {
-                tracing::info!(error = %e, "enclave refused a record; closing connection");
-                false
+    let mut batch: Vec<u8> = Vec::new();
+    // Budget held by the replies in the batch, released once it is written.
+    let mut releases = Vec::new();
+    while let Some(first) = replies.recv().await {
+        let mut next = Some(first);
+        let mut failed = None;
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Ready(bytes) => batch.extend_from_slice(&bytes),
+                Outgoing::Reply {
+                    result: Ok(bytes),
+                    release,
+                } => {
+                    batch.extend_from_slice(&bytes);
+                    releases.push(release);
+                }
+                Outgoing::Reply { result: Err(e), .. } => {
+                    failed = Some(e);
+                    break;
+                }
             }
-        };
-        if !sent {
+            if batch.len() < WRITE_BATCH {
+                next = replies.try_recv().ok();
+            }
+        }
+        // What was answered before a failure is still sent.
+        let sent = batch.is_empty() || write(&mut wr, &batch, write_timeout).await;
+        batch.clear();
+        releases.clear();
+        if let Some(e) = &failed {
+            tracing::info!(error = %e, "enclave refused a record; closing connection");
+        }
+        if !sent || failed.is_some() {
             stop.notify_one();
             return None;
         }
@@ -261,21 +285,14 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
                 _ = stop.notified() => break End::Dropped,
                 s = pipeline.clone().acquire_owned() => match s { Ok(s) => s, Err(_) => break End::Dropped },
             };
-            let reply = match submit_record(&host, conn, incoming.message).await {
-                Ok(reply) => reply,
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "refusing record; closing connection");
-                    break End::Alert(alert_for(&e));
-                }
-            };
-            let owed = Owed::Pending {
-                reply,
-                _held: incoming.held,
-                _slot: slot,
-            };
-            if !out.send(owed, limits.frame_timeout, &stop).await {
+            let Some(pump) = out.pump(&host, conn, limits.frame_timeout, &stop) else {
                 break End::Dropped;
-            }
+            };
+            pump.push(Record {
+                message: incoming.message,
+                held: incoming.held,
+                slot,
+            });
             continue;
         }
         // Handshake and close messages take effect after every earlier record.
@@ -302,7 +319,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         let routed = tokio::task::spawn_blocking(move || h.submit_owned(conn, incoming.message)).await;
         match routed {
             Ok(Ok(Routed::Reply(reply))) => {
-                if !out.send(Owed::Ready(reply), limits.frame_timeout, &stop).await {
+                if !out.send(reply, limits.frame_timeout).await {
                     break End::Dropped;
                 }
             }
@@ -326,40 +343,4 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     close(&mut rd, wr, last, limits.frame_timeout).await;
     drop(rd);
     host.disconnect(conn);
-}
-
-/// Sends a data record on to the enclave (in order: the next record is read only once
-/// this one is on its way) and returns the task that waits for its reply: one blocking
-/// task per record, which signals when the record is sent and then waits for the reply.
-async fn submit_record(
-    host: &Arc<Host>,
-    conn: ConnId,
-    message: Vec<u8>,
-) -> Result<JoinHandle<Result<Vec<u8>, HostError>>, HostError> {
-    let (submitted, on_its_way) = oneshot::channel();
-    let h = host.clone();
-    let reply = tokio::task::spawn_blocking(move || match h.submit_owned(conn, message) {
-        Ok(Routed::Pending(pending)) => {
-            let _ = submitted.send(Ok(()));
-            pending.wait()
-        }
-        Ok(Routed::Reply(reply)) => {
-            let _ = submitted.send(Ok(()));
-            Ok(reply)
-        }
-        Ok(_) => {
-            let e = HostError::OutOfPlace("data record without a reply");
-            let _ = submitted.send(Err(e.clone()));
-            Err(e)
-        }
-        Err(e) => {
-            let _ = submitted.send(Err(e.clone()));
-            Err(e)
-        }
-    });
-    match on_its_way.await {
-        Ok(Ok(())) => Ok(reply),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(HostError::OutOfPlace("record task failed")),
-    }
 }

@@ -11,6 +11,7 @@
 mod accept;
 mod connection;
 mod frames;
+mod pump;
 
 use crate::Host;
 use connection::Shared;
