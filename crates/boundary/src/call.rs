@@ -104,8 +104,7 @@ impl Request {
         head.extend_from_slice(&call_id.to_be_bytes());
         head.push(kind);
         head.extend_from_slice(&prefix);
-        w.write_all(&head)?;
-        w.write_all(payload)
+        write_all_vectored(w, &mut [std::io::IoSlice::new(&head), std::io::IoSlice::new(payload)])
     }
 
     #[cfg(test)]
@@ -209,14 +208,12 @@ pub(crate) fn read_request(
         return Ok(None);
     };
     if kind != 0x02 || len < 12 {
-        let mut body = vec![0u8; len];
-        r.read_exact(&mut body)?;
+        let body = read_body(r, len)?;
         return Ok(Some((id, Request::decode(kind, &body))));
     }
     let mut prefix = [0u8; 12];
     r.read_exact(&mut prefix)?;
-    let mut record = vec![0u8; len - 12];
-    r.read_exact(&mut record)?;
+    let record = read_body(r, len - 12)?;
     let session_id = u64::from_be_bytes(prefix[..8].try_into().unwrap_or_default());
     let function = u32::from_be_bytes(prefix[8..].try_into().unwrap_or_default());
     Ok(Some((
@@ -227,6 +224,32 @@ pub(crate) fn read_request(
             record,
         }),
     )))
+}
+
+/// Writes every slice, in one system call when the socket takes it all (one wake-up of
+/// the enclave's reader per call, not one per part).
+fn write_all_vectored(w: &mut impl std::io::Write, mut bufs: &mut [std::io::IoSlice<'_>]) -> std::io::Result<()> {
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads exactly `len` bytes into a new buffer, without zeroing it first (a 64 KiB
+/// record is read into place, not written twice).
+fn read_body(r: &mut impl std::io::Read, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut body = Vec::with_capacity(len);
+    r.by_ref().take(len as u64).read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(body)
 }
 
 /// Reads a frame header: call id, kind and body length (checked against [`MAX_CALL_LEN`]).

@@ -18,7 +18,7 @@ use crate::call::{ONE_WAY, Request, Response, read_frame};
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::ErrorKind;
+use std::io::{BufReader, ErrorKind};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -29,6 +29,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 type Answer = Result<Response, BoundaryError>;
+
+/// Read buffer of the answer stream.
+const ANSWER_BUFFER: usize = 64 * 1024;
 
 /// What a waiting caller can be woken with.
 enum Wake {
@@ -60,7 +63,8 @@ pub struct ChildProcess {
 struct Inner {
     child: Mutex<Child>,
     writer: Mutex<UnixStream>,
-    reader: Mutex<UnixStream>,
+    /// Answers, read through a buffer: an answer's length, head and small body in one read.
+    reader: Mutex<BufReader<UnixStream>>,
     state: Mutex<State>,
     next_id: AtomicU64,
     timeout: Duration,
@@ -103,7 +107,7 @@ impl ChildProcess {
             inner: Arc::new(Inner {
                 child: Mutex::new(child),
                 writer: Mutex::new(ours.try_clone().map_err(spawn_error)?),
-                reader: Mutex::new(ours),
+                reader: Mutex::new(BufReader::with_capacity(ANSWER_BUFFER, ours)),
                 state: Mutex::new(State::default()),
                 next_id: AtomicU64::new(1),
                 timeout,
@@ -180,7 +184,7 @@ impl Inner {
                 self.hand_over();
                 return Err(BoundaryError::Timeout);
             }
-            let _ = reader.set_read_timeout(Some(left));
+            let _ = reader.get_ref().set_read_timeout(Some(left));
             match read_frame(&mut *reader) {
                 Ok(Some((from, kind, body))) => {
                     let answer = Response::decode(kind, &body).map_err(BoundaryError::Malformed);

@@ -10,6 +10,9 @@ use crate::call::{CallError, ONE_WAY, Response, read_request};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
+/// Read buffer of the call stream.
+const INPUT_BUFFER: usize = 64 * 1024;
+
 /// Serves calls from `input` on `workers` threads, writing answers to `output`, until the
 /// input ends (the host closed its end or exited). A malformed call is answered with an
 /// error; an unreadable stream ends the loop.
@@ -19,7 +22,8 @@ pub fn serve<S: EnclaveService>(
     output: impl Write + Send + 'static,
     workers: usize,
 ) -> std::io::Result<()> {
-    let input = Arc::new(Mutex::new(input));
+    // Buffered: a call's length, head and small bodies come in one read, not four.
+    let input = Arc::new(Mutex::new(std::io::BufReader::with_capacity(INPUT_BUFFER, input)));
     let output = Arc::new(Mutex::new(output));
     let handles: Vec<_> = (0..workers.max(1))
         .map(|_| {

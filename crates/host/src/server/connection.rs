@@ -10,9 +10,9 @@ use sc_protocol::msgs::{Alert, AlertCode, MessageType};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -188,7 +188,12 @@ fn alert(code: AlertCode) -> Vec<u8> {
 
 /// Sends `last` (if any), closes our side, and gives the peer a moment to read it and
 /// close its side.
-async fn close(rd: &mut OwnedReadHalf, wr: Option<OwnedWriteHalf>, last: Option<Vec<u8>>, write_timeout: Duration) {
+async fn close(
+    rd: &mut (impl AsyncRead + Unpin),
+    wr: Option<OwnedWriteHalf>,
+    last: Option<Vec<u8>>,
+    write_timeout: Duration,
+) {
     let Some(mut wr) = wr else { return };
     if let Some(bytes) = last {
         let _ = write(&mut wr, &bytes, write_timeout).await;

@@ -107,17 +107,23 @@ pub(crate) async fn read_frame(
         return Err(ReadError::Refused(HostError::TooLarge { len: total, max }));
     }
     let mut held = Held::default();
-    let mut message = Vec::with_capacity(total.min(CHUNK));
+    // The whole frame's capacity at once (no reallocation and copy as chunks arrive): an
+    // allocation is address space, not memory, until bytes are written into it, and bytes
+    // are written only as they arrive and are budgeted.
+    let mut message = Vec::with_capacity(total);
     message.extend_from_slice(&header);
     while message.len() < total {
         let chunk = (total - message.len()).min(CHUNK);
         budgets.take(chunk, deadline, &mut held).await?;
-        let start = message.len();
-        message.resize(start + chunk, 0);
-        timeout_at(deadline, rd.read_exact(&mut message[start..]))
+        let want = message.len() + chunk;
+        // Into the spare capacity: no zero-filling of bytes about to be overwritten.
+        let read = timeout_at(deadline, (&mut *rd).take(chunk as u64).read_to_end(&mut message))
             .await
             .map_err(|_| ReadError::Slow)?
             .map_err(ReadError::Io)?;
+        if read == 0 || message.len() < want {
+            return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
     }
     Ok(Some(Incoming {
         message,
