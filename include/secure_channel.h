@@ -15,7 +15,9 @@
 
 /**
  * The application's send hook: sends `count` bytes of one channel message to the peer
- * over the connection `conn`; returns the number of bytes sent, or -1.
+ * over the connection `conn`; returns a negative value on failure. Any other value means
+ * success, as in the original library: its examples return 0 or the bytes written
+ * including a header of their own, and a hook must deliver the whole message either way.
  */
 typedef int (*cc_conn_opt_funcptr_t)(void *conn, void *buf, size_t count);
 

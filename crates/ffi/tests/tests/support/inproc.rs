@@ -44,6 +44,26 @@ unsafe extern "C" fn hook(conn: *mut c_void, buf: *mut c_void, count: usize) -> 
     }
 }
 
+/// The hook as the original examples write it: success is any non-negative value, here
+/// the callback's result (0).
+pub unsafe extern "C" fn hook_returning_zero(conn: *mut c_void, buf: *mut c_void, count: usize) -> c_int {
+    // SAFETY: forwarded as received.
+    match unsafe { hook(conn, buf, count) } {
+        n if n < 0 => n,
+        _ => 0,
+    }
+}
+
+/// The hook as the original examples write it: the bytes written including a 24-byte
+/// message header of its own.
+pub unsafe extern "C" fn hook_returning_count_plus_header(conn: *mut c_void, buf: *mut c_void, count: usize) -> c_int {
+    // SAFETY: forwarded as received.
+    match unsafe { hook(conn, buf, count) } {
+        n if n < 0 => n,
+        _ => count as c_int + 24,
+    }
+}
+
 pub unsafe extern "C" fn failing_hook(_: *mut c_void, _: *mut c_void, _: usize) -> c_int {
     -1
 }
