@@ -86,6 +86,7 @@ fn any_non_negative_hook_result_is_success_as_in_the_original() {
         let mut out = vec![0u8; 256];
         let mut len = out.len();
         assert_eq!(f.encrypt(b"hello", out.as_mut_ptr(), &mut len), CC_SUCCESS);
+        // SAFETY: the fixture's context, initialised above and not used afterwards.
         unsafe { cc_sec_chl_client_fini(&mut *f.ctx) };
     }
 }
