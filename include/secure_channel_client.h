@@ -158,7 +158,9 @@ bool cc_sec_chl_client_msg_expects_reply(const void *buf, size_t count);
 
 /**
  * Tells the server to drop the session (through the send hook), then frees the local
- * state. Safe to call twice, or on a context whose init failed.
+ * state. Safe to call twice, or on a context whose init failed. Called while init waits
+ * for the server's reply (from the send hook, or another thread), it makes that init
+ * return at once with `CC_ERROR_SEC_CHL_CLOSED`.
  *
  * # Safety
  * `ctx` is NULL or valid for reads and writes.

@@ -9,7 +9,8 @@ pub(crate) fn client_error(e: &ClientError) -> cc_enclave_result_t {
     match e {
         ClientError::Handshake(h) => status::handshake_error(h),
         ClientError::Record(r) => status::record_error(r),
-        ClientError::Send(_) | ClientError::Connection(_) | ClientError::ConnectionClosed => CC_ERROR_SEC_CHL_SEND_MSG,
+        ClientError::Send(_) | ClientError::Connection(_) => CC_ERROR_SEC_CHL_SEND_MSG,
+        ClientError::ConnectionClosed => CC_ERROR_SEC_CHL_CLOSED,
         ClientError::HandshakeTimeout | ClientError::RequestTimeout(_) => CC_ERROR_SEC_CHL_WAITING_RECV_MSG,
         ClientError::ServerBusy => status::handshake_error(&sc_protocol::Error::PeerAlert(AlertCode::Busy)),
         ClientError::EnclaveUnavailable => {

@@ -343,7 +343,9 @@ pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void,
 }
 
 /// Tells the server to drop the session (through the send hook), then frees the local
-/// state. Safe to call twice, or on a context whose init failed.
+/// state. Safe to call twice, or on a context whose init failed. Called while init waits
+/// for the server's reply (from the send hook, or another thread), it makes that init
+/// return at once with `CC_ERROR_SEC_CHL_CLOSED`.
 ///
 /// # Safety
 /// `ctx` is NULL or valid for reads and writes.
@@ -355,6 +357,9 @@ pub unsafe extern "C" fn cc_sec_chl_client_fini(ctx: *mut cc_sec_chl_ctx_t) {
             return;
         };
         if let Some(client) = CLIENTS.remove(handle_of(ctx)) {
+            // An init still waiting for its reply (fini called from the hook or another
+            // thread, or because the connection dropped) returns now, not at its timeout.
+            client.connection_lost();
             let _ = client.finish();
         }
         ctx.handle = std::ptr::null_mut();

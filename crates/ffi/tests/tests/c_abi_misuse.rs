@@ -8,7 +8,7 @@
 mod inproc;
 
 use csecure_channel::*;
-use inproc::{failing_hook, fixture, hook_returning_count_plus_header, hook_returning_zero};
+use inproc::{failing_hook, fixture, hook_returning_count_plus_header, hook_returning_zero, hook_that_calls_fini};
 use sc_ffi_common::status::cc_enclave_result_t::*;
 use sc_host::Routed;
 use sc_protocol::Session;
@@ -89,6 +89,20 @@ fn any_non_negative_hook_result_is_success_as_in_the_original() {
         // SAFETY: the fixture's context, initialised above and not used afterwards.
         unsafe { cc_sec_chl_client_fini(&mut *f.ctx) };
     }
+}
+
+#[test]
+fn fini_during_init_ends_it_at_once() {
+    let mut f = fixture();
+    f.ctx.conn_kit.send = Some(hook_that_calls_fini);
+    let started = std::time::Instant::now();
+    assert_eq!(f.init(), CC_ERROR_SEC_CHL_CLOSED);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(f.ctx.handle.is_null());
 }
 
 #[test]

@@ -64,6 +64,14 @@ pub unsafe extern "C" fn hook_returning_count_plus_header(conn: *mut c_void, buf
     }
 }
 
+/// A hook whose application gives up during init: it calls fini instead of delivering the
+/// ClientHello.
+pub unsafe extern "C" fn hook_that_calls_fini(conn: *mut c_void, _: *mut c_void, count: usize) -> c_int {
+    // SAFETY: `conn` is the test's `Wire`; its `ctx` is the context being initialised.
+    unsafe { cc_sec_chl_client_fini((*(conn as *const Wire)).ctx) };
+    count as c_int
+}
+
 pub unsafe extern "C" fn failing_hook(_: *mut c_void, _: *mut c_void, _: usize) -> c_int {
     -1
 }
