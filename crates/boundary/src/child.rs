@@ -90,19 +90,29 @@ impl ChildProcess {
         I: IntoIterator<Item = A>,
         A: AsRef<OsStr>,
     {
-        let spawn_error = |e: std::io::Error| BoundaryError::Spawn(format!("{}: {e}", program.display()));
+        let mut command = Command::new(program);
+        command.args(args);
+        Self::spawn_command(command, timeout)
+    }
+
+    /// Starts `command` (program, arguments, environment, and anything else the caller
+    /// set, such as what the child closes before it runs) with the boundary as its stdin
+    /// and stdout and its stderr inherited. Calls wait at most `timeout` for an answer.
+    pub fn spawn_command(mut command: Command, timeout: Duration) -> Result<Self, BoundaryError> {
+        let program = command.get_program().to_owned();
+        let spawn_error = |e: std::io::Error| BoundaryError::Spawn(format!("{}: {e}", program.to_string_lossy()));
         let (ours, theirs) = UnixStream::pair().map_err(spawn_error)?;
         let their_stdin: OwnedFd = theirs.try_clone().map_err(spawn_error)?.into();
         let their_stdout: OwnedFd = theirs.into();
-        // The Command (holding the child's ends) is dropped at the end of this statement, so
+        // The Command (holding the child's ends) is dropped at the end of this function, so
         // only the child keeps them open: its exit closes the socket and we see EOF at once.
-        let child = Command::new(program)
-            .args(args)
+        let child = command
             .stdin(Stdio::from(their_stdin))
             .stdout(Stdio::from(their_stdout))
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(spawn_error)?;
+        drop(command);
         Ok(Self {
             inner: Arc::new(Inner {
                 child: Mutex::new(child),

@@ -11,8 +11,10 @@
 //!
 //! [`cc_sec_chl_svr_callback`] is safe to call from many threads at once (one connection
 //! per thread). After [`cc_sec_chl_svr_init`] the enclave process is supervised (restarted
-//! within a second of a crash; its sessions are gone and clients handshake again) and
-//! sessions idle for 15 minutes are dropped.
+//! within a second of a crash; its sessions are gone and clients handshake again),
+//! handshakes unfinished after 10 s and sessions idle for 5 minutes are dropped, and the
+//! enclave process (first start and every restart) gets its boundary and stdio only,
+//! none of the application's other descriptors.
 //!
 //! ```no_run
 //! use usecure_channel::*;

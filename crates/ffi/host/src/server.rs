@@ -33,8 +33,37 @@ pub(crate) struct Server {
     serving: Mutex<Option<Serving>>,
 }
 
+/// Starts the enclave program. It gets its boundary socket and stdio and nothing else the
+/// host application has open, on the first start and on every restart.
 fn spawn(path: &Path) -> Result<ChildProcess, BoundaryError> {
-    ChildProcess::spawn(path, std::iter::empty::<&str>(), CALL_TIMEOUT)
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(path);
+    // SAFETY: the hook runs in the child between fork and exec; it only makes system calls
+    // (close_range, fcntl), which are async-signal-safe, and allocates nothing.
+    unsafe { command.pre_exec(close_inherited_descriptors) };
+    ChildProcess::spawn_command(command, CALL_TIMEOUT)
+}
+
+/// Marks every descriptor above stderr close-on-exec, so that the exec that follows
+/// closes them all. Why: a C host application's sockets (its listener, its clients'
+/// connections) are usually opened without close-on-exec; in the enclave they would keep
+/// connections open that the host has closed, and a restarted enclave would hold them
+/// too. Marking rather than closing leaves the standard library's exec-error pipe working.
+fn close_inherited_descriptors() -> std::io::Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor flags.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11: each descriptor up to the limit.
+    // SAFETY: sysconf has no preconditions.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max = if max > 0 { max.min(1 << 20) as libc::c_int } else { 1024 };
+    for fd in 3..max {
+        // SAFETY: fcntl on a descriptor that may not be open fails with EBADF, harmlessly.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
 }
 
 impl Server {

@@ -85,6 +85,34 @@ pub fn build_examples(out: &Path, enclave_cflags: &str) -> std::io::Result<PathB
     Ok(out.to_path_buf())
 }
 
+/// Compiles one C test program from `crates/ffi/tests/c/` against the host library (with
+/// warnings as errors) into `out`; returns the executable's path.
+pub fn build_host_test_program(out: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("c")
+        .join(format!("{name}.c"));
+    let exe = out.join(name);
+    let (include, libs) = (repo_root().join("include"), lib_dir());
+    run(Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-O1",
+            "-g",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-std=c11",
+            "-D_DEFAULT_SOURCE",
+        ])
+        .arg(format!("-I{}", include.display()))
+        .arg("-o")
+        .arg(&exe)
+        .arg(&source)
+        .arg(format!("-L{}", libs.display()))
+        .arg(format!("-Wl,-rpath,{}", libs.display()))
+        .args(["-lusecure_channel", "-lpthread"]))?;
+    Ok(exe)
+}
+
 /// A simulated root key in `dir` and a policy there that accepts `enclave_program`.
 /// Returns (root key path, policy path).
 pub fn sim_setup(dir: &Path, enclave_program: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
