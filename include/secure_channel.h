@@ -41,3 +41,15 @@ typedef struct cc_connection_kit {
 typedef struct cc_connection_kit cc_conn_kit_t;
 
 #endif  /* SECURE_CHANNEL_H */
+
+/*
+ * Whether a connection kit is complete (neither `send` nor `conn` is NULL): the
+ * original's inline helper. (cbindgen writes this after the include guard, so it has
+ * a guard of its own.)
+ */
+#ifndef SECURE_CHANNEL_IS_VALID_CONN_KIT
+#define SECURE_CHANNEL_IS_VALID_CONN_KIT
+static inline bool is_valid_conn_kit(const cc_conn_kit_t *conn_kit) {
+  return conn_kit != NULL && conn_kit->send != NULL && conn_kit->conn != NULL;
+}
+#endif

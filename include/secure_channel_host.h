@@ -11,51 +11,38 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "enclave.h"
 #include "secure_channel.h"
 
 /**
- * The kind of enclave (`enclave_type_t`). Every kind starts the program at the path as a
- * separate process.
+ * The original's timer state in the server context. Kept so that the context has the
+ * original's layout and code that names `ctx.timer` compiles; the library keeps its timer
+ * internally and never reads or writes this.
  */
-typedef uint32_t enclave_type_t;
-
-/**
- * An enclave feature setting (accepted for source compatibility; not interpreted).
- */
-typedef struct enclave_features_t {
+typedef struct sec_chl_timer_t {
   /**
-   * The feature's kind.
+   * Unused.
    */
-  uint32_t setting_type;
+  int timerfd;
   /**
-   * The feature's settings.
+   * Unused.
    */
-  void *feature_desc;
-} enclave_features_t;
+  int eventfd;
+} sec_chl_timer_t;
 
 /**
- * A started enclave. Zero it before [`cc_enclave_create`]; only the library writes it.
- */
-typedef struct cc_enclave {
-  /**
-   * Library handle of the running enclave (0: none).
-   */
-  uint64_t handle;
-} cc_enclave;
-
-/**
- * The enclave context by its short name.
- */
-typedef struct cc_enclave cc_enclave_t;
-
-/**
- * The server: set `enclave_ctx`, then call [`cc_sec_chl_svr_init`].
+ * The server: set `enclave_ctx`, then call [`cc_sec_chl_svr_init`]. The layout is the
+ * original's.
  */
 typedef struct cc_sec_chl_svr_ctx {
   /**
    * The enclave sessions live in (from [`cc_enclave_create`]).
    */
   cc_enclave_t *enclave_ctx;
+  /**
+   * Not used by this library (see [`sec_chl_timer_t`]).
+   */
+  struct sec_chl_timer_t timer;
   /**
    * Set by init, cleared by fini.
    */
@@ -86,58 +73,34 @@ typedef struct cc_sec_chl_conn_ctx {
  */
 typedef struct cc_sec_chl_conn_ctx cc_sec_chl_conn_ctx_t;
 
-/**
- * Let the library choose (the original's default).
- */
-#define AUTO_ENCLAVE_TYPE 0
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
- * Starts the enclave program at `path` as a separate process and fills `enclave`.
- * `type`, `version`, `flags` and `features` are accepted for source compatibility with
- * the original and not interpreted.
- *
- * # Safety
- * `path` is NULL or NUL-terminated; `enclave` is NULL or writable; `features` is unused.
- */
-cc_enclave_result_t cc_enclave_create(const char *path,
-                                      enclave_type_t type,
-                                      uint32_t version,
-                                      uint32_t flags,
-                                      const struct enclave_features_t *features,
-                                      uint32_t features_count,
-                                      cc_enclave_t *enclave);
-
-/**
- * Stops the enclave process (every session in it ends) and clears `enclave`.
- *
- * # Safety
- * `enclave` is NULL or valid for reads and writes.
- */
-cc_enclave_result_t cc_enclave_destroy(cc_enclave_t *enclave);
-
-/**
  * Calls application function `function_id` in the enclave with a client record of
  * session `session_id`; the enclave's answer (normally a record for the client) goes to
- * `output`. If `output` is NULL or `*output_len` too small, returns
- * `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed length in `*output_len`; the function
- * has then run and its answer is lost, so size the buffer for the largest answer.
+ * `output`. The input may be empty (`input` NULL, `input_len` 0), and an empty answer
+ * needs no buffer (`output` may be NULL). If the answer does not fit (`output` NULL or
+ * `*output_len` too small), returns `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed
+ * length in `*output_len`; the function has then run and its answer is lost, so size the
+ * buffer for the largest answer.
+ *
+ * This replaces the original's generated ECALLs; it has its own name because the
+ * original's `cc_enclave_call_function` is the generated-code ABI, with another signature.
  *
  * # Safety
  * `enclave` is NULL or readable; `input` is NULL or `input_len` readable bytes;
  * `output_len` is NULL or valid for reads and writes; `output` is NULL or writable for
  * `*output_len` bytes.
  */
-cc_enclave_result_t cc_enclave_call_function(cc_enclave_t *enclave,
-                                             uint32_t function_id,
-                                             size_t session_id,
-                                             const void *input,
-                                             size_t input_len,
-                                             void *output,
-                                             size_t *output_len);
+cc_enclave_result_t cc_sec_chl_svr_enclave_call(cc_enclave_t *enclave,
+                                                uint32_t function_id,
+                                                size_t session_id,
+                                                const void *input,
+                                                size_t input_len,
+                                                void *output,
+                                                size_t *output_len);
 
 /**
  * Starts serving: supervision of the enclave process and idle-session expiry. A second

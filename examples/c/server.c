@@ -49,7 +49,7 @@ static void *serve_connection(void *arg)
             uint8_t reply[MAX_REPLY];
             size_t reply_len = sizeof(reply);
             cc_enclave_result_t rc =
-                cc_enclave_call_function(&g_enclave, FN_STATS, (size_t)session, data, len, reply, &reply_len);
+                cc_sec_chl_svr_enclave_call(&g_enclave, FN_STATS, (size_t)session, data, len, reply, &reply_len);
             if (rc == CC_SUCCESS) {
                 send_msg(fd, MSG_REPLY, session, reply, (uint32_t)reply_len);
             } else {

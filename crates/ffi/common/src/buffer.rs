@@ -18,6 +18,19 @@ pub unsafe fn input<'a>(ptr: *const c_void, len: usize) -> Result<&'a [u8], cc_e
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
+/// Like [`input`], but zero bytes are allowed (then `ptr` may be NULL): for calls whose
+/// input may be empty.
+///
+/// # Safety
+/// As [`input`].
+pub unsafe fn input_or_empty<'a>(ptr: *const c_void, len: usize) -> Result<&'a [u8], cc_enclave_result_t> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { input(ptr, len) }
+}
+
 /// An output buffer: `out` with capacity `*len`, where the result's length goes.
 #[derive(Debug)]
 pub struct Output {
@@ -40,7 +53,11 @@ impl Output {
 
     /// Makes room for `needed` bytes: the writable slice, or LEN_NOT_ENOUGH with `*len`
     /// set to `needed`.
+    /// An empty result needs no buffer: the output may then be NULL.
     pub fn room(&mut self, needed: usize) -> Result<&mut [u8], cc_enclave_result_t> {
+        if needed == 0 {
+            return Ok(&mut []);
+        }
         // SAFETY: `len` was checked non-NULL and is valid per `new`'s contract.
         let capacity = unsafe { self.len.read() };
         if self.out.is_null() || capacity < needed {

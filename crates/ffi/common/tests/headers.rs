@@ -49,11 +49,28 @@ const HEADERS: &[Header] = &[
         items: &["cc_sec_chl_algo_t"],
     },
     Header {
+        file: "enclave.h",
+        crate_dir: "host",
+        guard: "SECURE_CHANNEL_ENCLAVE_HANDLE_H",
+        about: "Starting and stopping the enclave (the original's enclave.h, with its names and values):\n * libusecure_channel.so.",
+        includes: &["status.h"],
+        items: &[
+            "cc_enclave_t",
+            "enclave_type_t",
+            "SGX_ENCLAVE_TYPE",
+            "GP_ENCLAVE_TYPE",
+            "PENGLAI_ENCLAVE_TYPE",
+            "AUTO_ENCLAVE_TYPE",
+            "ENCLAVE_TYPE_MAX",
+            "SECGEAR_DEBUG_FLAG",
+        ],
+    },
+    Header {
         file: "secure_channel_host.h",
         crate_dir: "host",
         guard: "SECURE_CHANNEL_HOST_H",
         about: "Server host (REE, untrusted relay): libusecure_channel.so.",
-        includes: &["secure_channel.h"],
+        includes: &["enclave.h", "secure_channel.h"],
         items: &["cc_sec_chl_conn_ctx_t"],
     },
     Header {
@@ -86,6 +103,46 @@ fn generate(h: &Header) -> String {
     config.export.include = h.items.iter().map(|s| s.to_string()).collect();
     if h.file == "secure_channel.h" {
         config.export.exclude = vec!["cc_enclave_result_t".into()];
+    }
+    // The host crate's items are split between enclave.h and secure_channel_host.h.
+    let enclave_items = [
+        "cc_enclave",
+        "cc_enclave_t",
+        "enclave_type_t",
+        "enclave_features_t",
+        "SGX_ENCLAVE_TYPE",
+        "GP_ENCLAVE_TYPE",
+        "PENGLAI_ENCLAVE_TYPE",
+        "AUTO_ENCLAVE_TYPE",
+        "ENCLAVE_TYPE_MAX",
+        "SECGEAR_DEBUG_FLAG",
+        "cc_enclave_create",
+        "cc_enclave_destroy",
+    ];
+    if h.file == "secure_channel_host.h" {
+        config.export.exclude = enclave_items.iter().map(|s| s.to_string()).collect();
+    }
+    if h.file == "enclave.h" {
+        config.export.exclude = [
+            "sec_chl_timer_t",
+            "cc_sec_chl_svr_ctx",
+            "cc_sec_chl_svr_ctx_t",
+            "cc_sec_chl_conn_ctx",
+            "cc_sec_chl_conn_ctx_t",
+            "cc_sec_chl_svr_init",
+            "cc_sec_chl_svr_fini",
+            "cc_sec_chl_svr_callback",
+            "cc_sec_chl_svr_enclave_call",
+            "cc_conn_kit_t",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    }
+    if h.file == "secure_channel.h" {
+        config.trailer = Some(
+            "/*\n * Whether a connection kit is complete (neither `send` nor `conn` is NULL): the\n * original's inline helper. (cbindgen writes this after the include guard, so it has\n * a guard of its own.)\n */\n#ifndef SECURE_CHANNEL_IS_VALID_CONN_KIT\n#define SECURE_CHANNEL_IS_VALID_CONN_KIT\nstatic inline bool is_valid_conn_kit(const cc_conn_kit_t *conn_kit) {\n  return conn_kit != NULL && conn_kit->send != NULL && conn_kit->conn != NULL;\n}\n#endif".into(),
+        );
     }
     if h.file == "status.h" {
         config.export.exclude = vec![

@@ -7,7 +7,7 @@
 //! enclave *program* (a C program linked with `libtsecure_channel.a`, or any program
 //! speaking the boundary protocol) as a separate process from its path, with the same
 //! signature. Application calls, which the original generates from an EDL file, go through
-//! [`cc_enclave_call_function`] with a function number: ciphertext in, ciphertext out.
+//! [`cc_sec_chl_svr_enclave_call`] with a function number: ciphertext in, ciphertext out.
 //!
 //! [`cc_sec_chl_svr_callback`] is safe to call from many threads at once (one connection
 //! per thread). After [`cc_sec_chl_svr_init`] the enclave process is supervised (restarted
@@ -25,7 +25,7 @@
 //!     cc_enclave_create(path.as_ptr(), AUTO_ENCLAVE_TYPE, 0, 0, std::ptr::null(), 0, &mut enclave)
 //! };
 //! assert_eq!(rc, cc_enclave_result_t::CC_SUCCESS);
-//! let mut server = cc_sec_chl_svr_ctx_t { enclave_ctx: &mut enclave, is_init: false };
+//! let mut server = cc_sec_chl_svr_ctx_t::new(&mut enclave);
 //! assert_eq!(unsafe { cc_sec_chl_svr_init(&mut server) }, cc_enclave_result_t::CC_SUCCESS);
 //! ```
 
@@ -33,14 +33,14 @@ mod errors;
 mod server;
 
 use errors::host_error;
-use sc_ffi_common::buffer::{Output, input};
+use sc_ffi_common::buffer::{Output, input, input_or_empty};
 use sc_ffi_common::conn::{ConnKit, cc_conn_kit_t};
 use sc_ffi_common::guard::guarded;
 use sc_ffi_common::registry::Registry;
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use sc_host::Routed;
 use server::Server;
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, c_char, c_int, c_void};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -57,12 +57,25 @@ pub struct cc_enclave {
 #[allow(non_camel_case_types)]
 pub type cc_enclave_t = cc_enclave;
 
-/// The kind of enclave (`enclave_type_t`). Every kind starts the program at the path as a
-/// separate process.
+/// The kind of enclave (`enclave_type_t`), with the original's values. Every kind starts
+/// the program at the path as a separate process. (An integer type, not a C enum: a value
+/// outside the enum from C must not be undefined behaviour here.)
 #[allow(non_camel_case_types)]
 pub type enclave_type_t = u32;
-/// Let the library choose (the original's default).
-pub const AUTO_ENCLAVE_TYPE: enclave_type_t = 0;
+/// Intel SGX (original value; here: a separate process like every kind).
+pub const SGX_ENCLAVE_TYPE: enclave_type_t = 0;
+/// GlobalPlatform TEE / iTrustee (original value; here: a separate process).
+pub const GP_ENCLAVE_TYPE: enclave_type_t = 1;
+/// Penglai (original value; here: a separate process).
+pub const PENGLAI_ENCLAVE_TYPE: enclave_type_t = 2;
+/// Let the library choose (the original's default and value).
+pub const AUTO_ENCLAVE_TYPE: enclave_type_t = 3;
+/// One past the last kind.
+pub const ENCLAVE_TYPE_MAX: enclave_type_t = 4;
+
+/// The original's debug flag for `cc_enclave_create` (accepted, not interpreted: the
+/// simulated TEE has no debug mode, and real TEEs take it from the image).
+pub const SECGEAR_DEBUG_FLAG: u32 = 0x0000_0001;
 
 /// An enclave feature setting (accepted for source compatibility; not interpreted).
 #[allow(non_camel_case_types)]
@@ -75,15 +88,45 @@ pub struct enclave_features_t {
     pub feature_desc: *mut c_void,
 }
 
-/// The server: set `enclave_ctx`, then call [`cc_sec_chl_svr_init`].
+/// The original's timer state in the server context. Kept so that the context has the
+/// original's layout and code that names `ctx.timer` compiles; the library keeps its timer
+/// internally and never reads or writes this.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct sec_chl_timer_t {
+    /// Unused.
+    pub timerfd: c_int,
+    /// Unused.
+    pub eventfd: c_int,
+}
+
+/// The server: set `enclave_ctx`, then call [`cc_sec_chl_svr_init`]. The layout is the
+/// original's.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug)]
 pub struct cc_sec_chl_svr_ctx {
     /// The enclave sessions live in (from [`cc_enclave_create`]).
     pub enclave_ctx: *mut cc_enclave_t,
+    /// Not used by this library (see [`sec_chl_timer_t`]).
+    pub timer: sec_chl_timer_t,
     /// Set by init, cleared by fini.
     pub is_init: bool,
+}
+
+impl cc_sec_chl_svr_ctx {
+    /// A context for `enclave`, not yet initialised.
+    pub fn new(enclave: *mut cc_enclave_t) -> Self {
+        Self {
+            enclave_ctx: enclave,
+            timer: sec_chl_timer_t {
+                timerfd: -1,
+                eventfd: -1,
+            },
+            is_init: false,
+        }
+    }
 }
 
 /// The server context by its short name.
@@ -195,16 +238,21 @@ pub unsafe extern "C" fn cc_enclave_destroy(enclave: *mut cc_enclave_t) -> cc_en
 
 /// Calls application function `function_id` in the enclave with a client record of
 /// session `session_id`; the enclave's answer (normally a record for the client) goes to
-/// `output`. If `output` is NULL or `*output_len` too small, returns
-/// `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed length in `*output_len`; the function
-/// has then run and its answer is lost, so size the buffer for the largest answer.
+/// `output`. The input may be empty (`input` NULL, `input_len` 0), and an empty answer
+/// needs no buffer (`output` may be NULL). If the answer does not fit (`output` NULL or
+/// `*output_len` too small), returns `CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH` with the needed
+/// length in `*output_len`; the function has then run and its answer is lost, so size the
+/// buffer for the largest answer.
+///
+/// This replaces the original's generated ECALLs; it has its own name because the
+/// original's `cc_enclave_call_function` is the generated-code ABI, with another signature.
 ///
 /// # Safety
 /// `enclave` is NULL or readable; `input` is NULL or `input_len` readable bytes;
 /// `output_len` is NULL or valid for reads and writes; `output` is NULL or writable for
 /// `*output_len` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cc_enclave_call_function(
+pub unsafe extern "C" fn cc_sec_chl_svr_enclave_call(
     enclave: *mut cc_enclave_t,
     function_id: u32,
     session_id: usize,
@@ -216,7 +264,7 @@ pub unsafe extern "C" fn cc_enclave_call_function(
     guarded(|| {
         into_code((|| {
             // SAFETY: forwarded from this function's contract.
-            let record = unsafe { self::input(input, input_len) }?;
+            let record = unsafe { input_or_empty(input, input_len) }?;
             // SAFETY: forwarded from this function's contract.
             let mut out = unsafe { Output::new(output, output_len) }?;
             // SAFETY: forwarded from this function's contract.

@@ -219,20 +219,14 @@ fn host_calls_with_bad_arguments_before_init_and_after_fini_return_codes() {
             CC_ERROR_SEC_CHL_ENCLAVE_START
         );
         assert_eq!(cc_sec_chl_svr_init(null_mut()), CC_ERROR_BAD_PARAMETERS);
-        let mut unstarted = cc_sec_chl_svr_ctx_t {
-            enclave_ctx: &mut enclave,
-            is_init: false,
-        };
+        let mut unstarted = cc_sec_chl_svr_ctx_t::new(&mut enclave);
         assert_eq!(cc_sec_chl_svr_init(&mut unstarted), CC_ERROR_SEC_CHL_SVR_INIT);
         assert_eq!(
             cc_enclave_create(path.as_ptr(), AUTO_ENCLAVE_TYPE, 0, 0, null(), 0, &mut enclave),
             CC_SUCCESS
         );
 
-        let mut server = cc_sec_chl_svr_ctx_t {
-            enclave_ctx: &mut enclave,
-            is_init: false,
-        };
+        let mut server = cc_sec_chl_svr_ctx_t::new(&mut enclave);
         let mut conn = cc_sec_chl_conn_ctx_t {
             svr_ctx: &mut server,
             conn_kit: sc_ffi_common::conn::cc_conn_kit_t {
@@ -274,7 +268,7 @@ fn host_calls_with_bad_arguments_before_init_and_after_fini_return_codes() {
         );
 
         // An application call for a session that does not exist.
-        let rc = cc_enclave_call_function(
+        let rc = cc_sec_chl_svr_enclave_call(
             &mut enclave,
             1,
             12345,
@@ -284,9 +278,13 @@ fn host_calls_with_bad_arguments_before_init_and_after_fini_return_codes() {
             &mut len,
         );
         assert_eq!(rc, CC_ERROR_SEC_CHL_INVALID_SESSION);
-        let rc = cc_enclave_call_function(&mut enclave, 1, 12345, null(), 40, buf.as_mut_ptr().cast(), &mut len);
-        assert_eq!(rc, CC_ERROR_BAD_PARAMETERS);
-        let rc = cc_enclave_call_function(
+        let rc = cc_sec_chl_svr_enclave_call(&mut enclave, 1, 12345, null(), 40, buf.as_mut_ptr().cast(), &mut len);
+        assert_eq!(rc, CC_ERROR_BAD_PARAMETERS, "NULL input of 40 bytes");
+        // An empty input (NULL, 0) and no output buffer are valid arguments: the call
+        // reaches the enclave, which refuses the unknown session.
+        let rc = cc_sec_chl_svr_enclave_call(&mut enclave, 1, 12345, null(), 0, null_mut(), &mut len);
+        assert_eq!(rc, CC_ERROR_SEC_CHL_INVALID_SESSION);
+        let rc = cc_sec_chl_svr_enclave_call(
             &mut enclave,
             1,
             12345,

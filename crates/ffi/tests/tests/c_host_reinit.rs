@@ -63,10 +63,7 @@ fn supervision_follows_restarts_across_fini_and_init() {
         )
     };
     assert_eq!(rc, CC_SUCCESS);
-    let mut server = cc_sec_chl_svr_ctx_t {
-        enclave_ctx: &mut enclave,
-        is_init: false,
-    };
+    let mut server = cc_sec_chl_svr_ctx_t::new(&mut enclave);
     // SAFETY: a live server context whose enclave context is live.
     assert_eq!(unsafe { cc_sec_chl_svr_init(&mut server) }, CC_SUCCESS);
 

@@ -33,6 +33,7 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         "include/secure_channel/secure_channel_client.h",
         "include/secure_channel/secure_channel_host.h",
         "include/secure_channel/secure_channel_enclave.h",
+        "include/secure_channel/enclave.h",
         "include/secure_channel/status.h",
         "lib/pkgconfig/csecure_channel.pc",
         "lib/pkgconfig/usecure_channel.pc",
