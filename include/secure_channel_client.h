@@ -149,7 +149,11 @@ cc_enclave_result_t cc_sec_chl_client_decrypt(cc_sec_chl_ctx_t *ctx,
  * Whether the channel message the send hook is sending (`buf`, `count`) gets an answer
  * from the server. A hook that reads the answer itself (the same-thread pattern: send,
  * read the reply, call [`cc_sec_chl_client_callback`]) asks this first, so it never waits
- * for an answer that will not come. Only the first message of init gets one.
+ * for an answer that will not come. Every message this library sends gets one: both
+ * messages of init (the library asks the enclave to acknowledge its Finished), and fini's
+ * close, which the C host library answers with the enclave's own close and
+ * `secure-channel serve` with the end of the connection (so a hook must take either as
+ * the answer, as the original's same-thread clients do).
  *
  * # Safety
  * `buf` is NULL or `count` readable bytes.

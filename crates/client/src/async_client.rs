@@ -37,11 +37,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
             .map_err(|_| ClientError::HandshakeTimeout)?
             .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
             .ok_or(ClientError::ConnectionClosed)?;
-        let established = handshake.read_server_hello(&reply, UnixTime::now())?;
+        let mut established = handshake.read_server_hello(&reply, UnixTime::now())?;
         stream
             .write_all(&established.client_finished)
             .await
             .map_err(ClientError::from_write)?;
+        if established.session.acknowledged() {
+            // Asked for in the config: the enclave's SessionAck comes next.
+            let ack = tokio::time::timeout(timeout, read_message_async(&mut stream, MAX_MESSAGE))
+                .await
+                .map_err(|_| ClientError::HandshakeTimeout)?
+                .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
+                .ok_or(ClientError::ConnectionClosed)?;
+            if let Some(refused) = crate::tcp::alert_in(&ack) {
+                return Err(refused);
+            }
+            established
+                .session
+                .open_ack(UnixTime::now(), &ack)
+                .map_err(|e| ClientError::Handshake(sc_protocol::Error::Acknowledgement(e)))?;
+        }
         Ok(Self {
             stream,
             session: established.session,

@@ -23,10 +23,12 @@ impl<F: Fn(&[u8]) -> std::io::Result<()> + Send + Sync> SendHook for F {
 enum State {
     Idle,
     Waiting(ClientHandshake),
-    /// Established; the Finished still has to go out (from the init thread).
+    /// Established; the Finished still has to go out (from the init thread), and on an
+    /// acknowledged session the enclave's SessionAck has yet to come.
     Established {
         session: Box<Session>,
         finished: Option<Vec<u8>>,
+        awaiting_ack: bool,
     },
     /// The handshake failed: the typed error, when it was a protocol failure.
     Failed(Option<sc_protocol::Error>),
@@ -85,8 +87,39 @@ impl Client {
             return Err(e.into());
         }
         let deadline = Instant::now() + self.timeout;
+        let mut state = self.wait_while(deadline, |s| matches!(s, State::Waiting(_)))?;
+        let finished = match &mut *state {
+            State::Established { finished, .. } => finished.take(),
+            State::Failed(Some(e)) => return Err(e.clone().into()),
+            State::Failed(None) => return Err(ClientError::ConnectionClosed),
+            _ => return Err(ClientError::State("handshake interrupted")),
+        };
+        drop(state);
+        if let Some(f) = finished {
+            if let Err(e) = self.hook.send(&f) {
+                *self.lock() = State::Failed(None);
+                return Err(e.into());
+            }
+        }
+        // An acknowledged session is ready once the enclave's SessionAck is in.
+        let state = self.wait_while(deadline, |s| matches!(s, State::Established { awaiting_ack: true, .. }))?;
+        match &*state {
+            State::Established { .. } => Ok(()),
+            State::Failed(Some(e)) => Err(e.clone().into()),
+            State::Failed(None) => Err(ClientError::ConnectionClosed),
+            _ => Err(ClientError::State("handshake interrupted")),
+        }
+    }
+
+    /// Waits until `waiting` no longer holds of the state, or fails the handshake at
+    /// `deadline`.
+    fn wait_while(
+        &self,
+        deadline: Instant,
+        waiting: impl Fn(&State) -> bool,
+    ) -> Result<MutexGuard<'_, State>, ClientError> {
         let mut state = self.lock();
-        while matches!(*state, State::Waiting(_)) {
+        while waiting(&state) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 *state = State::Failed(None);
@@ -98,22 +131,45 @@ impl Client {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let finished = match &mut *state {
-            State::Established { finished, .. } => finished.take(),
-            State::Failed(Some(e)) => return Err(e.clone().into()),
-            State::Failed(None) => return Err(ClientError::ConnectionClosed),
-            _ => return Err(ClientError::State("handshake interrupted")),
-        };
-        drop(state);
-        if let Some(f) = finished {
-            self.hook.send(&f)?;
-        }
-        Ok(())
+        Ok(state)
     }
 
-    /// Feeds one channel message received from the server (during the handshake).
+    /// Whether the handshake still waits for a message from the server: the ServerHello,
+    /// or on an acknowledged session the SessionAck. A transport that reads one reply per
+    /// message asks this after sending.
+    pub fn awaits_reply(&self) -> bool {
+        matches!(
+            *self.lock(),
+            State::Waiting(_) | State::Established { awaiting_ack: true, .. }
+        )
+    }
+
+    /// Feeds one channel message received from the server (during the handshake: the
+    /// ServerHello, and on an acknowledged session the SessionAck).
     pub fn callback(&self, message: &[u8]) -> Result<(), ClientError> {
         let mut state = self.lock();
+        if let State::Established {
+            session,
+            awaiting_ack: awaiting @ true,
+            ..
+        } = &mut *state
+        {
+            let outcome = match session.open_ack(UnixTime::now(), message) {
+                Ok(()) => {
+                    *awaiting = false;
+                    Ok(())
+                }
+                Err(e) => {
+                    // An alert here is the enclave refusing the Finished.
+                    let error = alert_in(message).unwrap_or(sc_protocol::Error::Acknowledgement(e));
+                    *state = State::Failed(Some(error.clone()));
+                    Err(error.into())
+                }
+            };
+            drop(state);
+            self.changed.notify_all();
+            return outcome;
+        }
         let handshake = match std::mem::replace(&mut *state, State::Idle) {
             State::Waiting(handshake) => handshake,
             other => {
@@ -123,9 +179,11 @@ impl Client {
         };
         let outcome = match handshake.read_server_hello(message, UnixTime::now()) {
             Ok(est) => {
+                let awaiting_ack = est.session.acknowledged();
                 *state = State::Established {
                     session: Box::new(est.session),
                     finished: Some(est.client_finished),
+                    awaiting_ack,
                 };
                 Ok(())
             }
@@ -165,7 +223,10 @@ impl Client {
 
     fn fail_waiting(&self, cause: Option<sc_protocol::Error>) {
         let mut state = self.lock();
-        if matches!(*state, State::Waiting(_)) {
+        if matches!(
+            *state,
+            State::Waiting(_) | State::Established { awaiting_ack: true, .. }
+        ) {
             *state = State::Failed(cause);
             drop(state);
             self.changed.notify_all();
@@ -238,4 +299,15 @@ impl Client {
             _ => None,
         }
     }
+}
+
+/// The alert `message` carries, if it is one.
+fn alert_in(message: &[u8]) -> Option<sc_protocol::Error> {
+    use sc_protocol::codec::Codec;
+    let frame = sc_protocol::msgs::Frame::parse(message, usize::MAX).ok()?;
+    if frame.msg_type != sc_protocol::msgs::MessageType::Alert {
+        return None;
+    }
+    let alert = sc_protocol::msgs::Alert::read_exact(frame.body, "alert").ok()?;
+    Some(sc_protocol::Error::PeerAlert(alert.code))
 }

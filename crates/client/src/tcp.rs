@@ -115,13 +115,18 @@ impl TcpClient {
         let hook_me = me.clone();
         let hook = move |m: &[u8]| -> std::io::Result<()> {
             hook_writer.lock().unwrap_or_else(|p| p.into_inner()).write_all(m)?;
-            if m.first() != Some(&MessageType::ClientHello.code()) {
-                return Ok(());
-            }
-            // The ClientHello is out: read the reply here and feed it to the client.
+            // The handshake may wait for an answer to what just went out (the ServerHello,
+            // or on an acknowledged session the SessionAck): read it here and feed it in.
             let Some(client) = hook_me.get().and_then(Weak::upgrade) else {
                 return Ok(());
             };
+            let is_handshake = matches!(
+                m.first().copied().map(MessageType::from_code),
+                Some(Ok(MessageType::ClientHello | MessageType::ClientFinished))
+            );
+            if !is_handshake || !client.awaits_reply() {
+                return Ok(());
+            }
             let mut reader = reader.lock().unwrap_or_else(|p| p.into_inner());
             match read_message(&mut *reader, MAX_MESSAGE) {
                 Ok(Some(reply)) => {

@@ -192,7 +192,8 @@ impl SessionManager {
                     .session_id()
                     .ok_or(EnclaveError::Unexpected("finished without session id"))?;
                 match self.finish(id, message, now) {
-                    Ok(()) => Ok(ChannelOutcome::Nothing),
+                    Ok(None) => Ok(ChannelOutcome::Nothing),
+                    Ok(Some(ack)) => Ok(ChannelOutcome::Reply(ack)),
                     Err(EnclaveError::Handshake(h)) => Ok(ChannelOutcome::Reply(
                         Alert {
                             session_id: id,
@@ -209,13 +210,23 @@ impl SessionManager {
                     .ok_or(EnclaveError::Unexpected("close without session id"))?;
                 // The record type is authenticated (it is in the AEAD's associated data), so a
                 // Close frame that opens is the client's close.
+                // An acknowledged session answers with the enclave's own Close.
                 let mut buf = message.to_vec();
-                self.with_session(id, now, |s| s.open_in_place(now, &mut buf).map(drop))?;
+                let answer = self.with_session(id, now, |s| {
+                    s.open_in_place(now, &mut buf)?;
+                    if s.acknowledged() {
+                        s.seal_close(now).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                })?;
                 self.remove(id);
-                Ok(ChannelOutcome::Nothing)
+                Ok(answer.map_or(ChannelOutcome::Nothing, ChannelOutcome::Reply))
             }
             MessageType::ApplicationData => Err(EnclaveError::Unexpected("application data outside an app call")),
-            MessageType::ServerHello | MessageType::Alert => Err(EnclaveError::Unexpected("server-side message")),
+            MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck => {
+                Err(EnclaveError::Unexpected("server-side message"))
+            }
         }
     }
 
@@ -263,7 +274,9 @@ impl SessionManager {
         }
     }
 
-    fn finish(&self, id: u64, client_finished: &[u8], now: UnixTime) -> Result<(), EnclaveError> {
+    /// Checks the ClientFinished and opens the session; on an acknowledged session, returns
+    /// the SessionAck record that answers it.
+    fn finish(&self, id: u64, client_finished: &[u8], now: UnixTime) -> Result<Option<Vec<u8>>, EnclaveError> {
         let handshake = {
             let mut shard = self.shard(id);
             match shard.remove(&id) {
@@ -277,6 +290,11 @@ impl SessionManager {
         };
         self.pending.fetch_sub(1, Ordering::Relaxed);
         let mut session = handshake.read_client_finished(client_finished, now)?;
+        let ack = if session.acknowledged() {
+            Some(session.seal_ack(now)?)
+        } else {
+            None
+        };
         if self.limits.park_sessions {
             session.park();
         }
@@ -288,7 +306,7 @@ impl SessionManager {
             },
         );
         self.open.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        Ok(ack)
     }
 
     fn with_session<T>(

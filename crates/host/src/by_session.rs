@@ -47,11 +47,19 @@ impl SessionRoutes {
             .session_id()
             .ok_or(HostError::OutOfPlace("message carries no session id"))?;
         let conn = *self.routes().get(&session).ok_or(HostError::UnknownSession)?;
-        let routed = self.host.handle(conn, message);
+        let routed = match frame.msg_type {
+            // Clients of this interface read a reply to every message: a Close waits for
+            // the enclave's answer.
+            MessageType::Close => self.host.close_answered(conn, message.to_vec()),
+            _ => self.host.handle(conn, message),
+        };
         let ended = match &routed {
-            Ok(Routed::Closed) => true,
+            Ok(Routed::Closed | Routed::ClosedWithReply(_)) => true,
             // A ClientFinished answered with an alert: the handshake is over.
-            Ok(Routed::Reply(_)) => frame.msg_type == MessageType::ClientFinished,
+            Ok(Routed::Reply(reply)) => {
+                frame.msg_type == MessageType::ClientFinished
+                    && Frame::parse_header(reply, usize::MAX).map(|(t, _)| t) == Ok(MessageType::Alert)
+            }
             Err(HostError::UnknownConnection) => true,
             _ => false,
         };

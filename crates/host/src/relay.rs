@@ -96,6 +96,9 @@ pub enum Routed {
     Nothing,
     /// The client closed its session; the connection may be dropped.
     Closed,
+    /// The client closed its session, and the enclave answered with this frame (its own
+    /// Close, on an acknowledged session): send it, then the connection may be dropped.
+    ClosedWithReply(Vec<u8>),
     /// The enclave is working on the reply (from [`Host::submit`] only): wait for it, in
     /// arrival order, and send it.
     Pending(PendingReply),
@@ -115,7 +118,7 @@ impl PendingReply {
 impl PartialEq for Routed {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (Routed::Reply(a), Routed::Reply(b)) => a == b,
+            (Routed::Reply(a), Routed::Reply(b)) | (Routed::ClosedWithReply(a), Routed::ClosedWithReply(b)) => a == b,
             (Routed::Nothing, Routed::Nothing) | (Routed::Closed, Routed::Closed) => true,
             _ => false,
         }
@@ -123,6 +126,11 @@ impl PartialEq for Routed {
 }
 
 impl Eq for Routed {}
+
+/// The type of a frame, if it is one.
+fn frame_type(message: &[u8]) -> Option<MessageType> {
+    Frame::parse_header(message, usize::MAX).ok().map(|(t, _)| t)
+}
 
 fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
     match response {
@@ -234,7 +242,7 @@ impl Host {
             (MessageType::ClientHello, Phase::New | Phase::Reserved)
             | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits.max_client_hello),
             (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits.max_message),
-            (MessageType::ServerHello | MessageType::Alert, _) => {
+            (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
             }
             _ => Err(HostError::OutOfPlace("message does not fit the connection's state")),
@@ -329,6 +337,11 @@ impl Host {
                     self.set_phase(conn, Phase::Open(id));
                     Ok(Routed::Nothing)
                 }
+                // An acknowledged session's answer: the channel is open.
+                Some(ack) if frame_type(&ack) == Some(MessageType::SessionAck) => {
+                    self.set_phase(conn, Phase::Open(id));
+                    Ok(Routed::Reply(ack))
+                }
                 Some(alert) => {
                     self.set_phase(conn, Phase::New);
                     Ok(Routed::Reply(alert))
@@ -371,12 +384,29 @@ impl Host {
             (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
             (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close(id)),
             (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
-            (MessageType::ServerHello | MessageType::Alert, _) => {
+            (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
             }
             _ => Err(HostError::OutOfPlace(
                 "message does not match the connection's session or state",
             )),
+        }
+    }
+
+    /// Handles a Close from `conn` waiting for the enclave's answer (its own Close on an
+    /// acknowledged session), for callers whose clients read a reply to every message
+    /// (the C interface); [`Host::submit`] sends a Close one way and answers nothing.
+    pub fn close_answered(&self, conn: ConnId, message: Vec<u8>) -> Result<Routed, HostError> {
+        let Route::Close(id) = self.route(conn, &message)? else {
+            return Err(HostError::OutOfPlace("not a Close of this connection's session"));
+        };
+        let answer = self.channel(&message);
+        self.set_phase(conn, Phase::New);
+        // Dropped either way, whether or not the Close was genuine.
+        self.close_session(id);
+        match answer? {
+            Some(reply) => Ok(Routed::ClosedWithReply(reply)),
+            None => Ok(Routed::Closed),
         }
     }
 

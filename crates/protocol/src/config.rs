@@ -99,6 +99,7 @@ pub struct ClientConfig {
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
     pub(crate) ephemeral_keys: EphemeralKeys,
     pub(crate) accept_collateral: bool,
+    pub(crate) acknowledgements: bool,
 }
 
 impl ClientConfig {
@@ -114,6 +115,7 @@ impl ClientConfig {
             key_log: None,
             ephemeral_keys: EphemeralKeys::Injected,
             accept_collateral: false,
+            acknowledgements: false,
         }
     }
 
@@ -133,6 +135,7 @@ pub struct ClientConfigBuilder {
     key_log: Option<Arc<dyn KeyLog>>,
     ephemeral_keys: EphemeralKeys,
     accept_collateral: bool,
+    acknowledgements: bool,
 }
 
 impl ClientConfigBuilder {
@@ -185,6 +188,15 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Asks the enclave to answer the ClientFinished (with a SessionAck record) and a
+    /// Close (with its own Close record), for clients whose transport reads one reply per
+    /// message sent. Costs the handshake half a round trip when the client waits for the
+    /// acknowledgement before sending data; off by default.
+    pub fn acknowledgements(mut self, ask: bool) -> Self {
+        self.acknowledgements = ask;
+        self
+    }
+
     /// Validates and builds. Fails closed without a verifier.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
         let verifier = self.verifier.ok_or(ConfigError::NoVerifier)?;
@@ -204,6 +216,7 @@ impl ClientConfigBuilder {
             key_log: self.key_log,
             ephemeral_keys: self.ephemeral_keys,
             accept_collateral: self.accept_collateral,
+            acknowledgements: self.acknowledgements,
         })
     }
 }

@@ -58,6 +58,10 @@ pub enum Error {
     /// Key confirmation failed: the peers do not share the transcript or the key.
     #[error("finished verification failed")]
     BadFinished,
+    /// The enclave's acknowledgement of the ClientFinished (acknowledged sessions) was
+    /// refused.
+    #[error("the enclave's acknowledgement was refused: {0}")]
+    Acknowledgement(RecordError),
     /// A message names a session other than this handshake's.
     #[error("message for another session")]
     WrongSession,
@@ -104,6 +108,10 @@ pub enum RecordError {
     /// The frame is not a record (handshake or alert frame).
     #[error("{0:?} is not a record")]
     NotARecord(MessageType),
+    /// A record of this type is not expected here (a SessionAck where data was expected,
+    /// data where the SessionAck was, an acknowledgement that was not asked for).
+    #[error("unexpected {0:?} record")]
+    UnexpectedRecord(MessageType),
     /// The record belongs to another session.
     #[error("record for another session")]
     WrongSession,

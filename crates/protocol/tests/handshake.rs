@@ -297,3 +297,60 @@ fn system_rng_keys_interoperate_with_injected_keys() {
         }
     }
 }
+
+fn acknowledging_client() -> Arc<ClientConfig> {
+    Arc::new(
+        ClientConfig::builder()
+            .verifier(verifier())
+            .acknowledgements(true)
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn acknowledgements_answer_the_finished_with_a_session_ack() {
+    let enclave = enclave_config(&ALL_MODES, SessionLimits::default());
+    let (hs, ch) = ClientHandshake::start(acknowledging_client(), &mut rng(1), NOW).unwrap();
+    let (pending, sh) = EnclaveHandshake::accept(&enclave, 9, &ch, &mut rng(2), NOW).unwrap();
+    let mut est = hs.read_server_hello(&sh, NOW).unwrap();
+    assert!(est.session.acknowledged(), "the enclave granted the request");
+    // Data may still go out with the Finished, before the acknowledgement arrives.
+    let early = est.session.seal(NOW, b"early").unwrap();
+    let mut e = pending.read_client_finished(&est.client_finished, NOW).unwrap();
+    assert!(e.acknowledged());
+    let ack = e.seal_ack(NOW).unwrap();
+    assert_eq!(ack[0], 0x12);
+    // Only as a SessionAck: not as data, and a tampered one is refused.
+    let mut tampered = ack.clone();
+    let n = tampered.len();
+    tampered[n - 1] ^= 1;
+    assert!(est.session.open_ack(NOW, &tampered).is_err());
+    assert!(matches!(
+        est.session.open(NOW, &ack),
+        Err(sc_protocol::RecordError::UnexpectedRecord(_))
+    ));
+    est.session.open_ack(NOW, &ack).unwrap();
+    assert_eq!(e.open(NOW, &early).unwrap().unwrap(), b"early");
+    // The ack was the enclave's record 0; its data continue the same sequence.
+    let reply = e.seal(NOW, b"reply").unwrap();
+    assert_eq!(est.session.open(NOW, &reply).unwrap().unwrap(), b"reply");
+    // A replayed ack is refused.
+    assert!(est.session.open_ack(NOW, &ack).is_err());
+}
+
+#[test]
+fn acknowledgements_are_only_sent_and_accepted_when_asked_for() {
+    let enclave = enclave_config(&ALL_MODES, SessionLimits::default());
+    let plain = client_config(CipherSuite::ALL, &ALL_MODES, SessionLimits::default());
+    let (hs, ch) = ClientHandshake::start(plain, &mut rng(1), NOW).unwrap();
+    let (pending, sh) = EnclaveHandshake::accept(&enclave, 9, &ch, &mut rng(2), NOW).unwrap();
+    let mut est = hs.read_server_hello(&sh, NOW).unwrap();
+    assert!(!est.session.acknowledged());
+    let mut e = pending.read_client_finished(&est.client_finished, NOW).unwrap();
+    assert!(!e.acknowledged());
+    assert!(e.seal_ack(NOW).is_err(), "no ack for a client that did not ask");
+    // A client that did not ask refuses an acknowledgement (here: a record sealed as one
+    // by an enclave session that believes it was asked).
+    assert!(est.session.open_ack(NOW, &[0x12, 1, 0, 0, 0, 0]).is_err());
+}

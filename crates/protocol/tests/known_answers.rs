@@ -13,8 +13,19 @@ use std::fmt::Write;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.txt");
 
-fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
-    let pair = Pair::new(suite, mode);
+fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, acknowledged: bool) {
+    let mut pair = Pair::new(suite, mode);
+    if acknowledged {
+        pair.client = std::sync::Arc::new(
+            sc_protocol::ClientConfig::builder()
+                .verifier(verifier())
+                .suites(&[suite])
+                .binding_modes(&[mode])
+                .acknowledgements(true)
+                .build()
+                .unwrap(),
+        );
+    }
     let (mut c, mut e, t) = pair.handshake();
     // Reproduce the draws the handshakes made, in the documented order.
     let mut crng = rng(pair.seed);
@@ -28,6 +39,7 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
     writeln!(out, "[case]").unwrap();
     writeln!(out, "suite = {:#06x} ({suite:?})", suite.code()).unwrap();
     writeln!(out, "binding_mode = {} ({mode:?})", mode.code()).unwrap();
+    writeln!(out, "acknowledgements = {}", u8::from(acknowledged)).unwrap();
     writeln!(out, "now_ms = {}", NOW.as_millis()).unwrap();
     writeln!(out, "session_id = {:#018x}", pair.session_id).unwrap();
     writeln!(out, "client_nonce = {}", draw(&mut crng)).unwrap();
@@ -45,18 +57,29 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode) {
     writeln!(out, "client_hello = {}", hex::encode(&t.client_hello)).unwrap();
     writeln!(out, "server_hello = {}", hex::encode(&t.server_hello)).unwrap();
     writeln!(out, "client_finished = {}", hex::encode(&t.client_finished)).unwrap();
-    let records = [
+    // On an acknowledged session the enclave's first record is its SessionAck.
+    let ack = acknowledged.then(|| e.seal_ack(NOW).unwrap());
+    let mut records = vec![
         ("client_record_0", c.seal(NOW, b"hello enclave").unwrap()),
         ("client_record_1", c.seal(NOW, b"").unwrap()),
         ("enclave_record_0", e.seal(NOW, b"hello client").unwrap()),
         ("client_close", c.seal_close(NOW).unwrap()),
     ];
+    if let Some(ack) = &ack {
+        records.insert(2, ("enclave_session_ack", ack.clone()));
+        // The enclave's answer to the client's Close.
+        records.push(("enclave_close", e.seal_close(NOW).unwrap()));
+    }
     for (name, r) in &records {
         writeln!(out, "{name} = {}", hex::encode(r)).unwrap();
     }
     // The vectors must also open: a file of bytes nobody can parse would prove nothing.
     assert_eq!(e.open(NOW, &records[0].1).unwrap().unwrap(), b"hello enclave");
-    assert_eq!(c.open(NOW, &records[2].1).unwrap().unwrap(), b"hello client");
+    if let Some(ack) = &ack {
+        c.open_ack(NOW, ack).unwrap();
+    }
+    let enclave_record = &records.iter().find(|(n, _)| *n == "enclave_record_0").unwrap().1;
+    assert_eq!(c.open(NOW, enclave_record).unwrap().unwrap(), b"hello client");
     writeln!(out).unwrap();
 }
 
@@ -65,16 +88,40 @@ fn handshake_and_records_match_the_checked_in_vectors() {
     let mut out = String::from(
         "# sc-protocol wire version 1 / protocol version 1 known-answer vectors.\n\
          # Records: client_record_0 = \"hello enclave\", client_record_1 = \"\",\n\
-         # enclave_record_0 = \"hello client\", client_close = Close record. See docs/PROTOCOL.md.\n\n",
+         # enclave_record_0 = \"hello client\", client_close = Close record; with acknowledgements,\n\
+         # enclave_session_ack = SessionAck record, enclave_close = the enclave's Close record.\n\
+         # See docs/PROTOCOL.md.\n\n",
     );
-    case(&mut out, CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession);
-    case(&mut out, CipherSuite::X25519Aes256GcmSha256, BindingMode::IdentityKey);
+    case(
+        &mut out,
+        CipherSuite::X25519Aes256GcmSha256,
+        BindingMode::PerSession,
+        false,
+    );
+    case(
+        &mut out,
+        CipherSuite::X25519Aes256GcmSha256,
+        BindingMode::IdentityKey,
+        false,
+    );
     case(
         &mut out,
         CipherSuite::X25519ChaCha20Poly1305Sha256,
         BindingMode::PerSession,
+        false,
     );
-    case(&mut out, CipherSuite::X25519Aes256GcmSha384, BindingMode::IdentityKey);
+    case(
+        &mut out,
+        CipherSuite::X25519Aes256GcmSha384,
+        BindingMode::IdentityKey,
+        false,
+    );
+    case(
+        &mut out,
+        CipherSuite::X25519Aes256GcmSha256,
+        BindingMode::PerSession,
+        true,
+    );
     if std::env::var_os("SC_UPDATE_VECTORS").is_some() {
         std::fs::write(VECTORS, &out).unwrap();
     }

@@ -167,6 +167,8 @@ unsafe fn init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t, policy: &Pat
             .suites(&[suite])
             .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
             .accept_evidence_collateral(true)
+            // The original's clients read one reply after every message they send.
+            .acknowledgements(true)
             .build()
             .map_err(|_| CC_ERROR_SEC_CHL_POLICY_INVALID)?;
         let hook = move |m: &[u8]| kit.send(m);
@@ -331,15 +333,25 @@ pub unsafe extern "C" fn cc_sec_chl_client_decrypt(
 /// Whether the channel message the send hook is sending (`buf`, `count`) gets an answer
 /// from the server. A hook that reads the answer itself (the same-thread pattern: send,
 /// read the reply, call [`cc_sec_chl_client_callback`]) asks this first, so it never waits
-/// for an answer that will not come. Only the first message of init gets one.
+/// for an answer that will not come. Every message this library sends gets one: both
+/// messages of init (the library asks the enclave to acknowledge its Finished), and fini's
+/// close, which the C host library answers with the enclave's own close and
+/// `secure-channel serve` with the end of the connection (so a hook must take either as
+/// the answer, as the original's same-thread clients do).
 ///
 /// # Safety
 /// `buf` is NULL or `count` readable bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void, count: usize) -> bool {
+    use sc_protocol::msgs::MessageType;
     // SAFETY: forwarded from this function's contract.
     let first = unsafe { input(buf, count) }.ok().and_then(|m| m.first().copied());
-    first == Some(sc_protocol::msgs::MessageType::ClientHello.code())
+    matches!(
+        first.map(MessageType::from_code),
+        Some(Ok(MessageType::ClientHello
+            | MessageType::ClientFinished
+            | MessageType::Close))
+    )
 }
 
 /// Tells the server to drop the session (through the send hook), then frees the local

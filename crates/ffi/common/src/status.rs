@@ -119,9 +119,10 @@ use cc_enclave_result_t::*;
 /// The code for a rejected or unsealable record.
 pub fn record_error(e: &RecordError) -> cc_enclave_result_t {
     match e {
-        RecordError::Decode(_) | RecordError::NotARecord(_) | RecordError::TooLarge { .. } => {
-            CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID
-        }
+        RecordError::Decode(_)
+        | RecordError::NotARecord(_)
+        | RecordError::UnexpectedRecord(_)
+        | RecordError::TooLarge { .. } => CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID,
         RecordError::WrongSession => CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID,
         RecordError::Replayed => CC_ERROR_SEC_CHL_REPLAYED,
         RecordError::TooOld => CC_ERROR_SEC_CHL_TOO_OLD,

@@ -369,7 +369,7 @@ pub unsafe extern "C" fn cc_sec_chl_svr_callback(
             // SAFETY: `svr_ctx` is non-NULL and readable; `enclave_ctx` NULL or readable.
             let server = unsafe { server_of((*ctx.svr_ctx).enclave_ctx) }?;
             let reply = match server.routes().handle(message).map_err(|e| host_error(&e))? {
-                Routed::Reply(m) => Some(m),
+                Routed::Reply(m) | Routed::ClosedWithReply(m) => Some(m),
                 Routed::Pending(p) => Some(p.wait().map_err(|e| host_error(&e))?),
                 Routed::Nothing | Routed::Closed => None,
             };

@@ -88,6 +88,12 @@ pub fn build_examples(out: &Path, enclave_cflags: &str) -> std::io::Result<PathB
 /// Compiles one C test program from `crates/ffi/tests/c/` against the host library (with
 /// warnings as errors) into `out`; returns the executable's path.
 pub fn build_host_test_program(out: &Path, name: &str) -> std::io::Result<PathBuf> {
+    build_test_program(out, name, "usecure_channel")
+}
+
+/// Compiles one C test program from `crates/ffi/tests/c/` against `library` (for example
+/// `csecure_channel`), with warnings as errors, into `out`; returns the executable's path.
+pub fn build_test_program(out: &Path, name: &str, library: &str) -> std::io::Result<PathBuf> {
     let source = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("c")
         .join(format!("{name}.c"));
@@ -109,7 +115,8 @@ pub fn build_host_test_program(out: &Path, name: &str) -> std::io::Result<PathBu
         .arg(&source)
         .arg(format!("-L{}", libs.display()))
         .arg(format!("-Wl,-rpath,{}", libs.display()))
-        .args(["-lusecure_channel", "-lpthread"]))?;
+        .arg(format!("-l{library}"))
+        .arg("-lpthread"))?;
     Ok(exe)
 }
 

@@ -329,7 +329,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
                 }
             }
             Ok(Ok(Routed::Nothing)) => {}
-            Ok(Ok(Routed::Closed)) => break End::PeerClosed,
+            Ok(Ok(Routed::Closed | Routed::ClosedWithReply(_))) => break End::PeerClosed,
             Ok(Ok(Routed::Pending(_))) | Err(_) => break End::Dropped,
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "refusing message; closing connection");

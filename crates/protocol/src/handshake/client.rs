@@ -80,14 +80,14 @@ impl ClientHandshake {
                     key: k.public(),
                 })
                 .collect(),
-            extensions: if config.accept_collateral {
-                alloc::vec![Extension {
-                    typ: ExtensionType::EVIDENCE_COLLATERAL,
-                    data: &[],
-                }]
-            } else {
-                Vec::new()
-            },
+            extensions: [
+                (config.accept_collateral, ExtensionType::EVIDENCE_COLLATERAL),
+                (config.acknowledgements, ExtensionType::ACKNOWLEDGEMENTS),
+            ]
+            .into_iter()
+            .filter(|(asked, _)| *asked)
+            .map(|(_, typ)| Extension { typ, data: &[] })
+            .collect(),
         };
         let client_hello_body = hello.to_vec();
         let message = frame(MessageType::ClientHello, &client_hello_body);
@@ -144,9 +144,13 @@ impl ClientHandshake {
         };
         // Only collateral may come back, and only when asked for.
         let mut collateral = None;
+        let mut acknowledged = false;
         for e in &sh.extensions {
             match e.typ {
                 ExtensionType::EVIDENCE_COLLATERAL if self.config.accept_collateral => collateral = Some(e.data),
+                ExtensionType::ACKNOWLEDGEMENTS if self.config.acknowledgements && e.data.is_empty() => {
+                    acknowledged = true;
+                }
                 other => return Err(Error::UnsolicitedExtension(other.0)),
             }
         }
@@ -203,7 +207,7 @@ impl ClientHandshake {
             session_id: sh.session_id,
             verify_data: client_finished.as_bytes(),
         };
-        let session = Session::new(
+        let mut session = Session::new(
             sh.session_id,
             suite,
             Role::Client,
@@ -212,6 +216,10 @@ impl ClientHandshake {
             traffic,
             Some(claims),
         );
+        if acknowledged {
+            // The enclave's first record will be its SessionAck ([`Session::open_ack`]).
+            session.set_acknowledged();
+        }
         if let Some(log) = &config.key_log {
             session.log_keys(log.as_ref());
         }

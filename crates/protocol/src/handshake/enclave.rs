@@ -31,6 +31,7 @@ pub struct AwaitingClientFinished {
     limits: crate::config::SessionLimits,
     expected_finished: Secret,
     traffic: TrafficSecrets,
+    acknowledged: bool,
 }
 
 impl core::fmt::Debug for AwaitingClientFinished {
@@ -162,6 +163,13 @@ impl EnclaveHandshake {
                 data,
             });
         }
+        let acknowledged = ch.extensions.iter().any(|e| e.typ == ExtensionType::ACKNOWLEDGEMENTS);
+        if acknowledged {
+            sh.extensions.push(Extension {
+                typ: ExtensionType::ACKNOWLEDGEMENTS,
+                data: &[],
+            });
+        }
         let mark = body.len();
         sh.encode_evidence_and_extensions(&mut body);
         transcript.update(&body[mark..]);
@@ -189,6 +197,7 @@ impl EnclaveHandshake {
                 limits: config.limits,
                 expected_finished: secrets.client_finished(th_end.as_ref()),
                 traffic,
+                acknowledged,
             },
             frame(MessageType::ServerHello, &body),
         ))
@@ -219,7 +228,7 @@ impl AwaitingClientFinished {
         if !bool::from(self.expected_finished.as_bytes().ct_eq(cf.verify_data)) {
             return Err(Error::BadFinished);
         }
-        Ok(Session::new(
+        let mut session = Session::new(
             self.session_id,
             self.suite,
             Role::Enclave,
@@ -227,6 +236,11 @@ impl AwaitingClientFinished {
             self.limits,
             self.traffic,
             None,
-        ))
+        );
+        if self.acknowledged {
+            // Answer the ClientFinished with [`Session::seal_ack`].
+            session.set_acknowledged();
+        }
+        Ok(session)
     }
 }

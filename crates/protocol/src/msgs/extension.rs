@@ -1,12 +1,13 @@
 //! Extension lists: `u16 total_len`, then entries of `u16 type | u16 len | data`.
 //!
 //! Extensions are how versions of this protocol grow without a new wire version: evidence
-//! collateral is implemented; client attestation and resumption have codes reserved here.
+//! collateral and acknowledgements are implemented; client attestation and resumption have
+//! codes reserved here.
 
 use crate::codec::{DecodeError, LengthPrefix, Reader};
 use alloc::vec::Vec;
 
-/// Extension codes. Only `EVIDENCE_COLLATERAL` is acted on in version 1.
+/// Extension codes. `EVIDENCE_COLLATERAL` and `ACKNOWLEDGEMENTS` are acted on in version 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtensionType(pub u16);
 
@@ -19,6 +20,10 @@ impl ExtensionType {
     pub const RESUMPTION: Self = Self(0x0003);
     /// Implemented: empty in a ClientHello (a request), the collateral in a ServerHello.
     pub const EVIDENCE_COLLATERAL: Self = Self(0x0004);
+    /// Implemented: empty in a ClientHello (a request) and in the ServerHello (granted):
+    /// the enclave then answers the ClientFinished with a SessionAck record and a Close
+    /// with its own Close record, for clients that read one reply per message they send.
+    pub const ACKNOWLEDGEMENTS: Self = Self(0x0005);
 }
 
 /// One extension, borrowing its data.

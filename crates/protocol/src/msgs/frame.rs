@@ -27,6 +27,9 @@ pub enum MessageType {
     ApplicationData,
     /// A protected record that closes the session.
     Close,
+    /// A protected record acknowledging the client's Finished (sent only when the client
+    /// asked for acknowledgements); its plaintext is an extension block, empty in version 1.
+    SessionAck,
     /// An unprotected handshake failure notice.
     Alert,
 }
@@ -40,6 +43,7 @@ impl MessageType {
             MessageType::ClientFinished => 0x03,
             MessageType::ApplicationData => 0x10,
             MessageType::Close => 0x11,
+            MessageType::SessionAck => 0x12,
             MessageType::Alert => 0x15,
         }
     }
@@ -52,6 +56,7 @@ impl MessageType {
             0x03 => MessageType::ClientFinished,
             0x10 => MessageType::ApplicationData,
             0x11 => MessageType::Close,
+            0x12 => MessageType::SessionAck,
             0x15 => MessageType::Alert,
             other => return Err(DecodeError::UnknownMessageType(other)),
         })
@@ -59,7 +64,10 @@ impl MessageType {
 
     /// Whether frames of this type are protected records.
     pub fn is_record(self) -> bool {
-        matches!(self, MessageType::ApplicationData | MessageType::Close)
+        matches!(
+            self,
+            MessageType::ApplicationData | MessageType::Close | MessageType::SessionAck
+        )
     }
 }
 

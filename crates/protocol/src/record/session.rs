@@ -67,6 +67,8 @@ pub struct Session {
     send: SendState,
     recv: RecvState,
     peer: Option<Box<Claims>>,
+    /// The enclave answers the ClientFinished and a Close with records (negotiated).
+    acknowledged: bool,
 }
 
 impl core::fmt::Debug for Session {
@@ -120,6 +122,7 @@ impl Session {
                 closed: false,
             },
             peer: peer.map(Box::new),
+            acknowledged: false,
         }
     }
 
@@ -281,6 +284,24 @@ impl Session {
     /// Opens a record in place. On success the plaintext is a sub-slice of `record`; on
     /// failure the session is unchanged (a forged or replayed record costs nothing).
     pub fn open_in_place<'a>(&mut self, now: UnixTime, record: &'a mut [u8]) -> Result<Incoming<'a>, RecordError> {
+        let (msg_type, plaintext) = self.open_typed(now, record, |t| {
+            matches!(t, MessageType::ApplicationData | MessageType::Close)
+        })?;
+        if msg_type == MessageType::Close {
+            self.recv.closed = true;
+            return Ok(Incoming::Close);
+        }
+        Ok(Incoming::Data(plaintext))
+    }
+
+    /// Opens a record whose type `wanted` accepts (checked before anything is decrypted or
+    /// any state changes).
+    fn open_typed<'a>(
+        &mut self,
+        now: UnixTime,
+        record: &'a mut [u8],
+        wanted: impl Fn(MessageType) -> bool,
+    ) -> Result<(MessageType, &'a mut [u8]), RecordError> {
         if self.recv.closed {
             return Err(RecordError::Closed);
         }
@@ -292,6 +313,9 @@ impl Session {
         let msg_type = frame.msg_type;
         if !msg_type.is_record() {
             return Err(RecordError::NotARecord(msg_type));
+        }
+        if !wanted(msg_type) {
+            return Err(RecordError::UnexpectedRecord(msg_type));
         }
         let header = RecordHeader::read(frame.body)?;
         if record.len() < RECORD_HEADER_LEN + TAG_LEN {
@@ -323,11 +347,47 @@ impl Session {
             let old = core::mem::replace(&mut self.recv.current, new);
             self.recv.previous = Some(Box::new(old));
         }
-        if msg_type == MessageType::Close {
-            self.recv.closed = true;
-            return Ok(Incoming::Close);
+        Ok((msg_type, plaintext))
+    }
+
+    /// Whether the enclave answers this session's ClientFinished with a SessionAck record
+    /// and its Close with a Close record (negotiated in the handshake).
+    pub fn acknowledged(&self) -> bool {
+        self.acknowledged
+    }
+
+    pub(crate) fn set_acknowledged(&mut self) {
+        self.acknowledged = true;
+    }
+
+    /// Seals the enclave's SessionAck: the answer to the ClientFinished on an acknowledged
+    /// session, the first record the enclave sends. Its plaintext is an (empty) extension
+    /// block, where later versions can carry what a session hands out (resumption).
+    pub fn seal_ack(&mut self, now: UnixTime) -> Result<Vec<u8>, RecordError> {
+        if !self.acknowledged || self.role != Role::Enclave {
+            return Err(RecordError::UnexpectedRecord(MessageType::SessionAck));
         }
-        Ok(Incoming::Data(plaintext))
+        let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN + 2];
+        self.seal_typed(now, MessageType::SessionAck, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Opens the enclave's SessionAck (client side, acknowledged sessions): it must
+    /// authenticate, and carry no extension (none is asked for in version 1).
+    pub fn open_ack(&mut self, now: UnixTime, record: &[u8]) -> Result<(), RecordError> {
+        if !self.acknowledged {
+            return Err(RecordError::UnexpectedRecord(MessageType::SessionAck));
+        }
+        let mut buf = record.to_vec();
+        let (_, plaintext) = self.open_typed(now, &mut buf, |t| t == MessageType::SessionAck)?;
+        let mut r = crate::codec::Reader::new(plaintext);
+        let extensions = crate::msgs::read_extensions(&mut r)?;
+        r.expect_end("session ack")?;
+        if !extensions.is_empty() {
+            // Nothing is asked for in version 1, so nothing may come.
+            return Err(RecordError::UnexpectedRecord(MessageType::SessionAck));
+        }
+        Ok(())
     }
 
     /// Opens a record into a new vector. `Ok(None)` means the peer closed the session.

@@ -103,6 +103,15 @@ def x25519_public(private):
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+def extension_types(block):
+    """The extension codes in an extension block's contents (section 5)."""
+    r, types = Reader(block), []
+    while r.pos < len(block):
+        types.append(r.int(2))
+        r.vec(2)
+    return types
+
+
 def check_case(c):
     suite, mode = int(c["suite"].split()[0], 16), int(c["binding_mode"].split()[0])
     aead_name, hash_name = SUITES[suite]
@@ -176,8 +185,19 @@ def check_case(c):
 
     assert open_record("client_record_0", "client", 0x10) == (0, b"hello enclave")
     assert open_record("client_record_1", "client", 0x10) == (1, b"")
-    assert open_record("enclave_record_0", "enclave", 0x10) == (0, b"hello client")
     assert open_record("client_close", "client", 0x11) == (2, b"")
+    if c["acknowledgements"] == "1":
+        # Acknowledgements (section 12): asked for and granted with an empty extension
+        # 0x0005; the enclave's first record is a SessionAck (type 0x12) whose plaintext is
+        # an empty extension block, and it answers the client's Close with its own.
+        assert 0x0005 in extension_types(ch["extensions"])
+        assert 0x0005 in extension_types(sh["extensions"])
+        assert open_record("enclave_session_ack", "enclave", 0x12) == (0, b"\x00\x00")
+        assert open_record("enclave_record_0", "enclave", 0x10) == (1, b"hello client")
+        assert open_record("enclave_close", "enclave", 0x11) == (2, b"")
+    else:
+        assert 0x0005 not in extension_types(sh["extensions"])
+        assert open_record("enclave_record_0", "enclave", 0x10) == (0, b"hello client")
 
 
 def main():
@@ -190,10 +210,10 @@ def main():
         elif " = " in line and current is not None:
             k, v = line.split(" = ", 1)
             current[k] = v
-    assert len(cases) == 4, "expected four cases"
+    assert len(cases) == 5, "expected five cases"
     for c in cases:
         check_case(c)
-        print(f"ok: suite {c['suite']}, binding mode {c['binding_mode']}")
+        print(f"ok: suite {c['suite']}, binding mode {c['binding_mode']}, acknowledgements {c['acknowledgements']}")
 
 
 if __name__ == "__main__":
