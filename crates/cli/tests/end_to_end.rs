@@ -291,3 +291,39 @@ fn one_way_calls_leave_no_answers_to_fill_the_boundary() {
     let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
     assert_eq!(c.request(b"2,4").unwrap(), b"count=2 mean=3.00 max=4.00");
 }
+
+fn acknowledging(policy: &str) -> Arc<sc_protocol::ClientConfig> {
+    let policy = sc_attestation::Policy::from_toml(policy, None).unwrap();
+    Arc::new(
+        sc_protocol::ClientConfig::builder()
+            .verifier(Arc::new(
+                sc_attestation::VerifierRegistry::from_policy(&policy).unwrap(),
+            ))
+            .acknowledgements(true)
+            .build()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn acknowledged_clients_over_the_real_stack() {
+    let s = stack();
+    // Blocking: the TCP client's hook reads the SessionAck as well.
+    let mut c = TcpClient::connect(s.addr, acknowledging(&s.policy), TIMEOUT).unwrap();
+    assert!(!c.client().awaits_reply());
+    assert_eq!(c.request(b"1,2").unwrap(), b"count=2 mean=1.50 max=2.00");
+    c.close().unwrap();
+    // Async.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+        let mut c = sc_client::AsyncClient::connect(stream, acknowledging(&s.policy), TIMEOUT)
+            .await
+            .unwrap();
+        assert_eq!(c.request(b"4").await.unwrap(), b"count=1 mean=4.00 max=4.00");
+        c.close().await.unwrap();
+    });
+}

@@ -331,3 +331,44 @@ fn session_routes_find_each_session_by_its_id() {
     assert!(routes.is_empty());
     assert!(matches!(routes.handle(b"junk"), Err(HostError::Malformed(_))));
 }
+
+#[test]
+fn acknowledged_sessions_get_their_finished_and_close_answered() {
+    let f = fixture(HostLimits::default());
+    let client = Arc::new(
+        ClientConfig::builder()
+            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
+            .acknowledgements(true)
+            .build()
+            .unwrap(),
+    );
+    // Through a connection: the SessionAck is relayed and the channel is open.
+    let conn = f.host.connect();
+    let (hs, hello) = ClientHandshake::start(client.clone(), &mut OsRng, now()).unwrap();
+    let mut est = hs
+        .read_server_hello(&reply(f.host.handle(conn, &hello)), now())
+        .unwrap();
+    let ack = reply(f.host.handle(conn, &est.client_finished));
+    est.session.open_ack(now(), &ack).unwrap();
+    assert_eq!(f.host.counts(), (1, 0));
+    let r = reply(f.host.handle(conn, &est.session.seal(now(), b"x").unwrap()));
+    assert_eq!(est.session.open(now(), &r).unwrap().unwrap(), b"x");
+
+    // Through session routes (the C interface): the Close is answered with the enclave's.
+    let routes = SessionRoutes::new(f.host.clone());
+    let (hs, hello) = ClientHandshake::start(client, &mut OsRng, now()).unwrap();
+    let mut est = hs.read_server_hello(&reply(routes.handle(&hello)), now()).unwrap();
+    let ack = reply(routes.handle(&est.client_finished));
+    est.session.open_ack(now(), &ack).unwrap();
+    let close = est.session.seal_close(now()).unwrap();
+    match routes.handle(&close).unwrap() {
+        Routed::ClosedWithReply(answer) => assert_eq!(est.session.open(now(), &answer).unwrap(), None),
+        other => panic!("expected the enclave's close, got {other:?}"),
+    }
+    assert!(routes.is_empty());
+    assert_eq!(
+        f.sessions.open_sessions(),
+        1,
+        "only the first connection's session is left"
+    );
+}
