@@ -67,10 +67,10 @@ fn unfinished_hello_flood_from_many_sources_leaves_room_and_recovers() {
         "20 over their source's share, 32 over the table: {busy}"
     );
     assert!((1..=48).contains(&timed_out), "{timed_out}");
-    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     drop(flood);
     assert!(
-        within(Duration::from_secs(3), || server.fds() <= fds
+        within(Duration::from_secs(6), || server.fds() <= fds
             && server.threads() <= threads + 2),
         "descriptors {} (baseline {fds}), threads {} (baseline {threads})",
         server.fds(),
@@ -143,7 +143,7 @@ fn held_frame_headers_cost_no_memory_and_are_dropped_at_the_frame_deadline() {
     for s in &mut held {
         assert_eq!(refusal(s, Duration::from_secs(5)), (Some(AlertCode::Timeout), true));
     }
-    assert!(sent_at.elapsed() < Duration::from_secs(5), "{:?}", sent_at.elapsed());
+    assert!(sent_at.elapsed() < Duration::from_secs(8), "{:?}", sent_at.elapsed());
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn slowloris_and_idle_connections_are_closed_at_their_deadlines() {
     assert!(ended && matches!(alert, Some(AlertCode::Timeout) | None));
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        took >= Duration::from_millis(900) && took < Duration::from_secs(5),
         "{took:?}"
     );
 
@@ -188,7 +188,7 @@ fn slowloris_and_idle_connections_are_closed_at_their_deadlines() {
     );
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(2900) && took < Duration::from_secs(5),
+        took >= Duration::from_millis(2900) && took < Duration::from_secs(7),
         "{took:?}"
     );
 
@@ -199,7 +199,7 @@ fn slowloris_and_idle_connections_are_closed_at_their_deadlines() {
     assert!(matches!(idle.recv(), Err(ClientError::ConnectionClosed)));
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_secs(4),
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
         "{took:?}"
     );
 }
@@ -242,7 +242,7 @@ fn refused_clients_are_told_the_server_is_busy() {
     assert!(matches!(err, ClientError::ServerBusy), "{err:?}");
     assert!(err.to_string().starts_with("server busy"), "{err}");
     drop(holders);
-    assert!(within(Duration::from_secs(3), || legit_request(&server).is_ok()));
+    assert!(within(Duration::from_secs(6), || legit_request(&server).is_ok()));
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn the_cli_client_names_the_cause() {
     let (ok, stderr) = connect(&[]);
     assert!(!ok && stderr.contains("server busy"), "{stderr}");
     drop(holder);
-    assert!(within(Duration::from_secs(3), || connect(&[]).0));
+    assert!(within(Duration::from_secs(6), || connect(&[]).0));
 }
 
 /// A relay that passes the handshake through and swallows every data record: the server
@@ -301,7 +301,7 @@ fn a_request_the_server_never_answers_times_out() {
     let err = c.request(b"1,2").unwrap_err();
     assert!(matches!(err, ClientError::RequestTimeout(_)), "{err:?}");
     assert!(err.to_string().starts_with("request timed out"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
@@ -358,5 +358,5 @@ fn the_enclave_drops_a_half_finished_handshake_at_the_host_deadline() {
         sessions.pending_handshakes(),
         host.counts()
     );
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
