@@ -8,11 +8,14 @@ use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
 
-/// Flags that override the limits (each also a `[limits]` key in `--config`).
-#[derive(Args, Debug, Default, Clone)]
+/// Limits and deadlines, each optional: as flags of `serve`, and as the `[limits]` table of
+/// the `--config` file (same names, with underscores). Values not given keep the defaults.
+#[derive(Args, Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct LimitArgs {
     /// TOML file with a `[limits]` table (keys as the flags below, with underscores).
     #[arg(long)]
+    #[serde(skip)]
     pub config: Option<std::path::PathBuf>,
     /// Open client connections at most.
     #[arg(long)]
@@ -40,40 +43,23 @@ pub struct LimitArgs {
     pub message_budget: Option<usize>,
     /// Deadline for the whole handshake, from connection to ClientFinished (e.g. 10s).
     #[arg(long, value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde_opt")]
     pub handshake_timeout: Option<Duration>,
     /// Deadline for one frame, from its first byte to its last (e.g. 5s).
     #[arg(long, value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde_opt")]
     pub frame_timeout: Option<Duration>,
     /// Established connections idle this long are closed (e.g. 5m).
     #[arg(long, value_parser = humantime::parse_duration)]
+    #[serde(default, with = "humantime_serde_opt")]
     pub idle_timeout: Option<Duration>,
-}
-
-/// The `[limits]` table of a config file.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct FileLimits {
-    max_connections: Option<usize>,
-    max_connections_per_source: Option<usize>,
-    max_pending: Option<usize>,
-    max_pending_per_source: Option<usize>,
-    max_sessions: Option<usize>,
-    max_message: Option<usize>,
-    max_client_hello: Option<usize>,
-    message_budget: Option<usize>,
-    #[serde(default, with = "humantime_serde_opt")]
-    handshake_timeout: Option<Duration>,
-    #[serde(default, with = "humantime_serde_opt")]
-    frame_timeout: Option<Duration>,
-    #[serde(default, with = "humantime_serde_opt")]
-    idle_timeout: Option<Duration>,
 }
 
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
-    limits: FileLimits,
+    limits: LimitArgs,
 }
 
 /// Durations in the file are strings such as "10s" or "5m".
@@ -103,25 +89,10 @@ impl LimitArgs {
         let mut limits = HostLimits::default();
         let file = match &self.config {
             Some(path) => read_file(path)?,
-            None => FileLimits::default(),
+            None => LimitArgs::default(),
         };
         let explicit_cap = file.max_connections.is_some() || self.max_connections.is_some();
-        for src in [
-            &file,
-            &FileLimits {
-                max_connections: self.max_connections,
-                max_connections_per_source: self.max_connections_per_source,
-                max_pending: self.max_pending,
-                max_pending_per_source: self.max_pending_per_source,
-                max_sessions: self.max_sessions,
-                max_message: self.max_message,
-                max_client_hello: self.max_client_hello,
-                message_budget: self.message_budget,
-                handshake_timeout: self.handshake_timeout,
-                frame_timeout: self.frame_timeout,
-                idle_timeout: self.idle_timeout,
-            },
-        ] {
+        for src in [&file, self] {
             overlay!(
                 limits,
                 src,
@@ -142,7 +113,7 @@ impl LimitArgs {
     }
 }
 
-fn read_file(path: &Path) -> Result<FileLimits, Box<dyn std::error::Error>> {
+fn read_file(path: &Path) -> Result<LimitArgs, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(file.limits)

@@ -23,6 +23,23 @@ struct Header {
     items: &'static [&'static str],
 }
 
+/// The host crate's items that go to enclave.h (the original's header for them), not to
+/// secure_channel_host.h.
+const ENCLAVE_ITEMS: &[&str] = &[
+    "cc_enclave",
+    "cc_enclave_t",
+    "enclave_type_t",
+    "enclave_features_t",
+    "SGX_ENCLAVE_TYPE",
+    "GP_ENCLAVE_TYPE",
+    "PENGLAI_ENCLAVE_TYPE",
+    "AUTO_ENCLAVE_TYPE",
+    "ENCLAVE_TYPE_MAX",
+    "SECGEAR_DEBUG_FLAG",
+    "cc_enclave_create",
+    "cc_enclave_destroy",
+];
+
 const HEADERS: &[Header] = &[
     Header {
         file: "status.h",
@@ -54,16 +71,7 @@ const HEADERS: &[Header] = &[
         guard: "SECURE_CHANNEL_ENCLAVE_HANDLE_H",
         about: "Starting and stopping the enclave (the original's enclave.h, with its names and values):\n * libusecure_channel.so.",
         includes: &["status.h"],
-        items: &[
-            "cc_enclave_t",
-            "enclave_type_t",
-            "SGX_ENCLAVE_TYPE",
-            "GP_ENCLAVE_TYPE",
-            "PENGLAI_ENCLAVE_TYPE",
-            "AUTO_ENCLAVE_TYPE",
-            "ENCLAVE_TYPE_MAX",
-            "SECGEAR_DEBUG_FLAG",
-        ],
+        items: ENCLAVE_ITEMS,
     },
     Header {
         file: "secure_channel_host.h",
@@ -105,22 +113,8 @@ fn generate(h: &Header) -> String {
         config.export.exclude = vec!["cc_enclave_result_t".into()];
     }
     // The host crate's items are split between enclave.h and secure_channel_host.h.
-    let enclave_items = [
-        "cc_enclave",
-        "cc_enclave_t",
-        "enclave_type_t",
-        "enclave_features_t",
-        "SGX_ENCLAVE_TYPE",
-        "GP_ENCLAVE_TYPE",
-        "PENGLAI_ENCLAVE_TYPE",
-        "AUTO_ENCLAVE_TYPE",
-        "ENCLAVE_TYPE_MAX",
-        "SECGEAR_DEBUG_FLAG",
-        "cc_enclave_create",
-        "cc_enclave_destroy",
-    ];
     if h.file == "secure_channel_host.h" {
-        config.export.exclude = enclave_items.iter().map(|s| s.to_string()).collect();
+        config.export.exclude = ENCLAVE_ITEMS.iter().map(|s| s.to_string()).collect();
     }
     if h.file == "enclave.h" {
         config.export.exclude = [
