@@ -83,8 +83,16 @@ pub struct CallError {
 
 impl Request {
     /// Writes the call as one frame without copying its payload into a new buffer (a
-    /// record is the bulk of a call; it goes to the socket as it is).
-    pub(crate) fn write_to(&self, call_id: u64, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    /// record is the bulk of a call; it goes to the socket as it is). Whenever the write
+    /// blocks (a writer with a send timeout reports it), `on_blocked` runs before the next
+    /// attempt; past `deadline` the write fails.
+    pub(crate) fn write_to(
+        &self,
+        call_id: u64,
+        w: &mut impl std::io::Write,
+        deadline: std::time::Instant,
+        on_blocked: &mut dyn FnMut(),
+    ) -> std::io::Result<()> {
         let (kind, prefix, payload): (u8, Vec<u8>, &[u8]) = match self {
             Request::Channel { message } => (0x01, Vec::new(), message),
             Request::App {
@@ -104,7 +112,12 @@ impl Request {
         head.extend_from_slice(&call_id.to_be_bytes());
         head.push(kind);
         head.extend_from_slice(&prefix);
-        write_all_vectored(w, &mut [std::io::IoSlice::new(&head), std::io::IoSlice::new(payload)])
+        write_all_vectored(
+            w,
+            &mut [std::io::IoSlice::new(&head), std::io::IoSlice::new(payload)],
+            deadline,
+            on_blocked,
+        )
     }
 
     #[cfg(test)]
@@ -227,13 +240,26 @@ pub(crate) fn read_request(
 }
 
 /// Writes every slice, in one system call when the socket takes it all (one wake-up of
-/// the enclave's reader per call, not one per part).
-fn write_all_vectored(w: &mut impl std::io::Write, mut bufs: &mut [std::io::IoSlice<'_>]) -> std::io::Result<()> {
+/// the enclave's reader per call, not one per part). A write that blocks (times out) runs
+/// `on_blocked` and tries again, until `deadline`.
+fn write_all_vectored(
+    w: &mut impl std::io::Write,
+    mut bufs: &mut [std::io::IoSlice<'_>],
+    deadline: std::time::Instant,
+    on_blocked: &mut dyn FnMut(),
+) -> std::io::Result<()> {
+    use std::io::ErrorKind;
     while !bufs.is_empty() {
         match w.write_vectored(bufs) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
             Ok(n) => std::io::IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(e);
+                }
+                on_blocked();
+            }
             Err(e) => return Err(e),
         }
     }
@@ -292,7 +318,8 @@ mod tests {
         assert_eq!(Request::decode(kind, &body).unwrap(), req);
         // The streaming writer and reader agree with the buffer forms.
         let mut streamed = Vec::new();
-        req.write_to(42, &mut streamed).unwrap();
+        req.write_to(42, &mut streamed, std::time::Instant::now(), &mut || {})
+            .unwrap();
         assert_eq!(streamed, bytes);
         let (id, read) = read_request(&mut &streamed[..]).unwrap().unwrap();
         assert_eq!((id, read.unwrap()), (42, req));

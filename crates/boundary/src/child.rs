@@ -18,7 +18,7 @@ use crate::call::{ONE_WAY, Request, Response, read_frame};
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::{BufReader, ErrorKind};
+use std::io::{BufRead, BufReader, ErrorKind};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -32,6 +32,12 @@ type Answer = Result<Response, BoundaryError>;
 
 /// Read buffer of the answer stream.
 const ANSWER_BUFFER: usize = 64 * 1024;
+
+/// How long a write to the enclave may block before the writer reads answers itself.
+/// Why: the enclave stops reading calls while its answers are unread (its workers block
+/// writing them); a caller that submits many calls before it waits for any must therefore
+/// drain answers when its own write blocks, or both sides wait on each other for ever.
+const DRAIN_AFTER: Duration = Duration::from_millis(2);
 
 /// What a waiting caller can be woken with.
 enum Wake {
@@ -113,6 +119,7 @@ impl ChildProcess {
             .spawn()
             .map_err(spawn_error)?;
         drop(command);
+        ours.set_write_timeout(Some(DRAIN_AFTER)).map_err(spawn_error)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 child: Mutex::new(child),
@@ -243,11 +250,70 @@ impl Inner {
             );
         }
         let deadline = Instant::now() + self.timeout;
-        if request.write_to(id, &mut *lock(&self.writer)).is_err() {
+        self.write_call(id, request, deadline)?;
+        Ok((id, rx, deadline))
+    }
+
+    /// Writes one call, reading answers meanwhile whenever the write blocks.
+    fn write_call(&self, id: u64, request: &Request, deadline: Instant) -> Result<(), BoundaryError> {
+        let mut writer = lock(&self.writer);
+        if request
+            .write_to(id, &mut *writer, deadline, &mut || self.drain())
+            .is_err()
+        {
+            drop(writer);
             self.fail_all(BoundaryError::EnclaveExited);
             return Err(BoundaryError::EnclaveExited);
         }
-        Ok((id, rx, deadline))
+        Ok(())
+    }
+
+    /// Reads the answers that have arrived, handing each to its caller, unless a leader is
+    /// reading already. Only whole frames: it stops when no frame has begun to arrive.
+    fn drain(&self) {
+        {
+            let mut st = lock(&self.state);
+            if st.leader || st.dead {
+                return;
+            }
+            st.leader = true;
+        }
+        let mut reader = lock(&self.reader);
+        let mut read_one = false;
+        loop {
+            if reader.buffer().is_empty() {
+                // Wait a moment for the first answer only; after that, take what has
+                // arrived and go back to writing.
+                if read_one {
+                    break;
+                }
+                let _ = reader.get_ref().set_read_timeout(Some(DRAIN_AFTER));
+                match reader.fill_buf() {
+                    Ok(buffered) if !buffered.is_empty() => {}
+                    // Nothing has arrived (or the stream ended: the next leader sees it).
+                    _ => break,
+                }
+            }
+            read_one = true;
+            // A frame has begun: the enclave is writing it, so the rest follows.
+            let _ = reader.get_ref().set_read_timeout(Some(self.timeout));
+            match read_frame(&mut *reader) {
+                Ok(Some((from, kind, body))) => {
+                    let answer = Response::decode(kind, &body).map_err(BoundaryError::Malformed);
+                    if let Some(w) = lock(&self.state).pending.remove(&from) {
+                        let _ = w.wake.send(Wake::Answer(answer));
+                    }
+                }
+                _ => {
+                    drop(reader);
+                    tracing::warn!("enclave answer stream broke while draining; failing pending calls");
+                    self.fail_all(BoundaryError::EnclaveExited);
+                    return;
+                }
+            }
+        }
+        drop(reader);
+        self.hand_over();
     }
 
     /// Waits for call `id`: leads reading if nobody does, else waits to be woken. The role is
@@ -295,11 +361,8 @@ impl EnclaveTransport for ChildProcess {
         if lock(&self.inner.state).dead {
             return Err(BoundaryError::EnclaveExited);
         }
-        if request.write_to(ONE_WAY, &mut *lock(&self.inner.writer)).is_err() {
-            self.inner.fail_all(BoundaryError::EnclaveExited);
-            return Err(BoundaryError::EnclaveExited);
-        }
-        Ok(())
+        self.inner
+            .write_call(ONE_WAY, &request, Instant::now() + self.inner.timeout)
     }
 }
 

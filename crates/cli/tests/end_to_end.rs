@@ -327,3 +327,33 @@ fn acknowledged_clients_over_the_real_stack() {
         c.close().await.unwrap();
     });
 }
+
+#[test]
+fn a_caller_may_submit_more_than_the_boundary_holds_before_it_waits() {
+    use sc_boundary::{EnclaveTransport, Request};
+    let s = stack();
+    // 50,000 calls answered with an error each (no such session): megabytes of answers,
+    // far more than the boundary socket holds, all submitted before any is waited for.
+    // Nobody else is reading answers, so the submitter must drain them itself.
+    let child = s.child.clone();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let pending: Vec<_> = (0..50_000u64)
+            .map(|i| {
+                child
+                    .submit(Request::App {
+                        session_id: i + 1,
+                        function: 1,
+                        record: vec![0; 32],
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let answered = pending.into_iter().filter_map(|p| p.wait().ok()).count();
+        let _ = done.send(answered);
+    });
+    let answered = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("submitting before waiting deadlocked the boundary");
+    assert_eq!(answered, 50_000);
+}
