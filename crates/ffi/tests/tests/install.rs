@@ -5,18 +5,18 @@
 use sc_ffi_tests::{Server, enclave_staticlib, lib_dir, repo_root, sim_setup};
 use std::process::Command;
 
-#[test]
-fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
-    let dir = tempfile::tempdir().unwrap();
+/// Installs this build's libraries, headers and pkg-config files under `dir/prefix` with
+/// the documented command; returns the prefix.
+fn install(dir: &std::path::Path) -> std::path::PathBuf {
     // Stage this build's libraries under their installed names (cargo hashes the .a).
-    let staged = dir.path().join("staged");
+    let staged = dir.join("staged");
     std::fs::create_dir(&staged).unwrap();
     for lib in ["libcsecure_channel.so", "libusecure_channel.so"] {
         std::fs::copy(lib_dir().join(lib), staged.join(lib)).unwrap();
     }
     std::fs::copy(enclave_staticlib().unwrap(), staged.join("libtsecure_channel.a")).unwrap();
 
-    let prefix = dir.path().join("prefix");
+    let prefix = dir.join("prefix");
     let out = Command::new(repo_root().join("scripts/install-c.sh"))
         .arg("--prefix")
         .arg(&prefix)
@@ -42,6 +42,13 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         assert!(prefix.join(f).exists(), "{f} not installed");
     }
 
+    prefix
+}
+
+#[test]
+fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = install(dir.path());
     let bin = dir.path().join("build");
     let pkgconfig = prefix.join("lib/pkgconfig");
     let out = Command::new("make")
@@ -94,4 +101,80 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         "{ldd}"
     );
     assert!(s.wait().unwrap().0.success());
+}
+
+/// The original-pattern client and host (crates/ffi/tests/c/original_*.c), built with the
+/// system compiler against the *installed* headers and libraries through pkg-config, run
+/// unchanged: a hook that reads one reply after every message, returning 0 or
+/// `count + 24`.
+#[test]
+fn original_pattern_programs_build_against_the_installed_copy_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = install(dir.path());
+    let pkgconfig = prefix.join("lib/pkgconfig");
+    let flags = |package: &str| -> Vec<String> {
+        let out = Command::new("pkg-config")
+            .args(["--cflags", "--libs", package])
+            .env("PKG_CONFIG_PATH", &pkgconfig)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pkg-config {package}");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c");
+    let build = |name: &str, package: &str| {
+        let exe = dir.path().join(name);
+        let out = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+            .args(["-Wall", "-Wextra", "-Werror", "-std=c11", "-D_DEFAULT_SOURCE", "-o"])
+            .arg(&exe)
+            .arg(sources.join(format!("{name}.c")))
+            .args(flags(package))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        exe
+    };
+    let server = build("original_server", "usecure_channel");
+    let client = build("original_client", "csecure_channel");
+    // The enclave program: the examples' one, built against the installed copy too.
+    let bin = dir.path().join("build");
+    let out = Command::new("make")
+        .arg("-s")
+        .arg("-C")
+        .arg(repo_root().join("examples/c"))
+        .arg(format!("OUT={}", bin.display()))
+        .arg("PKG_CONFIG=pkg-config")
+        .env("PKG_CONFIG_PATH", &pkgconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let libs = prefix.join("lib");
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    let mut cmd = Command::new(&server);
+    cmd.arg(bin.join("enclave"))
+        .arg("2")
+        .env("SECURE_CHANNEL_SIM_ROOT", &root)
+        .env("LD_LIBRARY_PATH", &libs);
+    let running = Server::start(cmd).unwrap();
+    for mode in ["zero", "count_plus_header"] {
+        let out = Command::new("timeout")
+            .arg("30")
+            .arg(&client)
+            .arg(running.port.to_string())
+            .arg(&policy)
+            .arg("1,2,3")
+            .arg(mode)
+            .env("LD_LIBRARY_PATH", &libs)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("result: count=3 mean=2.00 max=3.00") && text.contains("done"),
+            "{mode}: {text}"
+        );
+    }
+    assert!(running.wait().unwrap().0.success());
 }
