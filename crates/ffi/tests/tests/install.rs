@@ -45,19 +45,17 @@ fn install(dir: &std::path::Path) -> std::path::PathBuf {
     prefix
 }
 
-#[test]
-fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = install(dir.path());
-    let bin = dir.path().join("build");
-    let pkgconfig = prefix.join("lib/pkgconfig");
+/// Builds the C examples into `dir/build` against the copy installed under `prefix`, with
+/// their Makefile and pkg-config; returns the build directory.
+fn make_examples(dir: &std::path::Path, prefix: &std::path::Path) -> std::path::PathBuf {
+    let bin = dir.join("build");
     let out = Command::new("make")
         .arg("-s")
         .arg("-C")
         .arg(repo_root().join("examples/c"))
         .arg(format!("OUT={}", bin.display()))
         .arg("PKG_CONFIG=pkg-config")
-        .env("PKG_CONFIG_PATH", &pkgconfig)
+        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
         .output()
         .unwrap();
     assert!(
@@ -66,6 +64,14 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    bin
+}
+
+#[test]
+fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = install(dir.path());
+    let bin = make_examples(dir.path(), &prefix);
 
     let libs = prefix.join("lib");
     let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
@@ -140,17 +146,7 @@ fn original_pattern_programs_build_against_the_installed_copy_and_run() {
     let server = build("original_server", "usecure_channel");
     let client = build("original_client", "csecure_channel");
     // The enclave program: the examples' one, built against the installed copy too.
-    let bin = dir.path().join("build");
-    let out = Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(repo_root().join("examples/c"))
-        .arg(format!("OUT={}", bin.display()))
-        .arg("PKG_CONFIG=pkg-config")
-        .env("PKG_CONFIG_PATH", &pkgconfig)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bin = make_examples(dir.path(), &prefix);
     let libs = prefix.join("lib");
     let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
     let mut cmd = Command::new(&server);
