@@ -115,6 +115,8 @@ impl PendingReply {
     }
 }
 
+/// Compares replies by their bytes; a [`Routed::Pending`] equals nothing (not even itself:
+/// its reply is not known yet), which is why `Routed` is not `Eq`.
 impl PartialEq for Routed {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
@@ -124,8 +126,6 @@ impl PartialEq for Routed {
         }
     }
 }
-
-impl Eq for Routed {}
 
 /// The type of a frame, if it is one.
 fn frame_type(message: &[u8]) -> Option<MessageType> {

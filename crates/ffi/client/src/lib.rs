@@ -344,14 +344,18 @@ pub unsafe extern "C" fn cc_sec_chl_client_decrypt(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void, count: usize) -> bool {
     use sc_protocol::msgs::MessageType;
-    // SAFETY: forwarded from this function's contract.
-    let first = unsafe { input(buf, count) }.ok().and_then(|m| m.first().copied());
-    matches!(
-        first.map(MessageType::from_code),
-        Some(Ok(MessageType::ClientHello
-            | MessageType::ClientFinished
-            | MessageType::Close))
-    )
+    // Nothing unwinds across the C boundary: a panic here answers "no reply".
+    std::panic::catch_unwind(|| {
+        // SAFETY: forwarded from this function's contract.
+        let first = unsafe { input(buf, count) }.ok().and_then(|m| m.first().copied());
+        matches!(
+            first.map(MessageType::from_code),
+            Some(Ok(MessageType::ClientHello
+                | MessageType::ClientFinished
+                | MessageType::Close))
+        )
+    })
+    .unwrap_or(false)
 }
 
 /// Tells the server to drop the session (through the send hook), then frees the local
