@@ -218,8 +218,10 @@ impl Table {
         Some(conn)
     }
 
-    /// Whether a handshake may be evicted: not while its ClientHello is at the enclave
-    /// (the slot would be freed only when the enclave answers, and its work wasted).
+    /// Whether a handshake is a first choice for eviction: not while its ClientHello is at
+    /// the enclave (that work would be wasted). Such a handshake is evicted only when every
+    /// slot is at the enclave, so that a table full of hellos in flight cannot refuse a
+    /// newcomer; the enclave's answer is then dropped when it comes.
     fn evictable(&self, id: ConnId) -> bool {
         self.conns.get(&id).is_some_and(|c| !matches!(c.phase, Phase::Hello))
     }
@@ -227,14 +229,19 @@ impl Table {
     /// The connection to evict for room in the connection table: the oldest evictable
     /// unfinished handshake of the source holding the most.
     pub(crate) fn handshake_to_evict(&self) -> Option<ConnId> {
-        self.handshaking.pick(|id| self.evictable(id))
+        self.handshaking
+            .pick(|id| self.evictable(id))
+            .or_else(|| self.handshaking.pick(|_| true))
     }
 
     /// The handshake to evict for room in the pending table: the oldest evictable one of
-    /// the source holding the most slots. Evicting a reserved slot (its hello still
-    /// queued for the enclave) also saves the enclave's work.
+    /// the source holding the most slots (failing that, the oldest of that source at all).
+    /// Evicting a reserved slot (its hello still queued for the enclave) also saves the
+    /// enclave's work.
     pub(crate) fn pending_to_evict(&self) -> Option<ConnId> {
-        self.pending_slots.pick(|id| self.evictable(id))
+        self.pending_slots
+            .pick(|id| self.evictable(id))
+            .or_else(|| self.pending_slots.pick(|_| true))
     }
 
     /// Handshaking connections that started before `cutoff`, oldest first.
@@ -269,7 +276,11 @@ mod tests {
         assert_eq!((t.source(a).conns, t.source(a).pending), (2, 0));
         t.set_phase(ConnId(1), Phase::Reserved);
         t.set_phase(ConnId(1), Phase::Hello);
-        assert_eq!(t.pending_to_evict(), None, "a hello at the enclave stays");
+        assert_eq!(
+            t.pending_to_evict(),
+            Some(ConnId(1)),
+            "a hello at the enclave goes only when nothing else can"
+        );
         t.set_phase(ConnId(1), Phase::Pending(9));
         assert_eq!((t.pending, t.source(a).pending), (1, 1));
         assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
@@ -332,9 +343,10 @@ mod tests {
             })
             .collect();
         ranked.sort_by_key(|r| Reverse((r.0, r.1)));
-        ranked
-            .into_iter()
-            .find_map(|(_, _, m)| m.into_iter().find(|id| !matches!(t.conns[id].phase, Phase::Hello)))
+        let first_choice = ranked
+            .iter()
+            .find_map(|(_, _, m)| m.iter().copied().find(|id| !matches!(t.conns[id].phase, Phase::Hello)));
+        first_choice.or_else(|| ranked.first().map(|(_, _, m)| m[0]))
     }
 
     #[test]

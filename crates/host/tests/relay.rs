@@ -257,7 +257,7 @@ impl sc_boundary::EnclaveService for SlowEnclave {
 }
 
 #[test]
-fn concurrent_hellos_cannot_overshoot_the_pending_limit() {
+fn concurrent_hellos_share_the_pending_limit() {
     let host = Arc::new(Host::new(
         Arc::new(InProcess::new(Arc::new(SlowEnclave))),
         HostLimits {
@@ -280,12 +280,11 @@ fn concurrent_hellos_cannot_overshoot_the_pending_limit() {
         .into_iter()
         .map(|t| t.join().unwrap())
         .collect();
-    assert!(matches!(results[0], Ok(Routed::Reply(_))));
-    assert_eq!(
-        results[1],
-        Err(HostError::TooManyPending),
-        "the slot is held while the enclave works"
-    );
+    // The slot is held while the enclave works: the second hello does not get a second
+    // slot; with nothing else to evict it takes the first one's (whose answer is then
+    // dropped), so exactly one of them is answered.
+    assert_eq!(results[0], Err(HostError::UnknownConnection), "evicted while at the enclave");
+    assert!(matches!(results[1], Ok(Routed::Reply(_))));
     assert_eq!(host.counts(), (0, 0), "the alert released the slot");
 }
 
