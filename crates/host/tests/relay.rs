@@ -283,7 +283,11 @@ fn concurrent_hellos_share_the_pending_limit() {
     // The slot is held while the enclave works: the second hello does not get a second
     // slot; with nothing else to evict it takes the first one's (whose answer is then
     // dropped), so exactly one of them is answered.
-    assert_eq!(results[0], Err(HostError::UnknownConnection), "evicted while at the enclave");
+    assert_eq!(
+        results[0],
+        Err(HostError::UnknownConnection),
+        "evicted while at the enclave"
+    );
     assert!(matches!(results[1], Ok(Routed::Reply(_))));
     assert_eq!(host.counts(), (0, 0), "the alert released the slot");
 }
