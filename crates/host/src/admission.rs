@@ -137,13 +137,13 @@ impl EvictionIndex {
         }
     }
 
-    /// The oldest member that `may_go` of the heaviest group that has one.
-    fn pick(&self, may_go: impl Fn(ConnId) -> bool) -> Option<ConnId> {
-        self.rank
-            .iter()
-            .rev()
-            .filter_map(|(_, _, group)| self.groups.get(group)?.iter().copied().find(|id| may_go(*id)))
-            .next()
+    /// A member of the heaviest group: its oldest that `prefer` accepts, else its oldest.
+    /// The group is chosen first: preferences never shift an eviction onto a lighter
+    /// source.
+    fn pick(&self, prefer: impl Fn(ConnId) -> bool) -> Option<ConnId> {
+        let (_, Reverse(oldest), group) = self.rank.last()?;
+        let members = self.groups.get(group)?;
+        Some(members.iter().copied().find(|id| prefer(*id)).unwrap_or(*oldest))
     }
 }
 
@@ -218,30 +218,25 @@ impl Table {
         Some(conn)
     }
 
-    /// Whether a handshake is a first choice for eviction: not while its ClientHello is at
-    /// the enclave (that work would be wasted). Such a handshake is evicted only when every
-    /// slot is at the enclave, so that a table full of hellos in flight cannot refuse a
-    /// newcomer; the enclave's answer is then dropped when it comes.
+    /// Whether a handshake is a first choice for eviction within its source: not while its
+    /// ClientHello is at the enclave (that work would be wasted). Such a handshake goes
+    /// only when its source has nothing else, so that a table full of hellos in flight
+    /// cannot refuse a newcomer; the enclave's answer is then dropped when it comes.
     fn evictable(&self, id: ConnId) -> bool {
         self.conns.get(&id).is_some_and(|c| !matches!(c.phase, Phase::Hello))
     }
 
-    /// The connection to evict for room in the connection table: the oldest evictable
-    /// unfinished handshake of the source holding the most.
+    /// The connection to evict for room in the connection table: an unfinished handshake
+    /// of the source holding the most (its oldest not at the enclave, else its oldest).
     pub(crate) fn handshake_to_evict(&self) -> Option<ConnId> {
-        self.handshaking
-            .pick(|id| self.evictable(id))
-            .or_else(|| self.handshaking.pick(|_| true))
+        self.handshaking.pick(|id| self.evictable(id))
     }
 
-    /// The handshake to evict for room in the pending table: the oldest evictable one of
-    /// the source holding the most slots (failing that, the oldest of that source at all).
-    /// Evicting a reserved slot (its hello still queued for the enclave) also saves the
-    /// enclave's work.
+    /// The handshake to evict for room in the pending table: one of the source holding the
+    /// most slots (its oldest not at the enclave, else its oldest). Evicting a reserved
+    /// slot (its hello still queued for the enclave) also saves the enclave's work.
     pub(crate) fn pending_to_evict(&self) -> Option<ConnId> {
-        self.pending_slots
-            .pick(|id| self.evictable(id))
-            .or_else(|| self.pending_slots.pick(|_| true))
+        self.pending_slots.pick(|id| self.evictable(id))
     }
 
     /// Handshaking connections that started before `cutoff`, oldest first.
@@ -326,8 +321,29 @@ mod tests {
         assert!(t.handshaking.rank.is_empty() && t.handshaking.groups.is_empty());
     }
 
-    /// The eviction choice, computed the slow way from the table itself: groups by slots
-    /// held (ties: the one holding the oldest slot), the first with an evictable member.
+    #[test]
+    fn a_light_source_keeps_its_slot_while_a_heavy_one_has_only_hellos_in_flight() {
+        let now = Instant::now();
+        let (flood, legit) = (
+            Source::of("127.0.0.2".parse().unwrap()),
+            Source::of("127.0.0.1".parse().unwrap()),
+        );
+        let mut t = Table::default();
+        for id in 1..5 {
+            t.insert(ConnId(id), Conn::new(now, Some(flood), None));
+            t.set_phase(ConnId(id), Phase::Hello);
+        }
+        // The legitimate client waits for its ClientFinished to arrive: evictable, but its
+        // source holds one slot against the flood's four.
+        t.insert(ConnId(9), Conn::new(now, Some(legit), None));
+        t.set_phase(ConnId(9), Phase::Pending(9));
+        assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
+        assert_eq!(t.handshake_to_evict(), Some(ConnId(1)));
+    }
+
+    /// The eviction choice, computed the slow way from the table itself: the group holding
+    /// the most slots (ties: the one holding the oldest slot), then its oldest member not
+    /// at the enclave, else its oldest.
     fn naive_pending_victim(t: &Table) -> Option<ConnId> {
         let mut groups: HashMap<Option<Source>, Vec<ConnId>> = HashMap::new();
         for (id, c) in &t.conns {
@@ -343,10 +359,12 @@ mod tests {
             })
             .collect();
         ranked.sort_by_key(|r| Reverse((r.0, r.1)));
-        let first_choice = ranked
+        let (_, _, heaviest) = ranked.first()?;
+        let not_at_enclave = heaviest
             .iter()
-            .find_map(|(_, _, m)| m.iter().copied().find(|id| !matches!(t.conns[id].phase, Phase::Hello)));
-        first_choice.or_else(|| ranked.first().map(|(_, _, m)| m[0]))
+            .copied()
+            .find(|id| !matches!(t.conns[id].phase, Phase::Hello));
+        Some(not_at_enclave.unwrap_or(heaviest[0]))
     }
 
     #[test]
