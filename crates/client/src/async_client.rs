@@ -49,8 +49,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
                 .map_err(|_| ClientError::HandshakeTimeout)?
                 .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
                 .ok_or(ClientError::ConnectionClosed)?;
-            if let Some(refused) = crate::tcp::alert_in(&ack) {
-                return Err(refused);
+            if let Some(refused) = crate::error::peer_alert(&ack) {
+                return Err(refused.into());
             }
             established
                 .session
@@ -105,8 +105,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         let record = read
             .map_err(|e| ClientError::from_read(e, ClientError::ConnectionClosed))?
             .ok_or(ClientError::ConnectionClosed)?;
-        if let Some(refused) = crate::tcp::alert_in(&record) {
-            return Err(refused);
+        if let Some(refused) = crate::error::peer_alert(&record) {
+            return Err(refused.into());
         }
         self.session
             .open(UnixTime::now(), &record)?

@@ -161,7 +161,7 @@ impl Client {
                 }
                 Err(e) => {
                     // An alert here is the enclave refusing the Finished.
-                    let error = alert_in(message).unwrap_or(sc_protocol::Error::Acknowledgement(e));
+                    let error = crate::error::peer_alert(message).unwrap_or(sc_protocol::Error::Acknowledgement(e));
                     *state = State::Failed(Some(error.clone()));
                     Err(error.into())
                 }
@@ -212,10 +212,7 @@ impl Client {
         match error.kind() {
             ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted => {}
             ErrorKind::InvalidData => {
-                let decode = error
-                    .get_ref()
-                    .and_then(|e| e.downcast_ref::<sc_protocol::codec::DecodeError>());
-                self.fail_waiting(decode.map(|d| sc_protocol::Error::Decode(*d)));
+                self.fail_waiting(crate::error::decode_error_in(error).map(sc_protocol::Error::Decode));
             }
             _ => self.fail_waiting(None),
         }
@@ -299,15 +296,4 @@ impl Client {
             _ => None,
         }
     }
-}
-
-/// The alert `message` carries, if it is one.
-fn alert_in(message: &[u8]) -> Option<sc_protocol::Error> {
-    use sc_protocol::codec::Codec;
-    let frame = sc_protocol::msgs::Frame::parse(message, usize::MAX).ok()?;
-    if frame.msg_type != sc_protocol::msgs::MessageType::Alert {
-        return None;
-    }
-    let alert = sc_protocol::msgs::Alert::read_exact(frame.body, "alert").ok()?;
-    Some(sc_protocol::Error::PeerAlert(alert.code))
 }

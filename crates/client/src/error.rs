@@ -91,8 +91,8 @@ impl ClientError {
             | ErrorKind::ConnectionReset
             | ErrorKind::ConnectionAborted
             | ErrorKind::BrokenPipe => ClientError::ConnectionClosed,
-            ErrorKind::InvalidData => match e.get_ref().and_then(|i| i.downcast_ref::<DecodeError>()) {
-                Some(d) => ClientError::Protocol(ProtocolError::BadFrame(*d)),
+            ErrorKind::InvalidData => match decode_error_in(&e) {
+                Some(d) => ClientError::Protocol(ProtocolError::BadFrame(d)),
                 None => ClientError::Connection(e),
             },
             _ => ClientError::Connection(e),
@@ -108,4 +108,20 @@ impl ClientError {
             _ => ClientError::Connection(e),
         }
     }
+}
+
+/// The frame decoding error an I/O error from `sc_protocol::io` carries, if any.
+pub(crate) fn decode_error_in(e: &std::io::Error) -> Option<DecodeError> {
+    e.get_ref().and_then(|i| i.downcast_ref::<DecodeError>()).copied()
+}
+
+/// The peer alert `message` carries, if it is an alert frame.
+pub(crate) fn peer_alert(message: &[u8]) -> Option<sc_protocol::Error> {
+    use sc_protocol::codec::Codec;
+    let frame = sc_protocol::msgs::Frame::parse(message, usize::MAX).ok()?;
+    if frame.msg_type != sc_protocol::msgs::MessageType::Alert {
+        return None;
+    }
+    let alert = sc_protocol::msgs::Alert::read_exact(frame.body, "alert").ok()?;
+    Some(sc_protocol::Error::PeerAlert(alert.code))
 }

@@ -7,9 +7,8 @@
 use crate::blocking::Client;
 use crate::error::ClientError;
 use sc_protocol::ClientConfig;
-use sc_protocol::codec::Codec;
 use sc_protocol::io::read_message;
-use sc_protocol::msgs::{Alert, Frame, MessageType};
+use sc_protocol::msgs::MessageType;
 use std::io::{BufReader, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -65,16 +64,6 @@ fn connect_any(addr: impl ToSocketAddrs, timeout: Duration) -> Result<TcpStream,
     Err(ClientError::Connection(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolved to nothing")
     })))
-}
-
-/// The error an alert frame from the server stands for, if `message` is one.
-pub(crate) fn alert_in(message: &[u8]) -> Option<ClientError> {
-    let frame = Frame::parse(message, MAX_MESSAGE).ok()?;
-    if frame.msg_type != MessageType::Alert {
-        return None;
-    }
-    let alert = Alert::read_exact(frame.body, "alert").ok()?;
-    Some(sc_protocol::Error::PeerAlert(alert.code).into())
 }
 
 impl TcpClient {
@@ -198,8 +187,8 @@ impl TcpClient {
         let reply = read_message(&mut self.stream, MAX_MESSAGE)
             .map_err(|e| ClientError::from_read(e, timed_out))?
             .ok_or(ClientError::ConnectionClosed)?;
-        if let Some(refused) = alert_in(&reply) {
-            return Err(refused);
+        if let Some(refused) = crate::error::peer_alert(&reply) {
+            return Err(refused.into());
         }
         self.client.decrypt(&reply)
     }
