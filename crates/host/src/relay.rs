@@ -189,7 +189,7 @@ impl Host {
     }
 
     /// Admits a network connection from `source`, within the connection caps. When the host
-    /// is full, the oldest connection that has not finished its handshake is evicted (its
+    /// is full, an unfinished handshake of the source holding the most is evicted (its
     /// `evict` hook is called so that its server closes it) to make room; when every
     /// connection is established, or `source` holds its share, the new one is refused.
     pub fn accept(&self, source: IpAddr, evict: EvictHook) -> Result<ConnId, HostError> {
@@ -238,14 +238,23 @@ impl Host {
             .get(&conn)
             .map(|c| c.phase)
             .ok_or(HostError::UnknownConnection)?;
+        self.admissible(msg_type, phase)
+    }
+
+    /// Which messages a connection in `phase` may send, and the largest (whole frame) of
+    /// each: the one place that says so, for the header check and for routing.
+    fn admissible(&self, msg_type: MessageType, phase: Phase) -> Result<usize, HostError> {
         match (msg_type, phase) {
             (MessageType::ClientHello, Phase::New | Phase::Reserved)
             | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits.max_client_hello),
             (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits.max_message),
+            (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
             (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
             }
-            _ => Err(HostError::OutOfPlace("message does not fit the connection's state")),
+            _ => Err(HostError::OutOfPlace(
+                "message does not match the connection's session or state",
+            )),
         }
     }
 
@@ -376,17 +385,21 @@ impl Host {
             });
         }
         let frame = Frame::parse(message, self.limits.max_message.saturating_sub(FRAME_HEADER_LEN))?;
+        let phase = self.phase(conn)?;
+        let max = self.admissible(frame.msg_type, phase)?;
+        if message.len() > max {
+            return Err(HostError::TooLarge {
+                len: message.len(),
+                max,
+            });
+        }
         let own = |id| frame.session_id() == Some(id);
-        match (frame.msg_type, self.phase(conn)?) {
-            (MessageType::ClientHello, Phase::New) => Ok(Route::Hello { reserved: false }),
+        match (frame.msg_type, phase) {
             (MessageType::ClientHello, Phase::Reserved) => Ok(Route::Hello { reserved: true }),
+            (MessageType::ClientHello, _) => Ok(Route::Hello { reserved: false }),
             (MessageType::ClientFinished, Phase::Pending(id)) if own(id) => Ok(Route::Finished(id)),
             (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
             (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close(id)),
-            (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
-            (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
-                Err(HostError::OutOfPlace("server message from a client"))
-            }
             _ => Err(HostError::OutOfPlace(
                 "message does not match the connection's session or state",
             )),
@@ -422,12 +435,7 @@ impl Host {
     }
 
     fn client_hello(&self, conn: ConnId, message: &[u8], reserved: bool) -> Result<Routed, HostError> {
-        if message.len() > self.limits.max_client_hello {
-            return Err(HostError::TooLarge {
-                len: message.len(),
-                max: self.limits.max_client_hello,
-            });
-        }
+        // The size was checked by `route` (`admissible`).
         if !reserved {
             self.reserve_hello(conn)?;
         }
