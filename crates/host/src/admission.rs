@@ -93,12 +93,6 @@ impl Conn {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct PerSource {
-    pub(crate) conns: usize,
-    pub(crate) pending: usize,
-}
-
 /// Connections that may be evicted, grouped by source (connections without one, from
 /// the C interface, form a group of their own) and ranked by how many each group holds.
 #[derive(Default)]
@@ -137,6 +131,11 @@ impl EvictionIndex {
         }
     }
 
+    /// How many members `group` has.
+    fn len_of(&self, group: Option<Source>) -> usize {
+        self.groups.get(&group).map_or(0, BTreeSet::len)
+    }
+
     /// A member of the heaviest group: its oldest that `prefer` accepts, else its oldest.
     /// The group is chosen first: preferences never shift an eviction onto a lighter
     /// source.
@@ -152,39 +151,39 @@ impl EvictionIndex {
 pub(crate) struct Table {
     pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) open: usize,
-    pub(crate) pending: usize,
     /// Not yet established (New, Reserved, Hello, Pending).
     handshaking: EvictionIndex,
-    /// Holding a pending-handshake slot (Reserved, Hello, Pending).
+    /// Holding a pending-handshake slot (Reserved, Hello, Pending): also the pending counts.
     pending_slots: EvictionIndex,
-    sources: HashMap<Source, PerSource>,
+    /// Open connections per source.
+    sources: HashMap<Source, usize>,
 }
 
 impl Table {
-    pub(crate) fn source(&self, source: Source) -> PerSource {
-        self.sources.get(&source).copied().unwrap_or_default()
+    /// Handshakes holding a pending slot.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending_slots.all.len()
     }
 
-    fn per_source(&mut self, conn: &Conn, f: impl FnOnce(&mut PerSource)) {
-        if let Some(s) = conn.source {
-            let entry = self.sources.entry(s).or_default();
-            f(entry);
-            if entry.conns == 0 && entry.pending == 0 {
-                self.sources.remove(&s);
-            }
-        }
+    /// Handshakes holding a pending slot from `source`.
+    pub(crate) fn pending_from(&self, source: Source) -> usize {
+        self.pending_slots.len_of(Some(source))
+    }
+
+    /// Open connections from `source`.
+    pub(crate) fn conns_from(&self, source: Source) -> usize {
+        self.sources.get(&source).copied().unwrap_or(0)
     }
 
     /// Adds or removes `conn`'s phase from the counts and order sets.
     fn account(&mut self, id: ConnId, conn: &Conn, add: bool) {
-        let delta: isize = if add { 1 } else { -1 };
         let phase = conn.phase;
-        if phase.is_pending() {
-            self.pending = self.pending.saturating_add_signed(delta);
-            self.per_source(conn, |s| s.pending = s.pending.saturating_add_signed(delta));
-        }
         if let Phase::Open(_) = phase {
-            self.open = self.open.saturating_add_signed(delta);
+            self.open = if add {
+                self.open + 1
+            } else {
+                self.open.saturating_sub(1)
+            };
         }
         if !matches!(phase, Phase::Open(_)) {
             self.handshaking.update(id, conn.source, add);
@@ -196,7 +195,9 @@ impl Table {
 
     pub(crate) fn insert(&mut self, id: ConnId, conn: Conn) {
         self.account(id, &conn, true);
-        self.per_source(&conn, |s| s.conns += 1);
+        if let Some(s) = conn.source {
+            *self.sources.entry(s).or_default() += 1;
+        }
         self.conns.insert(id, conn);
     }
 
@@ -214,7 +215,14 @@ impl Table {
     pub(crate) fn remove(&mut self, id: ConnId) -> Option<Conn> {
         let conn = self.conns.remove(&id)?;
         self.account(id, &conn, false);
-        self.per_source(&conn, |s| s.conns = s.conns.saturating_sub(1));
+        if let Some(s) = conn.source {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = self.sources.entry(s) {
+                *e.get_mut() -= 1;
+                if *e.get() == 0 {
+                    e.remove();
+                }
+            }
+        }
         Some(conn)
     }
 
@@ -268,7 +276,7 @@ mod tests {
         let mut t = Table::default();
         t.insert(ConnId(1), Conn::new(now, Some(a), None));
         t.insert(ConnId(2), Conn::new(now, Some(a), None));
-        assert_eq!((t.source(a).conns, t.source(a).pending), (2, 0));
+        assert_eq!((t.conns_from(a), t.pending_from(a)), (2, 0));
         t.set_phase(ConnId(1), Phase::Reserved);
         t.set_phase(ConnId(1), Phase::Hello);
         assert_eq!(
@@ -277,15 +285,15 @@ mod tests {
             "a hello at the enclave goes only when nothing else can"
         );
         t.set_phase(ConnId(1), Phase::Pending(9));
-        assert_eq!((t.pending, t.source(a).pending), (1, 1));
+        assert_eq!((t.pending(), t.pending_from(a)), (1, 1));
         assert_eq!(t.pending_to_evict(), Some(ConnId(1)));
         t.set_phase(ConnId(1), Phase::Open(9));
-        assert_eq!((t.pending, t.open, t.source(a).pending), (0, 1, 0));
+        assert_eq!((t.pending(), t.open, t.pending_from(a)), (0, 1, 0));
         assert_eq!(t.handshake_to_evict(), Some(ConnId(2)));
         assert_eq!(t.pending_to_evict(), None);
         t.remove(ConnId(1));
         t.remove(ConnId(2));
-        assert_eq!((t.open, t.pending, t.conns.len()), (0, 0, 0));
+        assert_eq!((t.open, t.pending(), t.conns.len()), (0, 0, 0));
         assert!(t.sources.is_empty(), "no per-source entry outlives its connections");
     }
 
@@ -413,7 +421,7 @@ mod tests {
             }
             assert_eq!(t.pending_to_evict(), naive_pending_victim(&t));
             let pending = t.conns.values().filter(|c| c.phase.is_pending()).count();
-            assert_eq!(t.pending, pending);
+            assert_eq!(t.pending(), pending);
         }
     }
 

@@ -197,7 +197,7 @@ impl Host {
         let id = self.next_id();
         let victim = {
             let mut t = self.table();
-            if t.source(source).conns >= self.limits.max_connections_per_source {
+            if t.conns_from(source) >= self.limits.max_connections_per_source {
                 return Err(HostError::SourceLimit { what: "connections" });
             }
             let victim = if t.conns.len() >= self.limits.max_connections {
@@ -287,7 +287,7 @@ impl Host {
     /// Sessions established and handshakes pending.
     pub fn counts(&self) -> (usize, usize) {
         let t = self.table();
-        (t.open, t.pending)
+        (t.open, t.pending())
     }
 
     fn phase(&self, conn: ConnId) -> Result<Phase, HostError> {
@@ -472,7 +472,7 @@ impl Host {
             return Err(HostError::OutOfPlace("second ClientHello on a connection"));
         }
         let source = c.source;
-        if source.is_some_and(|s| t.source(s).pending >= self.limits.max_pending_per_source) {
+        if source.is_some_and(|s| t.pending_from(s) >= self.limits.max_pending_per_source) {
             return Err(HostError::SourceLimit {
                 what: "pending handshakes",
             });
@@ -480,7 +480,7 @@ impl Host {
         if t.open >= self.limits.max_sessions {
             return Err(HostError::TooManySessions);
         }
-        let victim = if t.pending >= self.limits.max_pending {
+        let victim = if t.pending() >= self.limits.max_pending {
             let victim = t.pending_to_evict().ok_or(HostError::TooManyPending)?;
             t.remove(victim)
         } else {
