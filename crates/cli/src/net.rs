@@ -107,16 +107,9 @@ pub fn start_server(
     let supervisor = Supervisor::start(host.clone(), child, spawn, Duration::from_millis(100));
     let listener = TcpListener::bind(listen)?;
     let addr = listener.local_addr()?;
+    // The server holds each connection to its deadlines itself (no sweep needed: a sweep
+    // would only race it, closing with a busy alert what is due a timeout alert).
     sc_host::spawn_server(host.clone(), listener)?;
-    // The server holds each connection to its deadlines; this sweep is the backstop.
-    let sweeping = Arc::downgrade(&host);
-    std::thread::spawn(move || {
-        while let Some(host) = sweeping.upgrade() {
-            host.expire(std::time::Instant::now());
-            drop(host);
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    });
     Ok(Server {
         addr,
         _host: host,
