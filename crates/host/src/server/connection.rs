@@ -116,20 +116,25 @@ async fn writer(
     write_timeout: Duration,
     stop: Arc<Notify>,
 ) -> Option<OwnedWriteHalf> {
-    let mut batch: Vec<u8> = Vec::new();
-    // Budget held by the replies in the batch, released once it is written.
+    // Replies ready together, and the budget they hold (released once written).
+    let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut releases = Vec::new();
     while let Some(first) = replies.recv().await {
         let mut next = Some(first);
         let mut failed = None;
+        let mut len = 0;
         while let Some(item) = next.take() {
             match item {
-                Outgoing::Ready(bytes) => batch.extend_from_slice(&bytes),
+                Outgoing::Ready(bytes) => {
+                    len += bytes.len();
+                    parts.push(bytes);
+                }
                 Outgoing::Reply {
                     result: Ok(bytes),
                     release,
                 } => {
-                    batch.extend_from_slice(&bytes);
+                    len += bytes.len();
+                    parts.push(bytes);
                     releases.push(release);
                 }
                 Outgoing::Reply { result: Err(e), .. } => {
@@ -137,13 +142,17 @@ async fn writer(
                     break;
                 }
             }
-            if batch.len() < WRITE_BATCH {
+            if len < WRITE_BATCH {
                 next = replies.try_recv().ok();
             }
         }
-        // What was answered before a failure is still sent.
-        let sent = batch.is_empty() || write(&mut wr, &batch, write_timeout).await;
-        batch.clear();
+        // What was answered before a failure is still sent; a lone reply without a copy.
+        let sent = match parts.as_slice() {
+            [] => true,
+            [one] => write(&mut wr, one, write_timeout).await,
+            many => write(&mut wr, &many.concat(), write_timeout).await,
+        };
+        parts.clear();
         releases.clear();
         if let Some(e) = &failed {
             tracing::info!(error = %e, "enclave refused a record; closing connection");
