@@ -293,16 +293,7 @@ fn one_way_calls_leave_no_answers_to_fill_the_boundary() {
 }
 
 fn acknowledging(policy: &str) -> Arc<sc_protocol::ClientConfig> {
-    let policy = sc_attestation::Policy::from_toml(policy, None).unwrap();
-    Arc::new(
-        sc_protocol::ClientConfig::builder()
-            .verifier(Arc::new(
-                sc_attestation::VerifierRegistry::from_policy(&policy).unwrap(),
-            ))
-            .acknowledgements(true)
-            .build()
-            .unwrap(),
-    )
+    Arc::new(client_config_builder(policy).acknowledgements(true).build().unwrap())
 }
 
 #[test]

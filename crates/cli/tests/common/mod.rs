@@ -70,13 +70,13 @@ pub fn stack() -> Stack {
 }
 
 pub fn client_config(policy: &str) -> Arc<ClientConfig> {
+    Arc::new(client_config_builder(policy).build().unwrap())
+}
+
+/// A client configuration builder verifying against `policy`, for tests that set more.
+pub fn client_config_builder(policy: &str) -> sc_protocol::ClientConfigBuilder {
     let policy = Policy::from_toml(policy, None).unwrap();
-    Arc::new(
-        ClientConfig::builder()
-            .verifier(Arc::new(VerifierRegistry::from_policy(&policy).unwrap()))
-            .build()
-            .unwrap(),
-    )
+    ClientConfig::builder().verifier(Arc::new(VerifierRegistry::from_policy(&policy).unwrap()))
 }
 
 /// Waits until `f` holds, up to `limit`.
