@@ -107,14 +107,16 @@ pub(crate) async fn read_frame(
         return Err(ReadError::Refused(HostError::TooLarge { len: total, max }));
     }
     let mut held = Held::default();
-    // The whole frame's capacity at once (no reallocation and copy as chunks arrive): an
-    // allocation is address space, not memory, until bytes are written into it, and bytes
-    // are written only as they arrive and are budgeted.
-    let mut message = Vec::with_capacity(total);
-    message.extend_from_slice(&header);
+    let mut message = header.to_vec();
     while message.len() < total {
-        let chunk = (total - message.len()).min(CHUNK);
+        // A frame of up to two chunks is budgeted and allocated at once (the common record
+        // needs no reallocation); a larger one chunk by chunk. Memory is allocated only
+        // once its bytes are budgeted, so a peer that announces much and sends little
+        // holds nothing.
+        let left = total - message.len();
+        let chunk = if left <= 2 * CHUNK { left } else { CHUNK };
         budgets.take(chunk, deadline, &mut held).await?;
+        message.reserve(chunk);
         let want = message.len() + chunk;
         // Into the spare capacity: no zero-filling of bytes about to be overwritten.
         let read = timeout_at(deadline, (&mut *rd).take(chunk as u64).read_to_end(&mut message))
