@@ -74,7 +74,7 @@ impl ReferenceValues {
             }
         }
         if let Some(max) = self.max_evidence_age {
-            let issued = claims.issued_at.ok_or(AttestationError::Malformed(
+            let issued = claims.issued_at.ok_or(AttestationError::malformed(
                 "evidence has no issue time but the policy limits its age",
             ))?;
             let age = now.since(issued);
@@ -112,6 +112,7 @@ pub struct Policy {
 
 /// A policy could not be loaded. Messages name the line and the field.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The file could not be read.
     #[error("policy {path}: {source}")]

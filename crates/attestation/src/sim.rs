@@ -18,7 +18,7 @@
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sc_protocol::codec::Reader;
-use sc_protocol::{AttestationError, Attester, AttesterError, Claims, PlatformId, UnixTime};
+use sc_protocol::{AttestationError, Attester, AttesterError, Claims, OtherError, PlatformId, UnixTime};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -32,6 +32,7 @@ const KEY_FILE_HEADER: &str = "secure-channel simulated TEE root key v1";
 
 /// Errors reading or writing a simulated root key file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SimRootError {
     /// The file could not be read or written.
     #[error("root key file {path}: {source}")]
@@ -216,16 +217,16 @@ impl Attester for SimAttester {
 /// Policy (measurements, debug, age...) is applied afterwards by the caller.
 pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Claims, AttestationError> {
     if evidence.len() != EVIDENCE_LEN {
-        return Err(AttestationError::Malformed("simulated evidence length"));
+        return Err(AttestationError::malformed("simulated evidence length"));
     }
     let (signed, signature) = evidence.split_at(EVIDENCE_LEN - 64);
     let mut r = Reader::new(signed);
-    let malformed = |_| AttestationError::Malformed("simulated evidence");
+    let malformed = |e| AttestationError::malformed_by("simulated evidence", e);
     if r.take(5, "magic").map_err(malformed)? != MAGIC {
-        return Err(AttestationError::Malformed("simulated evidence magic"));
+        return Err(AttestationError::malformed("simulated evidence magic"));
     }
     if r.u8("version").map_err(malformed)? != VERSION {
-        return Err(AttestationError::Malformed("simulated evidence version"));
+        return Err(AttestationError::malformed("simulated evidence version"));
     }
     let measurement: [u8; 32] = r.array("measurement").map_err(malformed)?;
     let signer: [u8; 32] = r.array("signer").map_err(malformed)?;
@@ -233,15 +234,22 @@ pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Cl
     let debug = match r.u8("debug").map_err(malformed)? {
         0 => false,
         1 => true,
-        _ => return Err(AttestationError::Malformed("simulated evidence debug flag")),
+        _ => return Err(AttestationError::malformed("simulated evidence debug flag")),
     };
     let issued_at = UnixTime::from_millis(r.u64("issued at").map_err(malformed)?);
     let report_data: [u8; 64] = r.array("report data").map_err(malformed)?;
 
-    let root = VerifyingKey::from_bytes(root_public_key).map_err(|_| AttestationError::UntrustedRoot)?;
-    let signature = Signature::from_slice(signature).map_err(|_| AttestationError::Malformed("signature"))?;
+    // Why the root key or signature failed is kept: an invalid root key in the policy and a
+    // signature by another root read differently to an operator.
+    let root = VerifyingKey::from_bytes(root_public_key).map_err(|e| AttestationError::UntrustedRoot {
+        cause: Some(OtherError::new(format!("the policy's root public key is invalid: {e}"))),
+    })?;
+    let signature =
+        Signature::from_slice(signature).map_err(|e| AttestationError::malformed_by("signature", e.to_string()))?;
     root.verify_strict(signed, &signature)
-        .map_err(|_| AttestationError::UntrustedRoot)?;
+        .map_err(|e| AttestationError::UntrustedRoot {
+            cause: Some(OtherError::new(e.to_string())),
+        })?;
     tracing::warn!("verified SIMULATED evidence: no hardware stands behind it");
     Ok(Claims {
         platform: PlatformId::SIMULATED,
@@ -249,6 +257,8 @@ pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Cl
         extra_measurements: Vec::new(),
         signer: Some(signer.to_vec()),
         security_version: Some(u64::from(security_version)),
+        tcb_status: None,
+        advisory_ids: Vec::new(),
         debug,
         report_data,
         issued_at: Some(issued_at),

@@ -103,9 +103,9 @@ fn configfs_tsm_detects_another_writer_on_the_entry() {
     let attester = ConfigFsTsm::fixed_entry(&entry).unwrap();
     assert_eq!(attester.platform(), PlatformId::SEV_SNP);
     let e = attester.attest(&[1; 64]).unwrap_err();
-    assert!(e.0.contains("another writer"), "{e}");
+    assert!(e.what.contains("another writer"), "{e}");
     let e = attester.report(&[2; 64]).unwrap_err();
-    assert!(e.0.contains("another writer"), "{e}");
+    assert!(e.what.contains("another writer"), "{e}");
     k.join().unwrap();
 }
 
@@ -135,10 +135,20 @@ fn configfs_tsm_reports_auxblob_and_refuses_unknown_providers_and_missing_trees(
     assert!(
         ConfigFsTsm::fixed_entry(&unknown)
             .unwrap_err()
-            .0
+            .what
             .contains("unknown provider")
     );
-    assert!(ConfigFsTsm::per_report(&tmp.path().join("no-such-dir")).is_err());
+    // The operating system's error is kept as the cause, not replaced by a fixed text.
+    let e = ConfigFsTsm::per_report(&tmp.path().join("no-such-dir")).unwrap_err();
+    let io = e
+        .cause
+        .as_ref()
+        .and_then(|c| c.get_ref().downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound),
+        "{e:?}"
+    );
     assert!(ConfigFsTsm::fixed_entry(&tmp.path().join("no-such-entry")).is_err());
 }
 
@@ -165,6 +175,6 @@ fn gramine_returns_the_quote_for_the_report_data_it_wrote() {
     assert_eq!(k.join().unwrap(), vec![vec![5u8; 64]]);
 
     std::fs::write(root.join("attestation_type"), "epid").unwrap();
-    assert!(GramineAttester::at(root).unwrap_err().0.contains("not dcap"));
+    assert!(GramineAttester::at(root).unwrap_err().what.contains("not dcap"));
     assert!(GramineAttester::at(&root.join("missing")).is_err());
 }

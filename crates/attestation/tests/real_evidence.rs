@@ -3,7 +3,7 @@
 //! the same verifier registry a client uses.
 
 use sc_attestation::{Policy, VerifierRegistry};
-use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime, Verifier};
+use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, TcbRejection, TcbStatus, UnixTime, Verifier};
 use std::path::{Path, PathBuf};
 
 fn dir(set: &str) -> PathBuf {
@@ -74,11 +74,7 @@ fn tdx_quote_is_accepted_up_to_date() {
     let reg = tdx(&format!("rtmr1 = [\"{RTMR1}\"]"));
     let claims = verify_tdx(&reg, &read(DCAP, "tdx_quote"), JULY_2025).unwrap();
     assert_eq!(hex::encode(&claims.measurement), MRTD);
-    assert!(
-        claims
-            .extra_measurements
-            .contains(&("tcb_status".into(), b"UpToDate".to_vec()))
-    );
+    assert!(claims.tcb_status == Some(sc_protocol::TcbStatus::UpToDate));
     assert!(!claims.debug && !claims.simulated);
     assert_eq!(claims.report_data, hex64(TDX_REPORT_DATA));
 }
@@ -123,7 +119,7 @@ fn tdx_quote_is_rejected_by_measurement_rtmr_report_data_or_a_flipped_byte() {
     assert!(
         matches!(
             e,
-            Err(AttestationError::Malformed(_)) | Err(AttestationError::Collateral(_))
+            Err(AttestationError::Malformed { .. }) | Err(AttestationError::Collateral { .. })
         ),
         "{e:?}"
     );
@@ -134,7 +130,7 @@ fn expired_collateral_is_rejected() {
     let after = 1_752_969_600; // 2025-07-20, past the TCB info's nextUpdate
     let e = verify_tdx(&tdx(""), &read(DCAP, "tdx_quote"), after).unwrap_err();
     assert!(
-        matches!(&e, AttestationError::Collateral(m) if m.contains("expired")),
+        matches!(&e, AttestationError::Collateral { what, cause: Some(_) } if what.contains("expired")),
         "{e:?}"
     );
 }
@@ -159,7 +155,10 @@ fn outdated_tdx_quote_is_rejected_whatever_the_accepted_statuses() {
         1_772_323_200,
     );
     assert!(
-        matches!(&e, Err(AttestationError::TcbNotAccepted(m)) if m.contains("TCB level")),
+        matches!(
+            &e,
+            Err(AttestationError::TcbNotAccepted(TcbRejection::NoMatchingLevel(_)))
+        ),
         "{e:?}"
     );
 }
@@ -178,13 +177,17 @@ fn sgx_quote_needs_its_tcb_status_and_advisories_accepted() {
     let e = run("").unwrap_err();
     assert_eq!(
         e,
-        AttestationError::TcbNotAccepted("status ConfigurationAndSWHardeningNeeded".into())
+        AttestationError::TcbNotAccepted(TcbRejection::Status(TcbStatus::ConfigurationAndSwHardeningNeeded))
     );
     // The status accepted, the advisories not.
     let statuses = "accepted_tcb_statuses = [\"UpToDate\", \"ConfigurationAndSWHardeningNeeded\"]\n";
     let e = run(statuses).unwrap_err();
     assert!(
-        matches!(&e, AttestationError::TcbNotAccepted(m) if m.contains("INTEL-SA-00289")),
+        matches!(
+            &e,
+            AttestationError::TcbNotAccepted(TcbRejection::Advisory { id, status: TcbStatus::ConfigurationAndSwHardeningNeeded })
+                if id == "INTEL-SA-00289"
+        ),
         "{e:?}"
     );
     // Both advisories accepted explicitly.
@@ -240,7 +243,7 @@ fn dcap_collateral_can_come_from_the_policy_directory() {
         hex64(TDX_REPORT_DATA),
         JULY_2025,
     );
-    assert!(matches!(e, Err(AttestationError::Collateral(_))), "{e:?}");
+    assert!(matches!(e, Err(AttestationError::Collateral { .. })), "{e:?}");
 }
 
 // ---- AMD SEV-SNP -------------------------------------------------------------------------
@@ -321,17 +324,17 @@ fn snp_reports_are_rejected_for_each_fault() {
     let reg = snp(&[MILAN_MEASUREMENT, VLEK_MEASUREMENT], MILAN_CHAIN);
     // The wrong chain: Genoa's ARK and ASK did not sign a Milan VCEK.
     let genoa = snp(&[MILAN_MEASUREMENT], "ca_chain = \"genoa/genoa_ask_ark_asvk.pem\"\n");
-    assert_eq!(
+    assert!(matches!(
         verify_snp(&genoa, &report, &vcek, JUNE_2025).unwrap_err(),
-        AttestationError::UntrustedRoot
-    );
+        AttestationError::UntrustedRoot { .. }
+    ));
     // A flipped byte in the signed part (the measurement).
     let mut flipped = report.clone();
     flipped[0x90] ^= 1;
-    assert_eq!(
+    assert!(matches!(
         verify_snp(&snp(&[MILAN_MEASUREMENT], MILAN_CHAIN), &flipped, &vcek, JUNE_2025).unwrap_err(),
-        AttestationError::BadSignature
-    );
+        AttestationError::BadSignature { .. }
+    ));
     // Another chip's VCEK (same AMD chain): the chip id does not match its hardware id.
     let other_chip = read(VIRTEE, "vcek_milan.der");
     assert_eq!(
@@ -356,10 +359,10 @@ fn snp_reports_are_rejected_for_each_fault() {
     // VLEK without the ASVK (built-in chains only): no trusted chain.
     let vlek = read(TRUSTEE, "milan/test-vlek.der");
     let builtin = snp(&[VLEK_MEASUREMENT], "");
-    assert_eq!(
+    assert!(matches!(
         verify_snp(&builtin, &vlek_report, &vlek, JUNE_2025).unwrap_err(),
-        AttestationError::UntrustedRoot
-    );
+        AttestationError::UntrustedRoot { .. }
+    ));
     // VLEK refused by a VCEK-only policy; and after its certificate expired (2025-12-10).
     let vcek_only = snp(
         &[VLEK_MEASUREMENT],
@@ -371,7 +374,7 @@ fn snp_reports_are_rejected_for_each_fault() {
     );
     let e = verify_snp(&reg, &vlek_report, &vlek, 1_767_225_600).unwrap_err();
     assert!(
-        matches!(&e, AttestationError::Collateral(m) if m.contains("valid")),
+        matches!(&e, AttestationError::Collateral { what, .. } if what.contains("valid")),
         "{e:?}"
     );
     // Guest policy and minimum TCB.
@@ -407,10 +410,10 @@ fn snp_reports_are_rejected_for_each_fault() {
         report_data(&report),
         JUNE_2025,
     );
-    assert!(matches!(e, Err(AttestationError::Collateral(_))), "{e:?}");
+    assert!(matches!(e, Err(AttestationError::Collateral { .. })), "{e:?}");
     // Truncated.
     let e = verify_snp(&reg, &report[..1000], &vcek, JUNE_2025);
-    assert!(matches!(e, Err(AttestationError::Malformed(_))), "{e:?}");
+    assert!(matches!(e, Err(AttestationError::Malformed { .. })), "{e:?}");
 }
 
 // ---- Huawei virtCCA --------------------------------------------------------------------
@@ -431,7 +434,7 @@ fn virtcca_token_is_parsed_and_refused_as_unbound() {
     assert!(matches!(e, AttestationError::NotBound(_)), "{e:?}");
     assert!(matches!(
         sc_attestation::platforms::virtcca::parse(&token[..100]),
-        Err(AttestationError::Malformed(_))
+        Err(AttestationError::Malformed { .. })
     ));
 }
 
@@ -453,11 +456,11 @@ fn snp_endorsement_keys_come_from_a_cert_table_or_the_policy_directory() {
     broken[24 + 16..24 + 20].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(matches!(
         verify_snp(&reg, &report, &broken, JUNE_2025),
-        Err(AttestationError::Malformed(_))
+        Err(AttestationError::Malformed { .. })
     ));
     assert!(matches!(
         verify_snp(&reg, &report, &table[..40], JUNE_2025),
-        Err(AttestationError::Malformed(_))
+        Err(AttestationError::Malformed { .. })
     ));
     // Offline directory with two chips' VCEKs: the one matching the chip id is used.
     let tmp = tempfile::tempdir().unwrap();
@@ -493,5 +496,64 @@ fn snp_endorsement_keys_come_from_a_cert_table_or_the_policy_directory() {
         report_data(&report),
         JUNE_2025,
     );
-    assert!(matches!(e, Err(AttestationError::Collateral(_))), "{e:?}");
+    assert!(matches!(e, Err(AttestationError::Collateral { .. })), "{e:?}");
+}
+
+/// The dcap-qvl messages that the DCAP verifier sorts into typed errors (its `PINNED`
+/// table), each produced here from real evidence: a reworded message in a dcap-qvl update
+/// fails this test instead of silently changing the verdict's kind. Whatever is not
+/// pinned keeps dcap-qvl's words as the cause.
+#[test]
+fn dcap_messages_that_are_classified_stay_pinned() {
+    let tdx_quote = read(DCAP, "tdx_quote");
+    let chain = |e: &AttestationError| sc_protocol::ErrorChain(e).to_string();
+    // TCB info not yet valid, and expired.
+    let e = verify_tdx(&tdx(""), &tdx_quote, 1_600_000_000).unwrap_err();
+    assert!(
+        matches!(&e, AttestationError::Collateral { cause: Some(_), .. }),
+        "{e:?}"
+    );
+    assert!(
+        chain(&e).ends_with(": TCBInfo issue date is in the future"),
+        "{}",
+        chain(&e)
+    );
+    let e = verify_tdx(&tdx(""), &tdx_quote, 1_752_969_600).unwrap_err();
+    assert!(
+        matches!(&e, AttestationError::Collateral { cause: Some(_), .. }),
+        "{e:?}"
+    );
+    assert!(chain(&e).ends_with(": TCBInfo expired"), "{}", chain(&e));
+    // No TCB level for the platform.
+    let mrtd = "273828c46252fcbdd8ad2dd907130222b03466d52a2911d70c1a5950895d6bd1ae451d382d5a9b1b4c0ed0e5ae9a3dbd";
+    let reg = registry(DCAP, &format!("[tdx]\nmrtds = [\"{mrtd}\"]\n"));
+    let e = verify(
+        &reg,
+        PlatformId::TDX_DCAP,
+        &read(DCAP, "tdx_quote_outdated"),
+        Some(&read(DCAP, "tdx_quote_outdated_collateral.json")),
+        [0; 64],
+        1_772_323_200,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, AttestationError::TcbNotAccepted(TcbRejection::NoMatchingLevel(_))),
+        "{e:?}"
+    );
+    assert!(chain(&e).contains("No matching TCB level found"), "{}", chain(&e));
+    // An unpinned refusal (collateral for the other TEE type) is `Other`, in dcap-qvl's
+    // words, not a made-up "malformed evidence".
+    let sgx = registry(DCAP, &format!("[sgx]\nmrenclaves = [\"{MRENCLAVE}\"]\n"));
+    let collateral = read(DCAP, "tdx_quote_collateral.json");
+    let e = verify(
+        &sgx,
+        PlatformId::SGX_DCAP,
+        &read(DCAP, "sgx_quote"),
+        Some(&collateral),
+        [0; 64],
+        JULY_2025,
+    )
+    .unwrap_err();
+    assert!(matches!(&e, AttestationError::Other(_)), "{e:?}");
+    assert!(chain(&e).contains("QE Identity"), "{}", chain(&e));
 }

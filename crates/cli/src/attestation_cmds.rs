@@ -161,8 +161,11 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         .map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
     match registry.verify(&e, &report_data, now) {
         Ok(c) => {
-            if let Some((_, status)) = c.extra_measurements.iter().find(|(n, _)| n == "tcb_status") {
-                writeln!(out, "tcb_status: {}", String::from_utf8_lossy(status))?;
+            if let Some(status) = &c.tcb_status {
+                writeln!(out, "tcb_status: {status}")?;
+            }
+            if !c.advisory_ids.is_empty() {
+                writeln!(out, "advisories: {}", c.advisory_ids.join(", "))?;
             }
             let note = if c.simulated {
                 " (SIMULATED evidence: no hardware root of trust)"
@@ -173,7 +176,7 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
             Ok(true)
         }
         Err(reason) => {
-            writeln!(out, "verdict: REJECTED: {reason}")?;
+            writeln!(out, "verdict: REJECTED: {}", sc_protocol::ErrorChain(&reason))?;
             Ok(false)
         }
     }
@@ -203,9 +206,7 @@ fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {
     }
     writeln!(out, "report_data: {}", hex::encode(c.report_data))?;
     for (name, value) in &c.extra_measurements {
-        if name != "tcb_status" {
-            writeln!(out, "{name}: {}", hex::encode(value))?;
-        }
+        writeln!(out, "{name}: {}", hex::encode(value))?;
     }
     Ok(())
 }

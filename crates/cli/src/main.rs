@@ -270,7 +270,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", sc_protocol::ErrorChain(&*e));
             ExitCode::FAILURE
         }
     }

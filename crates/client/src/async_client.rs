@@ -110,7 +110,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         }
         self.session
             .open(UnixTime::now(), &record)?
-            .ok_or(ClientError::State("the server closed the session"))
+            .ok_or(ClientError::SessionClosed)
     }
 
     /// One request, one reply.

@@ -75,7 +75,7 @@ impl Client {
         let client_hello = {
             let mut state = self.lock();
             if !matches!(*state, State::Idle) {
-                return Err(ClientError::State("init called twice"));
+                return Err(ClientError::AlreadyStarted);
             }
             let (handshake, hello) = ClientHandshake::start(self.config.clone(), &mut OsRng, UnixTime::now())?;
             *state = State::Waiting(handshake);
@@ -92,7 +92,7 @@ impl Client {
             State::Established { finished, .. } => finished.take(),
             State::Failed(Some(e)) => return Err(e.clone().into()),
             State::Failed(None) => return Err(ClientError::ConnectionClosed),
-            _ => return Err(ClientError::State("handshake interrupted")),
+            _ => return Err(ClientError::NotEstablished),
         };
         drop(state);
         if let Some(f) = finished {
@@ -107,7 +107,7 @@ impl Client {
             State::Established { .. } => Ok(()),
             State::Failed(Some(e)) => Err(e.clone().into()),
             State::Failed(None) => Err(ClientError::ConnectionClosed),
-            _ => Err(ClientError::State("handshake interrupted")),
+            _ => Err(ClientError::NotEstablished),
         }
     }
 
@@ -174,7 +174,7 @@ impl Client {
             State::Waiting(handshake) => handshake,
             other => {
                 *state = other;
-                return Err(ClientError::State("no handshake is waiting for a reply"));
+                return Err(ClientError::UnexpectedReply);
             }
         };
         let outcome = match handshake.read_server_hello(message, UnixTime::now()) {
@@ -233,7 +233,7 @@ impl Client {
     fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T, RecordError>) -> Result<T, ClientError> {
         match &mut *self.lock() {
             State::Established { session, .. } => Ok(f(session)?),
-            _ => Err(ClientError::State("channel not established")),
+            _ => Err(ClientError::NotEstablished),
         }
     }
 
@@ -245,7 +245,7 @@ impl Client {
     /// Decrypts a record from the server.
     pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.with_session(|s| s.open(UnixTime::now(), record))?
-            .ok_or(ClientError::State("the server closed the session"))
+            .ok_or(ClientError::SessionClosed)
     }
 
     /// Encrypts into a caller buffer (at least [`Session::record_len`] of the plaintext's
@@ -270,7 +270,7 @@ impl Client {
             }
             Incoming::Close => Ok(None),
         })?;
-        len.ok_or(ClientError::State("the server closed the session"))
+        len.ok_or(ClientError::SessionClosed)
     }
 
     /// Tells the server to drop the session, then forgets it locally.

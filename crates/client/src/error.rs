@@ -15,7 +15,7 @@ pub enum ClientError {
     /// The handshake failed (attestation, binding, key confirmation, an alert from the
     /// enclave...).
     #[error("handshake failed: {0}")]
-    Handshake(sc_protocol::Error),
+    Handshake(#[source] sc_protocol::Error),
     /// A record was rejected, or cannot be sealed.
     #[error("record error: {0}")]
     Record(#[from] RecordError),
@@ -41,13 +41,23 @@ pub enum ClientError {
     /// The server sent something that is not a valid frame for us (another wire version,
     /// an oversize or malformed frame), or refused ours as such.
     #[error("protocol error: {0}")]
-    Protocol(ProtocolError),
+    Protocol(#[source] ProtocolError),
     /// The network connection could not be made or failed (TCP helper).
     #[error("connection failed: {0}")]
     Connection(std::io::Error),
-    /// The call does not fit the client's state (named).
-    #[error("not allowed now: {0}")]
-    State(&'static str),
+    /// The enclave ended the session (it sent Close); open a new channel.
+    #[error("the server closed the session")]
+    SessionClosed,
+    /// The handshake was already started on this client.
+    #[error("the handshake was already started on this client")]
+    AlreadyStarted,
+    /// No channel is established (the handshake has not completed, failed, or the session
+    /// was finished).
+    #[error("no channel is established")]
+    NotEstablished,
+    /// A handshake reply arrived while no handshake was waiting for one.
+    #[error("a handshake reply arrived while no handshake was waiting for one")]
+    UnexpectedReply,
 }
 
 /// A wire-level failure, from either side.
@@ -56,7 +66,7 @@ pub enum ClientError {
 pub enum ProtocolError {
     /// A frame from the server could not be read (the version, the length or the body).
     #[error("bad frame from the server: {0}")]
-    BadFrame(DecodeError),
+    BadFrame(#[source] DecodeError),
     /// The server refused a frame of ours (the alert's code says why: decode_error for an
     /// oversize or malformed frame, protocol_version for another wire version).
     #[error("the server refused our message ({0:?})")]

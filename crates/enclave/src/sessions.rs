@@ -38,7 +38,7 @@ impl Default for EnclaveLimits {
 }
 
 /// Why the enclave refused a call.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnclaveError {
     /// No session with this id (never existed, closed, or expired).
@@ -258,7 +258,7 @@ impl SessionManager {
                 server_hello
             }
             Err(e) => {
-                tracing::info!(error = %e, "handshake refused");
+                tracing::info!(error = %sc_protocol::ErrorChain(&e), "handshake refused");
                 busy(e.alert_code())
             }
         }

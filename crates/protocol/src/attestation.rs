@@ -6,6 +6,7 @@
 //! only defines the contract and checks the binding itself: whatever a verifier returns,
 //! the handshake compares the claims' report data with the value it expects.
 
+use crate::other_error::OtherError;
 use crate::suite::PlatformId;
 use crate::time::UnixTime;
 use alloc::string::String;
@@ -20,8 +21,9 @@ pub struct Evidence<'a> {
     /// Evidence in the platform's own format (quote, report, token).
     pub bytes: &'a [u8],
     /// Collateral for verification (TCB info, CRLs, certificate chains) when it travels with
-    /// the evidence. In protocol version 1 the handshake carries none (extension 0x0004 is
-    /// reserved for it); verifiers usually hold collateral themselves.
+    /// the evidence: in protocol version 1 the enclave sends it in the `collateral`
+    /// extension (0x0004) when the client offers to take it; otherwise verifiers use the
+    /// collateral they hold themselves.
     pub collateral: Option<&'a [u8]>,
 }
 
@@ -57,6 +59,12 @@ pub struct Claims {
     pub signer: Option<Vec<u8>>,
     /// Security version of the enclave or its TCB.
     pub security_version: Option<u64>,
+    /// The platform's verdict on its trusted computing base (DCAP's TCB status), when the
+    /// platform gives one.
+    pub tcb_status: Option<TcbStatus>,
+    /// Security advisories that apply to this platform's TCB (DCAP advisory ids such as
+    /// `INTEL-SA-00615`).
+    pub advisory_ids: Vec<String>,
     /// Whether the enclave runs in debug mode (its memory is then readable by the host).
     pub debug: bool,
     /// The 64 bytes of report data the evidence carries.
@@ -68,22 +76,40 @@ pub struct Claims {
 }
 
 /// Why evidence was rejected. Each reason is its own variant so that callers and tests can
-/// tell them apart.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// tell them apart; a cause from a parser or a platform library is kept as the error's
+/// [`source`](core::error::Error::source) (print it with [`crate::ErrorChain`]).
+///
+/// `PartialEq` compares variants and fields; a kept cause is never equal to another, so
+/// match on the variant (`matches!`) rather than comparing errors that may carry one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AttestationError {
     /// No verifier is registered for the evidence's platform.
     #[error("no verifier for platform 0x{:04x}", .0.0)]
     UnsupportedPlatform(PlatformId),
-    /// The evidence could not be parsed (field named).
-    #[error("malformed evidence: {0}")]
-    Malformed(&'static str),
+    /// The evidence could not be parsed (part named; the parser's error as the cause).
+    #[error("malformed evidence: {what}")]
+    Malformed {
+        /// The part that could not be read.
+        what: &'static str,
+        /// The parser's error, when a library parsed it.
+        #[source]
+        cause: Option<OtherError>,
+    },
     /// The evidence's signature chain does not end in a trusted root.
     #[error("evidence is not signed by a trusted root")]
-    UntrustedRoot,
+    UntrustedRoot {
+        /// The chain verifier's error, when it gave one.
+        #[source]
+        cause: Option<OtherError>,
+    },
     /// A signature inside the evidence is invalid.
     #[error("evidence signature is invalid")]
-    BadSignature,
+    BadSignature {
+        /// The signature verifier's error, when it gave one.
+        #[source]
+        cause: Option<OtherError>,
+    },
     /// The measurement is not among the policy's reference values.
     #[error("measurement is not in the policy")]
     WrongMeasurement,
@@ -115,12 +141,18 @@ pub enum AttestationError {
     /// Simulated evidence under a policy that does not allow it.
     #[error("simulated evidence refused by policy")]
     SimulatedNotAllowed,
-    /// The platform's trusted computing base is not in an accepted state (named).
-    #[error("TCB status not accepted: {0}")]
-    TcbNotAccepted(String),
-    /// Verification collateral is missing or expired (named).
-    #[error("collateral problem: {0}")]
-    Collateral(String),
+    /// The platform's trusted computing base is not in an accepted state.
+    #[error("TCB not accepted: {0}")]
+    TcbNotAccepted(#[source] TcbRejection),
+    /// Verification collateral is missing, unreadable, expired or does not fit the evidence.
+    #[error("collateral problem: {what}")]
+    Collateral {
+        /// What is wrong with it.
+        what: String,
+        /// The underlying error, when there is one.
+        #[source]
+        cause: Option<OtherError>,
+    },
     /// The report's chip id differs from the endorsement certificate's hardware id (SEV-SNP).
     #[error("chip id in the report does not match the endorsement certificate")]
     ChipIdMismatch,
@@ -139,9 +171,134 @@ pub enum AttestationError {
     /// The policy does not accept this value (field named).
     #[error("policy rejects {0}")]
     PolicyMismatch(&'static str),
-    /// Any other rejection a platform verifier reports.
-    #[error("{0}")]
-    Other(String),
+    /// The platform cannot be verified by this build (named what is missing).
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
+    /// A platform verifier refused the evidence for a reason none of the variants above
+    /// names; its own error says why.
+    #[error(transparent)]
+    Other(OtherError),
+}
+
+impl AttestationError {
+    /// [`AttestationError::Malformed`] without a cause (a check of ours failed).
+    pub fn malformed(what: &'static str) -> Self {
+        Self::Malformed { what, cause: None }
+    }
+
+    /// [`AttestationError::Malformed`] keeping the parser's error.
+    pub fn malformed_by(
+        what: &'static str,
+        cause: impl Into<alloc::boxed::Box<dyn core::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Malformed {
+            what,
+            cause: Some(OtherError::new(cause)),
+        }
+    }
+
+    /// [`AttestationError::Collateral`] without a cause.
+    pub fn collateral(what: impl Into<String>) -> Self {
+        Self::Collateral {
+            what: what.into(),
+            cause: None,
+        }
+    }
+
+    /// [`AttestationError::Collateral`] keeping the underlying error.
+    pub fn collateral_by(
+        what: impl Into<String>,
+        cause: impl Into<alloc::boxed::Box<dyn core::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Collateral {
+            what: what.into(),
+            cause: Some(OtherError::new(cause)),
+        }
+    }
+}
+
+/// A platform's verdict on its trusted computing base, as Intel's DCAP collateral names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TcbStatus {
+    /// The TCB is current.
+    UpToDate,
+    /// Current, but software hardening (a mitigation in the enclave) is needed.
+    SwHardeningNeeded,
+    /// Current, but the platform's configuration needs changing.
+    ConfigurationNeeded,
+    /// Both of the above.
+    ConfigurationAndSwHardeningNeeded,
+    /// Out of date: a newer TCB level exists.
+    OutOfDate,
+    /// Out of date and the configuration needs changing.
+    OutOfDateConfigurationNeeded,
+    /// Revoked: never acceptable.
+    Revoked,
+    /// A status this build does not know (kept verbatim).
+    Unknown(String),
+}
+
+impl TcbStatus {
+    /// The status from its name in DCAP collateral (`"UpToDate"`, `"SWHardeningNeeded"`...).
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "UpToDate" => Self::UpToDate,
+            "SWHardeningNeeded" => Self::SwHardeningNeeded,
+            "ConfigurationNeeded" => Self::ConfigurationNeeded,
+            "ConfigurationAndSWHardeningNeeded" => Self::ConfigurationAndSwHardeningNeeded,
+            "OutOfDate" => Self::OutOfDate,
+            "OutOfDateConfigurationNeeded" => Self::OutOfDateConfigurationNeeded,
+            "Revoked" => Self::Revoked,
+            other => Self::Unknown(other.into()),
+        }
+    }
+
+    /// The status's name in DCAP collateral.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::UpToDate => "UpToDate",
+            Self::SwHardeningNeeded => "SWHardeningNeeded",
+            Self::ConfigurationNeeded => "ConfigurationNeeded",
+            Self::ConfigurationAndSwHardeningNeeded => "ConfigurationAndSWHardeningNeeded",
+            Self::OutOfDate => "OutOfDate",
+            Self::OutOfDateConfigurationNeeded => "OutOfDateConfigurationNeeded",
+            Self::Revoked => "Revoked",
+            Self::Unknown(s) => s,
+        }
+    }
+}
+
+impl core::fmt::Display for TcbStatus {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a platform's TCB was not accepted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TcbRejection {
+    /// The policy does not accept this TCB status.
+    #[error("status {0} is not accepted by the policy")]
+    Status(TcbStatus),
+    /// An advisory applies that the policy does not tolerate.
+    #[error("advisory {id} applies (status {status}) and the policy does not accept it")]
+    Advisory {
+        /// The advisory id.
+        id: String,
+        /// The TCB status it came with.
+        status: TcbStatus,
+    },
+    /// A TCB component is below the policy's minimum (SEV-SNP reported TCB).
+    #[error("the reported TCB is below the policy's minimum")]
+    BelowMinimum,
+    /// The endorsement certificate was issued for another TCB than the report states.
+    #[error("the certificate's TCB differs from the report's reported TCB")]
+    CertificateMismatch,
+    /// The platform's TCB evaluation found no level for this platform (its error as cause).
+    #[error("no TCB level in the collateral matches the platform")]
+    NoMatchingLevel(#[source] OtherError),
 }
 
 /// Produces evidence inside the enclave.
@@ -161,10 +318,35 @@ pub trait Attester: Send + Sync {
     }
 }
 
-/// The attester could not produce evidence.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("attester failed: {0}")]
-pub struct AttesterError(pub &'static str);
+/// The attester could not produce evidence: what failed, and the operating system's or
+/// platform's error when there is one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{what}")]
+pub struct AttesterError {
+    /// What failed ("configfs-tsm: cannot read outblob").
+    pub what: &'static str,
+    /// The underlying error (an `io::Error`, a device's status).
+    #[source]
+    pub cause: Option<OtherError>,
+}
+
+impl AttesterError {
+    /// A failure without an underlying error.
+    pub fn new(what: &'static str) -> Self {
+        Self { what, cause: None }
+    }
+
+    /// A failure caused by `cause`.
+    pub fn with_cause(
+        what: &'static str,
+        cause: impl Into<alloc::boxed::Box<dyn core::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            what,
+            cause: Some(OtherError::new(cause)),
+        }
+    }
+}
 
 /// Appraises evidence on the client side against the verifier's policy.
 pub trait Verifier: Send + Sync {

@@ -1,11 +1,11 @@
 //! Error types. Every failure is a named variant; none carries secret material.
 
-use crate::attestation::AttestationError;
+use crate::attestation::{AttestationError, AttesterError};
 use crate::codec::DecodeError;
 use crate::msgs::{AlertCode, MessageType};
 
 /// A handshake failed. The handshake state is consumed; start a new one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A message was malformed.
@@ -61,7 +61,7 @@ pub enum Error {
     /// The enclave's acknowledgement of the ClientFinished (acknowledged sessions) was
     /// refused.
     #[error("the enclave's acknowledgement was refused: {0}")]
-    Acknowledgement(RecordError),
+    Acknowledgement(#[source] RecordError),
     /// A message names a session other than this handshake's.
     #[error("message for another session")]
     WrongSession,
@@ -70,7 +70,7 @@ pub enum Error {
     Timeout,
     /// The enclave could not produce evidence.
     #[error("attester failed: {0}")]
-    AttesterFailed(&'static str),
+    AttesterFailed(#[source] AttesterError),
     /// The injected random number generator failed.
     #[error("random number generator failed")]
     Random,

@@ -54,13 +54,14 @@ mod handshake;
 #[cfg(feature = "std")]
 pub mod io;
 pub mod msgs;
+mod other_error;
 mod record;
 mod suite;
 #[cfg(feature = "test-double")]
 pub mod testing;
 mod time;
 
-pub use attestation::{AttestationError, Attester, AttesterError, Claims, Evidence, Verifier};
+pub use attestation::{AttestationError, Attester, AttesterError, Claims, Evidence, TcbRejection, TcbStatus, Verifier};
 pub use binding::IdentityCredential;
 pub use config::{
     ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, EphemeralKeys, KeyLog, KeyUpdateLimits,
@@ -68,6 +69,7 @@ pub use config::{
 };
 pub use error::{ConfigError, Error, RecordError};
 pub use handshake::{AwaitingClientFinished, ClientHandshake, EnclaveHandshake, Established};
+pub use other_error::{ErrorChain, OtherError};
 pub use record::{Incoming, REPLAY_WINDOW, ReplayWindow, Role, Session};
 pub use suite::{
     AeadAlgorithm, BindingMode, CipherSuite, Group, HashAlgorithm, PlatformId, ProtocolVersion, SignatureScheme,

@@ -126,12 +126,12 @@ impl Verifier for TestDoubleVerifier {
         let signed_len = bytes
             .len()
             .checked_sub(TAG_LEN)
-            .ok_or(AttestationError::Malformed("test-double evidence too short"))?;
+            .ok_or(AttestationError::malformed("test-double evidence too short"))?;
         let (signed, tag) = bytes.split_at(signed_len);
         let mut r = Reader::new(signed);
-        let malformed = |_| AttestationError::Malformed("test-double evidence");
+        let malformed = |e| AttestationError::malformed_by("test-double evidence", e);
         if r.take(4, "magic").map_err(malformed)? != MAGIC {
-            return Err(AttestationError::Malformed("test-double magic"));
+            return Err(AttestationError::malformed("test-double magic"));
         }
         let measurement: [u8; 32] = r.array("measurement").map_err(malformed)?;
         let report_data: [u8; 64] = r.array("report data").map_err(malformed)?;
@@ -139,7 +139,7 @@ impl Verifier for TestDoubleVerifier {
         let debug = r.u8("debug").map_err(malformed)? != 0;
         r.expect_end("test-double evidence").map_err(malformed)?;
         hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, &self.key), signed, tag)
-            .map_err(|_| AttestationError::UntrustedRoot)?;
+            .map_err(|_| AttestationError::UntrustedRoot { cause: None })?;
         if !self.accepted.contains(&measurement) {
             return Err(AttestationError::WrongMeasurement);
         }
@@ -161,6 +161,8 @@ impl Verifier for TestDoubleVerifier {
             extra_measurements: Vec::new(),
             signer: None,
             security_version: None,
+            tcb_status: None,
+            advisory_ids: Vec::new(),
             debug,
             report_data,
             issued_at: Some(issued_at),

@@ -93,5 +93,8 @@ fn unrequested_or_oversized_collateral_is_refused() {
     let big = enclave(vec![0; 70_000], BindingMode::PerSession);
     let (_, ch) = ClientHandshake::start(client(Arc::default(), true), &mut rng(1), NOW).unwrap();
     let e = EnclaveHandshake::accept(&big, 9, &ch, &mut rng(2), NOW).unwrap_err();
-    assert_eq!(e, Error::AttesterFailed("collateral exceeds 65535 bytes"));
+    assert_eq!(
+        e,
+        Error::AttesterFailed(sc_protocol::AttesterError::new("collateral exceeds 65535 bytes"))
+    );
 }

@@ -120,7 +120,7 @@ fn wrong_measurement_and_untrusted_key_are_rejected() {
     let forged_root = Arc::new(TestDoubleAttester::new([0x55; 32], MEASUREMENT));
     for (attester, want) in [
         (other, AttestationError::WrongMeasurement),
-        (forged_root, AttestationError::UntrustedRoot),
+        (forged_root, AttestationError::UntrustedRoot { cause: None }),
     ] {
         let enclave = EnclaveConfig::builder().attester(attester).build().unwrap();
         let client = client_config(CipherSuite::ALL, &ALL_MODES, SessionLimits::default());

@@ -59,7 +59,7 @@ fn generation_at(entry: &Path) -> Result<u64, AttesterError> {
     String::from_utf8_lossy(&g)
         .trim()
         .parse()
-        .map_err(|_| AttesterError("configfs-tsm: generation is not a number"))
+        .map_err(|e| AttesterError::with_cause("configfs-tsm: generation is not a number", e))
 }
 
 /// Removes a per-report entry when the report is done, whatever happened.
@@ -82,7 +82,8 @@ impl ConfigFsTsm {
     /// A new entry under `root` for each report; the platform is found by creating one.
     pub fn per_report(root: &Path) -> Result<Self, AttesterError> {
         let probe = root.join(format!("sc-probe-{}", std::process::id()));
-        std::fs::create_dir(&probe).map_err(|_| AttesterError("configfs-tsm: cannot create a report entry"))?;
+        std::fs::create_dir(&probe)
+            .map_err(|e| AttesterError::with_cause("configfs-tsm: cannot create a report entry", e))?;
         let provider = provider_at(&probe);
         let _ = std::fs::remove_dir(&probe);
         Self::build(Entry::PerReport(root.to_path_buf()), &provider?)
@@ -95,7 +96,7 @@ impl ConfigFsTsm {
     }
 
     fn build(entry: Entry, provider: &str) -> Result<Self, AttesterError> {
-        let platform = platform_of(provider).ok_or(AttesterError("configfs-tsm: unknown provider"))?;
+        let platform = platform_of(provider).ok_or(AttesterError::new("configfs-tsm: unknown provider"))?;
         Ok(Self {
             entry,
             platform,
@@ -110,7 +111,8 @@ impl ConfigFsTsm {
             Entry::PerReport(root) => {
                 let n = self.next.fetch_add(1, Ordering::Relaxed);
                 let p = root.join(format!("sc-{}-{n}", std::process::id()));
-                std::fs::create_dir(&p).map_err(|_| AttesterError("configfs-tsm: cannot create a report entry"))?;
+                std::fs::create_dir(&p)
+                    .map_err(|e| AttesterError::with_cause("configfs-tsm: cannot create a report entry", e))?;
                 p
             }
         };
@@ -120,10 +122,10 @@ impl ConfigFsTsm {
         let outblob = read_file(&entry.join("outblob"), "configfs-tsm: cannot read outblob")?;
         let auxblob = read_file(&entry.join("auxblob"), "").ok().filter(|a| !a.is_empty());
         if generation_at(&entry)? != before + 1 {
-            return Err(AttesterError("configfs-tsm: another writer used the report entry"));
+            return Err(AttesterError::new("configfs-tsm: another writer used the report entry"));
         }
         if outblob.is_empty() {
-            return Err(AttesterError("configfs-tsm: empty outblob"));
+            return Err(AttesterError::new("configfs-tsm: empty outblob"));
         }
         Ok(TsmReport {
             provider: provider_at(&entry)?,

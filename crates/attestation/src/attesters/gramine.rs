@@ -27,7 +27,7 @@ impl GramineAttester {
     pub fn at(root: &Path) -> Result<Self, AttesterError> {
         let kind = read_file(&root.join("attestation_type"), "gramine: cannot read attestation_type")?;
         if String::from_utf8_lossy(&kind).trim() != "dcap" {
-            return Err(AttesterError("gramine: attestation type is not dcap"));
+            return Err(AttesterError::new("gramine: attestation type is not dcap"));
         }
         Ok(Self {
             root: root.to_path_buf(),
@@ -50,7 +50,7 @@ impl Attester for GramineAttester {
         )?;
         let quote = read_file(&self.root.join("quote"), "gramine: cannot read quote")?;
         if quote.is_empty() {
-            return Err(AttesterError("gramine: empty quote"));
+            return Err(AttesterError::new("gramine: empty quote"));
         }
         Ok(quote)
     }

@@ -25,7 +25,7 @@ fn read_file(path: &Path, what: &'static str) -> Result<Vec<u8>, AttesterError> 
     let mut out = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut out))
-        .map_err(|_| AttesterError(what))?;
+        .map_err(|e| AttesterError::with_cause(what, e))?;
     Ok(out)
 }
 
@@ -35,5 +35,5 @@ fn write_file(path: &Path, data: &[u8], what: &'static str) -> Result<(), Attest
         .write(true)
         .open(path)
         .and_then(|mut f| f.write_all(data))
-        .map_err(|_| AttesterError(what))
+        .map_err(|e| AttesterError::with_cause(what, e))
 }

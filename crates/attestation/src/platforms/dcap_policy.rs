@@ -21,6 +21,7 @@
 use super::dcap::parse_collateral;
 use crate::policy::{Hex, PolicyError, ReferenceValues, read_relative};
 use dcap_qvl::QuoteCollateralV3;
+use sc_protocol::TcbStatus;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -31,8 +32,8 @@ pub struct DcapPolicy {
     pub reference: ReferenceValues,
     /// TDX: accepted values of RTMR0..RTMR3 (an empty list accepts any).
     pub rtmrs: [Vec<Vec<u8>>; 4],
-    /// Accepted TCB statuses.
-    pub accepted_tcb_statuses: Vec<String>,
+    /// Accepted TCB statuses (never [`TcbStatus::Revoked`]).
+    pub accepted_tcb_statuses: Vec<TcbStatus>,
     /// Advisory ids that do not cause rejection.
     pub accepted_advisories: Vec<String>,
     /// The trust anchor (DER); `None` is Intel's SGX Root CA.
@@ -84,6 +85,27 @@ pub(crate) struct TdxSection {
     collateral_dir: Option<String>,
 }
 
+/// The accepted statuses, by name; an unknown name or `Revoked` is an error (a typo must not
+/// silently narrow or widen what is accepted).
+fn statuses(names: Vec<String>) -> Result<Vec<TcbStatus>, PolicyError> {
+    names
+        .into_iter()
+        .map(|n| match TcbStatus::from_name(&n) {
+            TcbStatus::Unknown(_) => Err(PolicyError::Invalid {
+                line: 0,
+                message: format!(
+                    "accepted_tcb_statuses: unknown status {n:?} (known: UpToDate, SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)"
+                ),
+            }),
+            TcbStatus::Revoked => Err(PolicyError::Invalid {
+                line: 0,
+                message: "accepted_tcb_statuses: Revoked can never be accepted".into(),
+            }),
+            s => Ok(s),
+        })
+        .collect()
+}
+
 fn bytes<const N: usize>(v: Vec<Hex<N>>) -> Vec<Vec<u8>> {
     v.into_iter().map(|h| h.0.to_vec()).collect()
 }
@@ -133,7 +155,7 @@ impl SgxSection {
                 ..ReferenceValues::default()
             },
             rtmrs: Default::default(),
-            accepted_tcb_statuses: self.accepted_tcb_statuses,
+            accepted_tcb_statuses: statuses(self.accepted_tcb_statuses)?,
             accepted_advisories: self.accepted_advisories,
             root_ca_der: root(base, self.root_ca.as_deref())?,
             collateral: load_collateral(base, self.collateral_dir.as_deref())?,
@@ -155,7 +177,7 @@ impl TdxSection {
                 bytes(self.rtmr2),
                 bytes(self.rtmr3),
             ],
-            accepted_tcb_statuses: self.accepted_tcb_statuses,
+            accepted_tcb_statuses: statuses(self.accepted_tcb_statuses)?,
             accepted_advisories: self.accepted_advisories,
             root_ca_der: root(base, self.root_ca.as_deref())?,
             collateral: load_collateral(base, self.collateral_dir.as_deref())?,

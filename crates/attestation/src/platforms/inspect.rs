@@ -30,13 +30,14 @@ pub fn detect(bytes: &[u8]) -> Option<PlatformId> {
 pub fn describe(platform: PlatformId, bytes: &[u8]) -> Result<Claims, AttestationError> {
     match platform {
         PlatformId::SGX_DCAP | PlatformId::TDX_DCAP => {
-            let quote = dcap_qvl::quote::Quote::parse(bytes).map_err(|_| AttestationError::Malformed("DCAP quote"))?;
-            super::dcap::claims(platform, &quote.report, "unverified")
+            let quote =
+                dcap_qvl::quote::Quote::parse(bytes).map_err(|e| AttestationError::malformed_by("DCAP quote", e))?;
+            super::dcap::claims(platform, &quote.report)
         }
         PlatformId::SEV_SNP => {
             use sev::parser::ByteParser;
             let report = sev::firmware::guest::AttestationReport::from_bytes(bytes)
-                .map_err(|_| AttestationError::Malformed("SEV-SNP report"))?;
+                .map_err(|e| AttestationError::malformed_by("SEV-SNP report", e))?;
             Ok(super::snp::claims(&report))
         }
         PlatformId::ARM_CCA => {
@@ -55,6 +56,8 @@ pub fn describe(platform: PlatformId, bytes: &[u8]) -> Result<Claims, Attestatio
                     .collect(),
                 signer: None,
                 security_version: None,
+                tcb_status: None,
+                advisory_ids: Vec::new(),
                 debug: false,
                 report_data,
                 issued_at: None,

@@ -8,7 +8,7 @@
 use super::snp_certs::{Cert, endorsement_certs};
 use super::snp_policy::{KeyType, SnpPolicy};
 use crate::verifier::PlatformVerifier;
-use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
+use sc_protocol::{AttestationError, Claims, Evidence, OtherError, PlatformId, TcbRejection, UnixTime};
 use sev::certs::snp::Verifiable;
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
@@ -68,7 +68,7 @@ impl SnpVerifier {
             .or_else(|| carried.as_ref().and_then(|c| c.first()))
             .cloned()
             .ok_or_else(|| {
-                AttestationError::Collateral("no VCEK or VLEK certificate for this report (evidence or vek_dir)".into())
+                AttestationError::collateral("no VCEK or VLEK certificate for this report (evidence or vek_dir)")
             })
     }
 
@@ -81,7 +81,9 @@ impl SnpVerifier {
         let (a, m) = match known {
             Some(link) => link,
             None => {
-                let link = self.find_chain(vek).ok_or(AttestationError::UntrustedRoot)?;
+                let link = self
+                    .find_chain(vek)
+                    .ok_or(AttestationError::UntrustedRoot { cause: None })?;
                 let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
                 if chains.len() >= CHAIN_CACHE {
                     chains.clear();
@@ -119,10 +121,10 @@ impl SnpVerifier {
 
     fn verify_report(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<Verified, AttestationError> {
         if evidence.bytes.len() != REPORT_LEN {
-            return Err(AttestationError::Malformed("SEV-SNP report length"));
+            return Err(AttestationError::malformed("SEV-SNP report length"));
         }
-        let report =
-            AttestationReport::from_bytes(evidence.bytes).map_err(|_| AttestationError::Malformed("SEV-SNP report"))?;
+        let report = AttestationReport::from_bytes(evidence.bytes)
+            .map_err(|e| AttestationError::malformed_by("SEV-SNP report", e))?;
         let vek = self.vek(evidence, &report)?;
         self.chain(&vek, now)?;
 
@@ -131,7 +133,7 @@ impl SnpVerifier {
         let report_key = match report.key_info.signing_key() {
             0 => KeyType::Vcek,
             1 => KeyType::Vlek,
-            _ => return Err(AttestationError::Malformed("SEV-SNP report has no signing key")),
+            _ => return Err(AttestationError::malformed("SEV-SNP report has no signing key")),
         };
         let subject = vek.subject();
         let cert_key = if subject.contains("VLEK") {
@@ -139,7 +141,7 @@ impl SnpVerifier {
         } else if subject.contains("VCEK") {
             KeyType::Vcek
         } else {
-            return Err(AttestationError::Malformed(
+            return Err(AttestationError::malformed(
                 "endorsement certificate is neither VCEK nor VLEK",
             ));
         };
@@ -155,7 +157,7 @@ impl SnpVerifier {
         if report_key == KeyType::Vcek {
             let hwid = vek
                 .hardware_id()
-                .ok_or(AttestationError::Malformed("VCEK without hardware id"))?;
+                .ok_or(AttestationError::malformed("VCEK without hardware id"))?;
             if hwid[..] != report.chip_id[..] {
                 return Err(AttestationError::ChipIdMismatch);
             }
@@ -163,13 +165,13 @@ impl SnpVerifier {
         let t = &report.reported_tcb;
         let reported = [(1, t.bootloader), (2, t.tee), (3, t.snp), (8, t.microcode)];
         if reported.iter().any(|(n, v)| vek.tcb_component(*n) != Some(*v)) {
-            return Err(AttestationError::TcbNotAccepted(
-                "the certificate's TCB differs from the report's reported TCB".into(),
-            ));
+            return Err(AttestationError::TcbNotAccepted(TcbRejection::CertificateMismatch));
         }
         (&vek.sev, &report)
             .verify()
-            .map_err(|_| AttestationError::BadSignature)?;
+            .map_err(|e| AttestationError::BadSignature {
+                cause: Some(OtherError::new(e)),
+            })?;
         Ok(Verified { report })
     }
 }
@@ -192,6 +194,8 @@ pub(crate) fn claims(r: &AttestationReport) -> Claims {
         ],
         signer: None,
         security_version: Some(u64::from(r.guest_svn)),
+        tcb_status: None,
+        advisory_ids: Vec::new(),
         debug: r.policy.debug_allowed(),
         report_data: r.report_data,
         issued_at: None,
@@ -213,9 +217,7 @@ impl PlatformVerifier for SnpVerifier {
             let ok =
                 t.bootloader >= min.bootloader && t.tee >= min.tee && t.snp >= min.snp && t.microcode >= min.microcode;
             if !ok {
-                return Err(AttestationError::TcbNotAccepted(
-                    "reported TCB is below the policy's minimum".into(),
-                ));
+                return Err(AttestationError::TcbNotAccepted(TcbRejection::BelowMinimum));
             }
         }
         if !self.policy.guest_policies.is_empty() && !self.policy.guest_policies.contains(&policy_bits(&report)) {

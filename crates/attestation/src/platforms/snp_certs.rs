@@ -26,8 +26,9 @@ impl std::fmt::Debug for Cert {
 impl Cert {
     /// Parses one DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, AttestationError> {
-        let x509 = x509_cert::Certificate::from_der(der).map_err(|_| AttestationError::Malformed("certificate"))?;
-        let sev = Certificate::from_der(der).map_err(|_| AttestationError::Malformed("certificate"))?;
+        let x509 =
+            x509_cert::Certificate::from_der(der).map_err(|e| AttestationError::malformed_by("certificate", e))?;
+        let sev = Certificate::from_der(der).map_err(|e| AttestationError::malformed_by("certificate", e))?;
         Ok(Self { sev, x509 })
     }
 
@@ -37,25 +38,25 @@ impl Cert {
         if bytes.first() == Some(&0x30) {
             return Ok(vec![Self::from_der(bytes)?]);
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| AttestationError::Malformed("PEM certificates"))?;
+        let text = std::str::from_utf8(bytes).map_err(|e| AttestationError::malformed_by("PEM certificates", e))?;
         let mut out = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
             let end = rest[start..]
                 .find("-----END CERTIFICATE-----")
-                .ok_or(AttestationError::Malformed("PEM certificate without END"))?
+                .ok_or(AttestationError::malformed("PEM certificate without END"))?
                 + start
                 + "-----END CERTIFICATE-----".len();
             let x509 = <x509_cert::Certificate as x509_cert::der::DecodePem>::from_pem(&rest[start..end])
-                .map_err(|_| AttestationError::Malformed("PEM certificate"))?;
+                .map_err(|e| AttestationError::malformed_by("PEM certificate", e))?;
             let der = x509
                 .to_der()
-                .map_err(|_| AttestationError::Malformed("PEM certificate"))?;
+                .map_err(|e| AttestationError::malformed_by("PEM certificate", e))?;
             out.push(Self::from_der(&der)?);
             rest = &rest[end..];
         }
         if out.is_empty() {
-            return Err(AttestationError::Malformed("no certificate found"));
+            return Err(AttestationError::malformed("no certificate found"));
         }
         Ok(out)
     }
@@ -92,7 +93,7 @@ impl Cert {
             v.not_after.to_unix_duration().as_secs(),
         );
         if secs < from || secs > to {
-            return Err(AttestationError::Collateral(format!(
+            return Err(AttestationError::collateral(format!(
                 "certificate {} is valid from {from} to {to} (unix time), not at {secs}",
                 self.subject()
             )));
@@ -158,7 +159,7 @@ pub type TableEntry<'a> = ([u8; 16], &'a [u8]);
 /// offset and length is checked. (The sev crate's parser reads through raw pointers
 /// without bounds checks, so it must not see untrusted bytes.)
 pub fn parse_cert_table(table: &[u8]) -> Result<Vec<TableEntry<'_>>, AttestationError> {
-    let bad = AttestationError::Malformed;
+    let bad = AttestationError::malformed;
     let mut out = Vec::new();
     for i in 0..=MAX_TABLE_ENTRIES {
         let entry = table

@@ -53,8 +53,9 @@ fn untag(v: &Value) -> &Value {
 
 /// Parses a token collection (binary CBOR).
 pub fn parse(bytes: &[u8]) -> Result<CvmToken, AttestationError> {
-    let bad = AttestationError::Malformed;
-    let value: Value = ciborium::from_reader(bytes).map_err(|_| bad("virtCCA token CBOR"))?;
+    let bad = AttestationError::malformed;
+    let cbor = |what| move |e| AttestationError::malformed_by(what, e);
+    let value: Value = ciborium::from_reader(bytes).map_err(cbor("virtCCA token CBOR"))?;
     let collection = match &value {
         Value::Tag(TAG_COLLECTION, inner) => inner.as_map().ok_or(bad("virtCCA token collection"))?,
         _ => return Err(bad("virtCCA token: expected CBOR tag 399")),
@@ -63,7 +64,7 @@ pub fn parse(bytes: &[u8]) -> Result<CvmToken, AttestationError> {
     // The CVM token is a COSE_Sign1: [protected, unprotected, payload, signature], often
     // wrapped in a byte string and tag 18.
     let cvm = match untag(cvm) {
-        Value::Bytes(b) => ciborium::from_reader::<Value, _>(&b[..]).map_err(|_| bad("virtCCA CVM token"))?,
+        Value::Bytes(b) => ciborium::from_reader::<Value, _>(&b[..]).map_err(cbor("virtCCA CVM token"))?,
         other => other.clone(),
     };
     let sign1 = untag(&cvm)
@@ -72,10 +73,10 @@ pub fn parse(bytes: &[u8]) -> Result<CvmToken, AttestationError> {
     let [_, _, Value::Bytes(payload), Value::Bytes(_signature)] = sign1.as_slice() else {
         return Err(bad("virtCCA CVM token is not COSE_Sign1"));
     };
-    let mut claims: Value = ciborium::from_reader(&payload[..]).map_err(|_| bad("virtCCA CVM claims"))?;
+    let mut claims: Value = ciborium::from_reader(&payload[..]).map_err(cbor("virtCCA CVM claims"))?;
     // virtCCA wraps the claims map in one more byte string.
     if let Value::Bytes(inner) = &claims {
-        claims = ciborium::from_reader(&inner[..]).map_err(|_| bad("virtCCA CVM claims"))?;
+        claims = ciborium::from_reader(&inner[..]).map_err(cbor("virtCCA CVM claims"))?;
     }
     let claims = claims.as_map().ok_or(bad("virtCCA CVM claims"))?;
     let bytes_of = |k| lookup(claims, k).and_then(Value::as_bytes).cloned();
@@ -102,8 +103,8 @@ impl PlatformVerifier for VirtCcaVerifier {
                 "the CVM token has no platform token vouching for its signing key",
             ));
         }
-        Err(AttestationError::Other(
-            "virtCCA platform token verification is not implemented".into(),
+        Err(AttestationError::Unsupported(
+            "virtCCA platform token verification is not implemented",
         ))
     }
 }

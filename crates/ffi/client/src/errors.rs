@@ -17,8 +17,10 @@ pub(crate) fn client_error(e: &ClientError) -> cc_enclave_result_t {
             status::handshake_error(&sc_protocol::Error::PeerAlert(AlertCode::EnclaveUnavailable))
         }
         ClientError::Protocol(_) => CC_ERROR_SEC_CHL_PEER_ALERT,
-        ClientError::State("the server closed the session") => CC_ERROR_SEC_CHL_CLOSED,
-        ClientError::State(_) => CC_ERROR_SEC_CHL_NOTREADY,
+        ClientError::SessionClosed => CC_ERROR_SEC_CHL_CLOSED,
+        ClientError::AlreadyStarted | ClientError::NotEstablished | ClientError::UnexpectedReply => {
+            CC_ERROR_SEC_CHL_NOTREADY
+        }
         _ => CC_ERROR_GENERIC,
     }
 }

@@ -159,11 +159,11 @@ pub fn handshake_error(e: &Error) -> cc_enclave_result_t {
 /// The code for evidence that failed verification or appraisal.
 pub fn attestation_error(e: &AttestationError) -> cc_enclave_result_t {
     match e {
-        AttestationError::Malformed(_) | AttestationError::ReportDataMismatch => CC_ERROR_SEC_CHL_INVALID_REPORT,
+        AttestationError::Malformed { .. } | AttestationError::ReportDataMismatch => CC_ERROR_SEC_CHL_INVALID_REPORT,
         AttestationError::UnsupportedPlatform(_)
-        | AttestationError::UntrustedRoot
-        | AttestationError::BadSignature
-        | AttestationError::Collateral(_) => CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
+        | AttestationError::UntrustedRoot { .. }
+        | AttestationError::BadSignature { .. }
+        | AttestationError::Collateral { .. } => CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
         _ => CC_ERROR_SEC_CHL_POLICY_REJECTED,
     }
 }
@@ -189,7 +189,7 @@ mod tests {
             CC_ERROR_SEC_CHL_POLICY_REJECTED
         );
         assert_eq!(
-            handshake_error(&Error::Attestation(AttestationError::UntrustedRoot)),
+            handshake_error(&Error::Attestation(AttestationError::UntrustedRoot { cause: None })),
             CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT
         );
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The enclave's handshake: answer a ClientHello, then check the ClientFinished.
 
 use super::{ephemeral_key, expect_frame, random};
+use crate::attestation::AttesterError;
 use crate::binding::per_session_report_data;
 use crate::codec::Codec;
 use crate::config::EnclaveConfig;
@@ -142,7 +143,7 @@ impl EnclaveHandshake {
                 let report_data = per_session_report_data(transcript.current().as_ref());
                 fresh = attester
                     .attest_with_collateral(&report_data)
-                    .map_err(|e| Error::AttesterFailed(e.0))?;
+                    .map_err(Error::AttesterFailed)?;
                 sh.evidence = EvidenceField {
                     platform: attester.platform().0,
                     bytes: &fresh.0,
@@ -156,7 +157,9 @@ impl EnclaveHandshake {
             .any(|e| e.typ == ExtensionType::EVIDENCE_COLLATERAL);
         if let (true, Some(data)) = (wanted, collateral) {
             if data.len() > usize::from(u16::MAX) {
-                return Err(Error::AttesterFailed("collateral exceeds 65535 bytes"));
+                return Err(Error::AttesterFailed(AttesterError::new(
+                    "collateral exceeds 65535 bytes",
+                )));
             }
             sh.extensions.push(Extension {
                 typ: ExtensionType::EVIDENCE_COLLATERAL,
