@@ -198,7 +198,12 @@ enum cc_enclave_result_t
    */
   CC_ERROR_SEC_CHL_ENCLAVE_START = 65547,
   /**
-   * Unspecified failure (also: an internal error was contained at the boundary).
+   * An internal error (a panic) was contained at the C boundary; the library stays
+   * usable. `cc_sec_chl_last_error` gives its message; please report it.
+   */
+  CC_ERROR_SEC_CHL_PANIC = 65548,
+  /**
+   * Unspecified failure.
    */
   CC_ERROR_GENERIC = 4294901760,
   /**
@@ -233,5 +238,24 @@ typedef enum cc_enclave_result_t cc_enclave_result_t;
 typedef uint32_t cc_enclave_result_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * Copies the text of this thread's most recent failure into `buf` (at most `len` bytes,
+ * NUL included; cut if longer) and returns the text's full length without the NUL, as
+ * `snprintf` does: call with `buf` NULL or `len` 0 to learn the size. Returns 0 when the
+ * most recent call on this thread succeeded.
+ *
+ * # Safety
+ * `buf` is NULL or points to `len` writable bytes.
+ */
+size_t cc_sec_chl_last_error(char *buf, size_t len);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
 
 #endif  /* SECURE_CHANNEL_STATUS_H */

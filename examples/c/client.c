@@ -72,7 +72,9 @@ int main(int argc, char **argv)
     ctx.conn_kit.conn = &conn;
     cc_enclave_result_t rc = cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &ctx, argv[2]);
     if (rc != CC_SUCCESS) {
-        fprintf(stderr, "client: secure channel init failed: 0x%x\n", rc);
+        char why[512];
+        cc_sec_chl_last_error(why, sizeof why);
+        fprintf(stderr, "client: secure channel init failed: 0x%x: %s\n", rc, why);
         close(fd);
         return 1;
     }

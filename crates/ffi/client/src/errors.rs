@@ -1,11 +1,17 @@
 //! Client errors as result codes.
 
 use sc_client::ClientError;
+use sc_ffi_common::last_error;
 use sc_ffi_common::status::{self, cc_enclave_result_t, cc_enclave_result_t::*};
 use sc_protocol::msgs::AlertCode;
 
-/// The code for a failed client call.
+/// The code for a failed client call; its text (with causes) becomes the thread's last
+/// error.
 pub(crate) fn client_error(e: &ClientError) -> cc_enclave_result_t {
+    last_error::failed(code_of(e), e)
+}
+
+fn code_of(e: &ClientError) -> cc_enclave_result_t {
     match e {
         ClientError::Handshake(h) => status::handshake_error(h),
         ClientError::Record(r) => status::record_error(r),

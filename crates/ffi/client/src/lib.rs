@@ -29,11 +29,12 @@
 mod errors;
 
 use errors::client_error;
-use sc_attestation::{Policy, VerifierRegistry};
+use sc_attestation::{Policy, PolicyError, VerifierRegistry};
 use sc_client::Client;
 use sc_ffi_common::buffer::{Output, input};
 use sc_ffi_common::conn::{ConnKit, cc_conn_kit_t};
-use sc_ffi_common::guard::{guarded, guarded_void};
+use sc_ffi_common::guard::{guarded, guarded_value, guarded_void};
+use sc_ffi_common::last_error;
 use sc_ffi_common::registry::Registry;
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use sc_protocol::{CipherSuite, ClientConfig, Session};
@@ -132,10 +133,9 @@ unsafe fn client_of(ctx: *const cc_sec_chl_ctx_t) -> Result<Arc<Client>, cc_encl
 }
 
 fn load_verifier(path: &Path) -> Result<Arc<VerifierRegistry>, cc_enclave_result_t> {
-    let policy = Policy::load(path).map_err(|_| CC_ERROR_SEC_CHL_POLICY_INVALID)?;
-    Ok(Arc::new(
-        VerifierRegistry::from_policy(&policy).map_err(|_| CC_ERROR_SEC_CHL_POLICY_INVALID)?,
-    ))
+    let invalid = |e: PolicyError| last_error::failed(CC_ERROR_SEC_CHL_POLICY_INVALID, &e);
+    let policy = Policy::load(path).map_err(invalid)?;
+    Ok(Arc::new(VerifierRegistry::from_policy(&policy).map_err(invalid)?))
 }
 
 fn into_code(r: Result<(), cc_enclave_result_t>) -> cc_enclave_result_t {
@@ -170,7 +170,7 @@ unsafe fn init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t, policy: &Pat
             // The original's clients read one reply after every message they send.
             .acknowledgements(true)
             .build()
-            .map_err(|_| CC_ERROR_SEC_CHL_POLICY_INVALID)?;
+            .map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_POLICY_INVALID, &e))?;
         let hook = move |m: &[u8]| kit.send(m);
         let handle = CLIENTS.insert(Client::new(Arc::new(config), Box::new(hook), INIT_TIMEOUT));
         // Published before anything is sent: the reply may come back on another thread,
@@ -345,7 +345,7 @@ pub unsafe extern "C" fn cc_sec_chl_client_decrypt(
 pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void, count: usize) -> bool {
     use sc_protocol::msgs::MessageType;
     // Nothing unwinds across the C boundary: a panic here answers "no reply".
-    std::panic::catch_unwind(|| {
+    guarded_value(false, || {
         // SAFETY: forwarded from this function's contract.
         let first = unsafe { input(buf, count) }.ok().and_then(|m| m.first().copied());
         matches!(
@@ -355,7 +355,6 @@ pub unsafe extern "C" fn cc_sec_chl_client_msg_expects_reply(buf: *const c_void,
                 | MessageType::Close))
         )
     })
-    .unwrap_or(false)
 }
 
 /// Tells the server to drop the session (through the send hook), then frees the local

@@ -98,7 +98,10 @@ pub enum cc_enclave_result_t {
     CC_ERROR_SEC_CHL_TOO_OLD = 0x0001_000a,
     /// The enclave program could not be started (path, permissions, format).
     CC_ERROR_SEC_CHL_ENCLAVE_START = 0x0001_000b,
-    /// Unspecified failure (also: an internal error was contained at the boundary).
+    /// An internal error (a panic) was contained at the C boundary; the library stays
+    /// usable. `cc_sec_chl_last_error` gives its message; please report it.
+    CC_ERROR_SEC_CHL_PANIC = 0x0001_000c,
+    /// Unspecified failure.
     CC_ERROR_GENERIC = 0xffff_0000,
     /// A pointer is NULL, a length is zero, or a value is out of range.
     CC_ERROR_BAD_PARAMETERS = 0xffff_0006,
@@ -112,6 +115,137 @@ pub enum cc_enclave_result_t {
     CC_ERROR_TIMEOUT = 0xffff_3001,
     /// Failure.
     CC_FAIL = 0xffff_5002,
+}
+
+impl cc_enclave_result_t {
+    /// The code's name and meaning, for error texts (`cc_sec_chl_last_error`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::CC_SUCCESS => "CC_SUCCESS: Success.",
+            Self::CC_ERROR_SEC_CHL_INVALID_CONN => {
+                "CC_ERROR_SEC_CHL_INVALID_CONN: The connection kit is incomplete (send or conn is NULL)."
+            }
+            Self::CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH => {
+                "CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH: The output buffer is NULL or too small; the needed length was written to *len."
+            }
+            Self::CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID => {
+                "CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID: The ciphertext is too short or too long to be a record."
+            }
+            Self::CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID => {
+                "CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID: The record belongs to another session."
+            }
+            Self::CC_ERROR_SEC_CHL_GEN_RANDOM => "CC_ERROR_SEC_CHL_GEN_RANDOM: The system random generator failed.",
+            Self::CC_ERROR_SEC_CHL_SEND_MSG => "CC_ERROR_SEC_CHL_SEND_MSG: The send hook failed.",
+            Self::CC_ERROR_SEC_CHL_WAITING_RECV_MSG => {
+                "CC_ERROR_SEC_CHL_WAITING_RECV_MSG: No reply arrived in time during initialization."
+            }
+            Self::CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID => {
+                "CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID: A received channel message is malformed or too large."
+            }
+            Self::CC_ERROR_SEC_CHL_GET_SVR_PUBKEY => {
+                "CC_ERROR_SEC_CHL_GET_SVR_PUBKEY: (original) Getting the server's public key failed."
+            }
+            Self::CC_ERROR_SEC_CHL_PARSE_SVR_PUBKEY => {
+                "CC_ERROR_SEC_CHL_PARSE_SVR_PUBKEY: (original) Parsing the server's public key failed."
+            }
+            Self::CC_ERROR_SEC_CHL_GET_PEER_EXCH_PARAM => {
+                "CC_ERROR_SEC_CHL_GET_PEER_EXCH_PARAM: The peer's key exchange parameters are missing or invalid."
+            }
+            Self::CC_ERROR_SEC_CHL_VERIFY_PEER_EXCH_BUF_SIGNATURE => {
+                "CC_ERROR_SEC_CHL_VERIFY_PEER_EXCH_BUF_SIGNATURE: The enclave's handshake signature or key confirmation does not verify."
+            }
+            Self::CC_ERROR_SEC_CHL_INVALID_EXCH_BUF => {
+                "CC_ERROR_SEC_CHL_INVALID_EXCH_BUF: A handshake message is invalid for the protocol."
+            }
+            Self::CC_ERROR_SEC_CHL_GEN_LOCAL_EXCH_PARAM => {
+                "CC_ERROR_SEC_CHL_GEN_LOCAL_EXCH_PARAM: (original) Generating local key exchange parameters failed."
+            }
+            Self::CC_ERROR_DRIVE_SESSIONKEY => "CC_ERROR_DRIVE_SESSIONKEY: (original) Deriving the session key failed.",
+            Self::CC_ERROR_SEC_CHL_MEMORY => "CC_ERROR_SEC_CHL_MEMORY: (original) Memory allocation failed.",
+            Self::CC_ERROR_SEC_CHL_SET_PARAM_TO_PEER => {
+                "CC_ERROR_SEC_CHL_SET_PARAM_TO_PEER: (original) Sending parameters to the peer failed."
+            }
+            Self::CC_ERROR_SEC_CHL_DESTROY_SVR => {
+                "CC_ERROR_SEC_CHL_DESTROY_SVR: (original) Destroying the server failed."
+            }
+            Self::CC_ERROR_SEC_CHL_ENCRYPT => {
+                "CC_ERROR_SEC_CHL_ENCRYPT: Encryption failed (session closed, expired, or record too large)."
+            }
+            Self::CC_ERROR_SEC_CHL_DECRYPT => {
+                "CC_ERROR_SEC_CHL_DECRYPT: The record does not authenticate (modified, forged, or wrong keys)."
+            }
+            Self::CC_ERROR_SEC_CHL_SVR_ALREADY_INIT => {
+                "CC_ERROR_SEC_CHL_SVR_ALREADY_INIT: (original) The server is already initialized."
+            }
+            Self::CC_ERROR_SEC_CHL_SVR_INIT => "CC_ERROR_SEC_CHL_SVR_INIT: Server initialization failed.",
+            Self::CC_ERROR_SEC_CHL_NOTREADY => {
+                "CC_ERROR_SEC_CHL_NOTREADY: Called before initialization (or after fini)."
+            }
+            Self::CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT => {
+                "CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT: Session or pending-handshake limit reached."
+            }
+            Self::CC_ERROR_SEC_CHL_INIT_GET_TAID => {
+                "CC_ERROR_SEC_CHL_INIT_GET_TAID: (original) Getting the TA id failed."
+            }
+            Self::CC_ERROR_SEC_CHL_GET_RA_REPORT => {
+                "CC_ERROR_SEC_CHL_GET_RA_REPORT: The enclave could not produce attestation evidence."
+            }
+            Self::CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT => {
+                "CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT: Verifying the enclave's evidence failed (signature, chain, platform)."
+            }
+            Self::CC_ERROR_SEC_CHL_INVALID_REPORT => {
+                "CC_ERROR_SEC_CHL_INVALID_REPORT: The evidence is malformed or not bound to this handshake."
+            }
+            Self::CC_ERROR_SEC_CHL_ENCLAVE_UNSEAL_ENC_KEY => {
+                "CC_ERROR_SEC_CHL_ENCLAVE_UNSEAL_ENC_KEY: (original) Unsealing the enclave's key failed."
+            }
+            Self::CC_ERROR_SEC_CHL_INVALID_SESSION => {
+                "CC_ERROR_SEC_CHL_INVALID_SESSION: No such session (never established, closed, or expired)."
+            }
+            Self::CC_ERROR_SEC_CHL_INIT_SESSEION => {
+                "CC_ERROR_SEC_CHL_INIT_SESSEION: The enclave refused to start a session."
+            }
+            Self::CC_ERROR_SEC_CHL_REPLAYED => "CC_ERROR_SEC_CHL_REPLAYED: The record was already received (replay).",
+            Self::CC_ERROR_SEC_CHL_POLICY_REJECTED => {
+                "CC_ERROR_SEC_CHL_POLICY_REJECTED: The evidence verified but the verifier policy rejects it (measurement, signer, security version, debug mode, TCB status, age, simulated platform)."
+            }
+            Self::CC_ERROR_SEC_CHL_VERSION_MISMATCH => {
+                "CC_ERROR_SEC_CHL_VERSION_MISMATCH: No protocol version, cipher suite or binding mode in common with the peer."
+            }
+            Self::CC_ERROR_SEC_CHL_CLOSED => "CC_ERROR_SEC_CHL_CLOSED: The peer closed the session.",
+            Self::CC_ERROR_SEC_CHL_EXPIRED => {
+                "CC_ERROR_SEC_CHL_EXPIRED: The session outlived its lifetime or its key updates."
+            }
+            Self::CC_ERROR_SEC_CHL_ENCLAVE_LOST => {
+                "CC_ERROR_SEC_CHL_ENCLAVE_LOST: The enclave process exited or stopped answering."
+            }
+            Self::CC_ERROR_SEC_CHL_POLICY_INVALID => {
+                "CC_ERROR_SEC_CHL_POLICY_INVALID: The verifier policy file is missing, unreadable or invalid."
+            }
+            Self::CC_ERROR_SEC_CHL_PEER_ALERT => {
+                "CC_ERROR_SEC_CHL_PEER_ALERT: The peer ended the handshake with an alert."
+            }
+            Self::CC_ERROR_SEC_CHL_APP_FUNCTION => {
+                "CC_ERROR_SEC_CHL_APP_FUNCTION: The application function is not registered, or it returned a failure."
+            }
+            Self::CC_ERROR_SEC_CHL_TOO_OLD => "CC_ERROR_SEC_CHL_TOO_OLD: The record is older than the replay window.",
+            Self::CC_ERROR_SEC_CHL_ENCLAVE_START => {
+                "CC_ERROR_SEC_CHL_ENCLAVE_START: The enclave program could not be started (path, permissions, format)."
+            }
+            Self::CC_ERROR_SEC_CHL_PANIC => {
+                "CC_ERROR_SEC_CHL_PANIC: An internal error (a panic) was contained at the C boundary; the library stays usable. cc_sec_chl_last_error gives its message; please report it."
+            }
+            Self::CC_ERROR_GENERIC => "CC_ERROR_GENERIC: Unspecified failure.",
+            Self::CC_ERROR_BAD_PARAMETERS => {
+                "CC_ERROR_BAD_PARAMETERS: A pointer is NULL, a length is zero, or a value is out of range."
+            }
+            Self::CC_ERROR_NO_DATA => "CC_ERROR_NO_DATA: (original) No data.",
+            Self::CC_ERROR_OUT_OF_MEMORY => "CC_ERROR_OUT_OF_MEMORY: Out of memory.",
+            Self::CC_ERROR_SHORT_BUFFER => "CC_ERROR_SHORT_BUFFER: (original) Buffer too short.",
+            Self::CC_ERROR_TIMEOUT => "CC_ERROR_TIMEOUT: A wait timed out.",
+            Self::CC_FAIL => "CC_FAIL: Failure.",
+        }
+    }
 }
 
 use cc_enclave_result_t::*;

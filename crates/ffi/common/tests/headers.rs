@@ -55,7 +55,12 @@ const HEADERS: &[Header] = &[
         guard: "SECURE_CHANNEL_H",
         about: "Shared by client and server: the application's send hook and connection kit.",
         includes: &["status.h"],
-        items: &["cc_conn_opt_funcptr_t", "cc_connection_kit", "cc_conn_kit_t"],
+        items: &[
+            "cc_conn_opt_funcptr_t",
+            "cc_connection_kit",
+            "cc_conn_kit_t",
+            "cc_sec_chl_last_error",
+        ],
     },
     Header {
         file: "secure_channel_client.h",

@@ -66,11 +66,12 @@ fn int_result(f: impl FnOnce() -> Result<(), cc_enclave_result_t>) -> c_int {
 }
 
 fn enclave_error(e: &EnclaveError) -> cc_enclave_result_t {
-    match e {
+    let code = match e {
         EnclaveError::UnknownSession => CC_ERROR_SEC_CHL_INVALID_SESSION,
         EnclaveError::Record(r) => status::record_error(r),
         _ => CC_ERROR_GENERIC,
-    }
+    };
+    sc_ffi_common::last_error::failed(code, e)
 }
 
 /// Registers application function `function_id` (the number the host calls it by).

@@ -3,6 +3,7 @@
 
 use sc_enclave::program::{self, AttesterSource, ProgramOptions};
 use sc_enclave::{AppCall, EnclaveError, SessionManager};
+use sc_ffi_common::last_error;
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -110,8 +111,10 @@ pub(crate) fn run() -> Result<(), cc_enclave_result_t> {
 
 fn start_and_serve() -> Result<(), cc_enclave_result_t> {
     let name = std::env::var(ATTESTER_ENV).unwrap_or_else(|_| "simulated".into());
-    let attester = AttesterSource::parse(&name, std::env::var_os(SIM_ROOT_ENV).map(Into::into))
-        .map_err(|_| CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
+    let attester = AttesterSource::parse(&name, std::env::var_os(SIM_ROOT_ENV).map(Into::into)).map_err(|e| {
+        last_error::record(format_args!("attester: {e}"));
+        CC_ERROR_SEC_CHL_GET_RA_REPORT
+    })?;
     let functions = FUNCTIONS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -123,7 +126,7 @@ fn start_and_serve() -> Result<(), cc_enclave_result_t> {
             service.register_record_function(id, Arc::new(move |call| call_c(function, call)));
         }
     })
-    .map_err(|_| CC_ERROR_SEC_CHL_GET_RA_REPORT)?;
+    .map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_GET_RA_REPORT, &*e))?;
     let (input, output) = take_boundary()?;
-    program::serve(service, input, output).map_err(|_| CC_ERROR_SEC_CHL_ENCLAVE_LOST)
+    program::serve(service, input, output).map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_ENCLAVE_LOST, &e))
 }

@@ -2,11 +2,16 @@
 
 use sc_boundary::BoundaryError;
 use sc_enclave::EnclaveError;
+use sc_ffi_common::last_error;
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use sc_host::HostError;
 
 /// The code for a failed host call.
 pub(crate) fn host_error(e: &HostError) -> cc_enclave_result_t {
+    last_error::failed(code_of(e), e)
+}
+
+fn code_of(e: &HostError) -> cc_enclave_result_t {
     match e {
         HostError::Malformed(_) | HostError::TooLarge { .. } => CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID,
         HostError::TooManySessions | HostError::TooManyPending => CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,

@@ -16,6 +16,15 @@ use std::ffi::{CString, c_int, c_void};
 use std::ptr::{null, null_mut};
 use usecure_channel::*;
 
+/// This thread's last error text, read through the C function.
+fn last_error() -> String {
+    let mut buf = [0 as std::ffi::c_char; 256];
+    // SAFETY: `buf` has 256 writable bytes.
+    let n = unsafe { sc_ffi_common::last_error::cc_sec_chl_last_error(buf.as_mut_ptr(), buf.len()) };
+    let text: Vec<u8> = buf[..n.min(255)].iter().map(|&c| c as u8).collect();
+    String::from_utf8(text).unwrap()
+}
+
 #[test]
 fn client_calls_before_init_and_with_bad_arguments_return_codes() {
     let mut f = fixture();
@@ -39,6 +48,17 @@ fn client_calls_before_init_and_with_bad_arguments_return_codes() {
         assert_eq!(
             cc_sec_chl_client_init_with_policy(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, &mut *f.ctx, missing.as_ptr()),
             CC_ERROR_SEC_CHL_POLICY_INVALID
+        );
+        // The last error says which file and why; a parameter failure says what the code means.
+        assert!(last_error().contains("/nonexistent/policy.toml") && last_error().contains("No such file"));
+        assert_eq!(
+            cc_sec_chl_client_init(CC_SEC_CHL_ALGO_RSA_ECDH_AES_GCM, null_mut()),
+            CC_ERROR_BAD_PARAMETERS
+        );
+        assert!(
+            last_error().starts_with("CC_ERROR_BAD_PARAMETERS: "),
+            "{}",
+            last_error()
         );
         let mut no_kit = cc_sec_chl_ctx_t::default();
         assert_eq!(

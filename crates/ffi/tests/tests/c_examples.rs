@@ -69,11 +69,18 @@ fn c_clients_attest_the_c_enclave_through_the_c_host() {
         assert!(out.status.success(), "{name}: {}", text(&out));
         assert!(text(&out).contains(RESULT), "{name}: {}", text(&out));
     }
-    // The wrong policy refuses the enclave with the policy-rejected code, at init.
+    // The wrong policy refuses the enclave with the policy-rejected code, at init, and
+    // the C program reads why with cc_sec_chl_last_error.
     for name in ["client", "client_recv_thread"] {
         let out = client(&bin, name, s.port, &wrong, &[]);
         assert!(!out.status.success());
-        assert!(text(&out).contains("init failed: 0x10002"), "{name}: {}", text(&out));
+        assert!(
+            text(&out).contains(
+                "init failed: 0x10002: handshake failed: attestation rejected: measurement is not in the policy"
+            ),
+            "{name}: {}",
+            text(&out)
+        );
     }
     let (status, rest) = s.wait().unwrap();
     assert!(status.success(), "{rest}");
