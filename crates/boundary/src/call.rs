@@ -1,25 +1,19 @@
-//! The calls and their wire form across the process boundary:
+//! The host/enclave contract: every call the host may make, every answer the enclave may
+//! give, and every refusal code. Both sides build on these types alone (the wire form is
+//! in [`crate::wire`]), so this file is the one place that says what crosses.
 //!
-//! ```text
-//! u32 len | u64 call_id | u8 kind | body[len - 9]
-//! ```
+//! | call | answer |
+//! |---|---|
+//! | [`Request::Channel`] with a ClientHello | [`ChannelOutcome::Accepted`] (the new session id and the ServerHello) or [`ChannelOutcome::Refused`] (an alert for the client) |
+//! | [`Request::Channel`] with a ClientFinished | [`ChannelOutcome::Established`] (with the SessionAck on an acknowledged session) or [`ChannelOutcome::Refused`] |
+//! | [`Request::Channel`] with a Close record | [`ChannelOutcome::Closed`] (with the enclave's own Close on an acknowledged session) |
+//! | [`Request::App`] | [`Response::App`], the reply record |
+//! | [`Request::CloseSession`] | [`Response::Done`] |
 //!
-//! | kind | call | body |
-//! |---|---|---|
-//! | 0x01 | Channel | the channel message |
-//! | 0x02 | App | u64 session_id, u32 function, the request record |
-//! | 0x03 | CloseSession | u64 session_id |
-//! | 0x81 | Channel reply | u8 present, the reply message |
-//! | 0x82 | App reply | the reply record |
-//! | 0x83 | Done | empty |
-//! | 0x8f | Error | u16 code, UTF-8 text |
-//!
-//! Call id 0 ([`ONE_WAY`]) asks for no answer: the enclave handles the call and writes
-//! nothing back. Why: a host that tells the enclave to forget a session on an eviction or
-//! disconnect path must not wait for it, and an answer nobody waits for would sit unread
-//! in the boundary socket until it fills and stalls every call.
-
-use sc_protocol::codec::Reader;
+//! Any call may instead be answered with [`Response::Error`], whose [`ErrorCode`] says
+//! what kind of refusal it is. The host learns a handshake's session id and outcome from
+//! the answer; it never parses handshake messages (it reads frame headers and session ids
+//! only, as docs/PROTOCOL.md promises).
 
 /// The call id of a one-way call (no answer is written).
 pub const ONE_WAY: u64 = 0;
@@ -55,11 +49,8 @@ pub enum Request {
 /// The enclave's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
-    /// The answer to a channel message, if it has one.
-    Channel {
-        /// The frame to send to the client.
-        reply: Option<Vec<u8>>,
-    },
+    /// What became of a channel message.
+    Channel(ChannelOutcome),
     /// The reply record of an application call.
     App {
         /// The record to send to the client.
@@ -67,293 +58,125 @@ pub enum Response {
     },
     /// Done, nothing to return.
     Done,
-    /// The call failed.
+    /// The call was refused.
     Error(CallError),
 }
 
-/// A failure reported by the enclave, by code and text (never secret).
+/// What the enclave made of a channel message, stated so that the host need not infer it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelOutcome {
+    /// The ClientHello was accepted: handshake `session_id` waits for its ClientFinished.
+    Accepted {
+        /// The session id the enclave chose.
+        session_id: u64,
+        /// The ServerHello, for the client.
+        server_hello: Vec<u8>,
+    },
+    /// The ClientFinished verified: the session is established.
+    Established {
+        /// The SessionAck, for the client, on an acknowledged session.
+        ack: Option<Vec<u8>>,
+    },
+    /// The handshake message was refused; the handshake (if any) is gone.
+    Refused {
+        /// The alert, for the client.
+        alert: Vec<u8>,
+    },
+    /// The client's Close was accepted and the session is gone.
+    Closed {
+        /// The enclave's own Close, for the client, on an acknowledged session.
+        reply: Option<Vec<u8>>,
+    },
+}
+
+impl ChannelOutcome {
+    /// The frame to send back to the client, if any.
+    pub fn reply(&self) -> Option<&[u8]> {
+        match self {
+            ChannelOutcome::Accepted { server_hello: m, .. } | ChannelOutcome::Refused { alert: m } => Some(m),
+            ChannelOutcome::Established { ack: m } | ChannelOutcome::Closed { reply: m } => m.as_deref(),
+        }
+    }
+
+    /// The frame to send back to the client, if any, by value.
+    pub fn into_reply(self) -> Option<Vec<u8>> {
+        match self {
+            ChannelOutcome::Accepted { server_hello: m, .. } | ChannelOutcome::Refused { alert: m } => Some(m),
+            ChannelOutcome::Established { ack: m } | ChannelOutcome::Closed { reply: m } => m,
+        }
+    }
+}
+
+/// Why the enclave refused a call. The numbers are the wire form and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u16)]
+pub enum ErrorCode {
+    /// A failure the enclave has no code for (also: a code this host does not know).
+    Internal = 0,
+    /// The call frame could not be decoded.
+    MalformedCall = 1,
+    /// No session with this id (never existed, closed, or expired).
+    UnknownSession = 2,
+    /// Session or pending-handshake capacity reached.
+    Busy = 3,
+    /// A handshake failed.
+    Handshake = 4,
+    /// A record was rejected (authentication, replay, epoch, size).
+    Record = 5,
+    /// The message is not one the enclave handles in this call (application data outside
+    /// an application call, a server-side message).
+    UnexpectedMessage = 6,
+    /// Attestation evidence could not be produced.
+    Attestation = 7,
+    /// An application function reported failure.
+    Application = 8,
+    /// No application function has this number.
+    NoSuchFunction = 9,
+    /// The answer would exceed [`MAX_CALL_LEN`].
+    TooLarge = 10,
+}
+
+impl ErrorCode {
+    /// The code for a wire value; values this build does not know are [`ErrorCode::Internal`].
+    pub fn from_u16(code: u16) -> Self {
+        match code {
+            1 => Self::MalformedCall,
+            2 => Self::UnknownSession,
+            3 => Self::Busy,
+            4 => Self::Handshake,
+            5 => Self::Record,
+            6 => Self::UnexpectedMessage,
+            7 => Self::Attestation,
+            8 => Self::Application,
+            9 => Self::NoSuchFunction,
+            10 => Self::TooLarge,
+            _ => Self::Internal,
+        }
+    }
+
+    /// The wire value.
+    pub fn as_u16(self) -> u16 {
+        self as u16
+    }
+}
+
+/// A refusal by the enclave: its kind and a text (never secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("enclave error {code}: {message}")]
+#[error("enclave refused the call ({code:?}): {message}")]
 pub struct CallError {
-    /// Numeric kind, defined by the enclave library.
-    pub code: u16,
+    /// The kind of refusal.
+    pub code: ErrorCode,
     /// Human-readable reason.
     pub message: String,
 }
 
-impl Request {
-    /// Writes the call as one frame without copying its payload into a new buffer (a
-    /// record is the bulk of a call; it goes to the socket as it is). Whenever the write
-    /// blocks (a writer with a send timeout reports it), `on_blocked` runs before the next
-    /// attempt; past `deadline` the write fails.
-    pub(crate) fn write_to(
-        &self,
-        call_id: u64,
-        w: &mut impl std::io::Write,
-        deadline: std::time::Instant,
-        on_blocked: &mut dyn FnMut(),
-    ) -> std::io::Result<()> {
-        let (kind, prefix, payload): (u8, Vec<u8>, &[u8]) = match self {
-            Request::Channel { message } => (0x01, Vec::new(), message),
-            Request::App {
-                session_id,
-                function,
-                record,
-            } => {
-                let mut p = session_id.to_be_bytes().to_vec();
-                p.extend_from_slice(&function.to_be_bytes());
-                (0x02, p, record)
-            }
-            Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec(), &[]),
-        };
-        let len = u32::try_from(9 + prefix.len() + payload.len()).unwrap_or(u32::MAX);
-        let mut head = Vec::with_capacity(13 + prefix.len());
-        head.extend_from_slice(&len.to_be_bytes());
-        head.extend_from_slice(&call_id.to_be_bytes());
-        head.push(kind);
-        head.extend_from_slice(&prefix);
-        write_all_vectored(
-            w,
-            &mut [std::io::IoSlice::new(&head), std::io::IoSlice::new(payload)],
-            deadline,
-            on_blocked,
-        )
-    }
-
-    #[cfg(test)]
-    pub(crate) fn encode(&self, call_id: u64) -> Vec<u8> {
-        let (kind, body): (u8, Vec<u8>) = match self {
-            Request::Channel { message } => (0x01, message.clone()),
-            Request::App {
-                session_id,
-                function,
-                record,
-            } => {
-                let mut b = Vec::with_capacity(12 + record.len());
-                b.extend_from_slice(&session_id.to_be_bytes());
-                b.extend_from_slice(&function.to_be_bytes());
-                b.extend_from_slice(record);
-                (0x02, b)
-            }
-            Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec()),
-        };
-        frame(call_id, kind, &body)
-    }
-
-    pub(crate) fn decode(kind: u8, body: &[u8]) -> Result<Self, &'static str> {
-        let mut r = Reader::new(body);
-        Ok(match kind {
-            0x01 => Request::Channel { message: body.to_vec() },
-            0x02 => Request::App {
-                session_id: r.u64("session id").map_err(|_| "app call session id")?,
-                function: r.u32("function").map_err(|_| "app call function")?,
-                record: r.rest().to_vec(),
-            },
-            0x03 => {
-                let session_id = r.u64("session id").map_err(|_| "close session id")?;
-                r.expect_end("close").map_err(|_| "close trailing data")?;
-                Request::CloseSession { session_id }
-            }
-            _ => return Err("unknown request kind"),
-        })
-    }
-}
-
-impl Response {
-    pub(crate) fn encode(&self, call_id: u64) -> Vec<u8> {
-        let (kind, body): (u8, Vec<u8>) = match self {
-            Response::Channel { reply: None } => (0x81, vec![0]),
-            Response::Channel { reply: Some(m) } => {
-                let mut b = Vec::with_capacity(1 + m.len());
-                b.push(1);
-                b.extend_from_slice(m);
-                (0x81, b)
-            }
-            Response::App { record } => (0x82, record.clone()),
-            Response::Done => (0x83, Vec::new()),
-            Response::Error(e) => {
-                let mut b = e.code.to_be_bytes().to_vec();
-                b.extend_from_slice(e.message.as_bytes());
-                (0x8f, b)
-            }
-        };
-        frame(call_id, kind, &body)
-    }
-
-    pub(crate) fn decode(kind: u8, body: &[u8]) -> Result<Self, &'static str> {
-        let mut r = Reader::new(body);
-        Ok(match kind {
-            0x81 => match r.u8("present").map_err(|_| "channel reply flag")? {
-                0 if r.remaining() == 0 => Response::Channel { reply: None },
-                1 => Response::Channel {
-                    reply: Some(r.rest().to_vec()),
-                },
-                _ => return Err("channel reply flag"),
-            },
-            0x82 => Response::App { record: body.to_vec() },
-            0x83 if body.is_empty() => Response::Done,
-            0x8f => Response::Error(CallError {
-                code: r.u16("code").map_err(|_| "error code")?,
-                message: String::from_utf8_lossy(r.rest()).into_owned(),
-            }),
-            _ => return Err("unknown response kind"),
-        })
-    }
-}
-
-fn frame(call_id: u64, kind: u8, body: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(9 + body.len()).unwrap_or(u32::MAX);
-    let mut out = Vec::with_capacity(4 + 9 + body.len());
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&call_id.to_be_bytes());
-    out.push(kind);
-    out.extend_from_slice(body);
-    out
-}
-
-/// Reads one request frame, taking an app call's record straight into its own buffer (no
-/// copy after the read). `Ok(None)` at a clean end of stream; a malformed call is
-/// `Ok(Some((id, Err(reason))))` so that it can be answered.
-pub(crate) fn read_request(
-    r: &mut impl std::io::Read,
-) -> std::io::Result<Option<(u64, Result<Request, &'static str>)>> {
-    let Some((id, kind, len)) = read_head(r)? else {
-        return Ok(None);
-    };
-    if kind != 0x02 || len < 12 {
-        let body = read_body(r, len)?;
-        return Ok(Some((id, Request::decode(kind, &body))));
-    }
-    let mut prefix = [0u8; 12];
-    r.read_exact(&mut prefix)?;
-    let record = read_body(r, len - 12)?;
-    let session_id = u64::from_be_bytes(prefix[..8].try_into().unwrap_or_default());
-    let function = u32::from_be_bytes(prefix[8..].try_into().unwrap_or_default());
-    Ok(Some((
-        id,
-        Ok(Request::App {
-            session_id,
-            function,
-            record,
-        }),
-    )))
-}
-
-/// Writes every slice, in one system call when the socket takes it all (one wake-up of
-/// the enclave's reader per call, not one per part). A write that blocks (times out) runs
-/// `on_blocked` and tries again, until `deadline`.
-fn write_all_vectored(
-    w: &mut impl std::io::Write,
-    mut bufs: &mut [std::io::IoSlice<'_>],
-    deadline: std::time::Instant,
-    on_blocked: &mut dyn FnMut(),
-) -> std::io::Result<()> {
-    use std::io::ErrorKind;
-    while !bufs.is_empty() {
-        match w.write_vectored(bufs) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(n) => std::io::IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                if std::time::Instant::now() >= deadline {
-                    return Err(e);
-                }
-                on_blocked();
-            }
-            Err(e) => return Err(e),
+impl CallError {
+    /// A refusal of kind `code` saying `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
         }
-    }
-    Ok(())
-}
-
-/// Reads exactly `len` bytes into a new buffer, without zeroing it first (a 64 KiB
-/// record is read into place, not written twice).
-fn read_body(r: &mut impl std::io::Read, len: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut body = Vec::with_capacity(len);
-    r.by_ref().take(len as u64).read_to_end(&mut body)?;
-    if body.len() < len {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(body)
-}
-
-/// Reads a frame header: call id, kind and body length (checked against [`MAX_CALL_LEN`]).
-fn read_head(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, usize)>> {
-    use std::io::{Error, ErrorKind};
-    let mut len = [0u8; 4];
-    match r.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes(len) as usize;
-    if !(9..=MAX_CALL_LEN).contains(&len) {
-        return Err(Error::new(ErrorKind::InvalidData, "boundary frame length out of range"));
-    }
-    let mut head = [0u8; 9];
-    r.read_exact(&mut head)?;
-    let call_id = u64::from_be_bytes(head[..8].try_into().unwrap_or_default());
-    Ok(Some((call_id, head[8], len - 9)))
-}
-
-/// Reads one frame: `Ok(None)` at a clean end of stream.
-pub(crate) fn read_frame(r: &mut impl std::io::Read) -> std::io::Result<Option<(u64, u8, Vec<u8>)>> {
-    let Some((call_id, kind, len)) = read_head(r)? else {
-        return Ok(None);
-    };
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    Ok(Some((call_id, kind, body)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn round_trip_request(req: Request) {
-        let bytes = req.encode(42);
-        let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
-        assert_eq!(id, 42);
-        assert_eq!(Request::decode(kind, &body).unwrap(), req);
-        // The streaming writer and reader agree with the buffer forms.
-        let mut streamed = Vec::new();
-        req.write_to(42, &mut streamed, std::time::Instant::now(), &mut || {})
-            .unwrap();
-        assert_eq!(streamed, bytes);
-        let (id, read) = read_request(&mut &streamed[..]).unwrap().unwrap();
-        assert_eq!((id, read.unwrap()), (42, req));
-    }
-
-    fn round_trip_response(resp: Response) {
-        let bytes = resp.encode(7);
-        let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
-        assert_eq!(id, 7);
-        assert_eq!(Response::decode(kind, &body).unwrap(), resp);
-    }
-
-    #[test]
-    fn calls_round_trip_and_bad_frames_are_errors() {
-        round_trip_request(Request::Channel { message: vec![1, 2, 3] });
-        round_trip_request(Request::App {
-            session_id: 9,
-            function: 3,
-            record: vec![5; 40],
-        });
-        round_trip_request(Request::CloseSession { session_id: 77 });
-        round_trip_response(Response::Channel { reply: None });
-        round_trip_response(Response::Channel { reply: Some(vec![]) });
-        round_trip_response(Response::App { record: vec![1] });
-        round_trip_response(Response::Done);
-        round_trip_response(Response::Error(CallError {
-            code: 4,
-            message: "no such session".into(),
-        }));
-        assert!(Request::decode(0x02, &[0; 5]).is_err());
-        assert!(Request::decode(0x09, &[]).is_err());
-        assert!(Response::decode(0x81, &[2]).is_err());
-        let huge = ((MAX_CALL_LEN + 1) as u32).to_be_bytes();
-        assert!(read_frame(&mut &huge[..]).is_err());
-        assert!(read_frame(&mut &[][..]).unwrap().is_none());
     }
 }

@@ -14,7 +14,8 @@
 //! state, so the enclave is then treated as hung: it is killed and every pending call fails
 //! with [`BoundaryError::Timeout`]; a supervisor restarts it.
 
-use crate::call::{ONE_WAY, Request, Response, read_frame};
+use crate::call::{ONE_WAY, Request, Response};
+use crate::wire::read_frame;
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
 use std::collections::HashMap;
 use std::ffi::OsStr;

@@ -1,5 +1,8 @@
 //! # sc-boundary: the narrow call interface between the host (REE) and the enclave (TEE)
 //!
+//! The contract (every call, answer and refusal code) is in one module, re-exported here:
+//! [`Request`], [`Response`], [`ChannelOutcome`], [`ErrorCode`].
+//!
 //! Like ECALLs: the host can only *ask* the enclave to handle a channel message, to run an
 //! application function on a ciphertext record, or to drop a session. Everything that
 //! crosses is either a protocol frame or ciphertext; no call returns plaintext or keys.
@@ -14,20 +17,21 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use sc_boundary::{EnclaveService, EnclaveTransport, InProcess, Request, Response};
+//! use sc_boundary::{ChannelOutcome, EnclaveService, EnclaveTransport, InProcess, Request, Response};
 //!
-//! struct Echo;
-//! impl EnclaveService for Echo {
+//! /// Refuses every handshake message, echoing it back as the "alert".
+//! struct Refuser;
+//! impl EnclaveService for Refuser {
 //!     fn call(&self, request: Request) -> Response {
 //!         match request {
-//!             Request::Channel { message } => Response::Channel { reply: Some(message) },
+//!             Request::Channel { message } => Response::Channel(ChannelOutcome::Refused { alert: message }),
 //!             _ => Response::Done,
 //!         }
 //!     }
 //! }
-//! let enclave = InProcess::new(Arc::new(Echo));
-//! let reply = enclave.call(Request::Channel { message: b"frame".to_vec() })?;
-//! assert_eq!(reply, Response::Channel { reply: Some(b"frame".to_vec()) });
+//! let enclave = InProcess::new(Arc::new(Refuser));
+//! let answer = enclave.call(Request::Channel { message: b"frame".to_vec() })?;
+//! assert_eq!(answer, Response::Channel(ChannelOutcome::Refused { alert: b"frame".to_vec() }));
 //! # Ok::<(), sc_boundary::BoundaryError>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -36,8 +40,9 @@
 mod call;
 mod child;
 mod serve;
+mod wire;
 
-pub use call::{CallError, MAX_CALL_LEN, ONE_WAY, Request, Response};
+pub use call::{CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, Request, Response};
 pub use child::ChildProcess;
 pub use serve::serve;
 

@@ -6,7 +6,8 @@
 //! calls still run in parallel on up to `workers` threads.
 
 use crate::EnclaveService;
-use crate::call::{CallError, ONE_WAY, Response, read_request};
+use crate::call::{CallError, ErrorCode, ONE_WAY, Response};
+use crate::wire::read_request;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
@@ -34,15 +35,16 @@ pub fn serve<S: EnclaveService>(
                     let Some((id, request)) = call else { return Ok(()) };
                     let response = match request {
                         Ok(request) => service.call(request),
-                        Err(what) => Response::Error(CallError {
-                            code: 1,
-                            message: what.into(),
-                        }),
+                        Err(what) => Response::Error(CallError::new(ErrorCode::MalformedCall, what)),
                     };
                     if id == ONE_WAY {
                         continue;
                     }
-                    let frame = response.encode(id);
+                    // An answer too large for the boundary is refused, not sent with a
+                    // length that would desynchronize every answer behind it.
+                    let frame = response
+                        .encode(id)
+                        .or_else(|e| Response::Error(CallError::new(ErrorCode::TooLarge, e.to_string())).encode(id))?;
                     let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
                     out.write_all(&frame)?;
                     out.flush()?;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use sc_boundary::{ChildProcess, EnclaveTransport, Request, Response};
+use sc_boundary::{ChannelOutcome, ChildProcess, EnclaveTransport, ErrorCode, Request, Response};
 use sc_client::{Client, ClientError};
 use sc_protocol::RecordError;
 use std::path::Path;
@@ -50,10 +50,7 @@ fn handshake(e: &ChildProcess, p: &Peer, tamper: impl FnOnce(Vec<u8>) -> Option<
     let c = p.client.clone();
     let init = std::thread::spawn(move || c.init());
     let hello = p.outbox.recv().unwrap();
-    let Response::Channel {
-        reply: Some(server_hello),
-    } = channel_call(e, hello)
-    else {
+    let Response::Channel(ChannelOutcome::Accepted { server_hello, .. }) = channel_call(e, hello) else {
         panic!("no ServerHello")
     };
     if let Some(sh) = tamper(server_hello) {
@@ -62,7 +59,10 @@ fn handshake(e: &ChildProcess, p: &Peer, tamper: impl FnOnce(Vec<u8>) -> Option<
     let result = init.join().unwrap();
     if result.is_ok() {
         let finished = p.outbox.recv().unwrap();
-        assert_eq!(channel_call(e, finished), Response::Channel { reply: None });
+        assert_eq!(
+            channel_call(e, finished),
+            Response::Channel(ChannelOutcome::Established { ack: None })
+        );
     }
     result
 }
@@ -178,7 +178,10 @@ fn duplicated_replayed_modified_reordered_and_cross_wired_records() {
     // Dropped close: the session stays; a replayed close after the real one is refused.
     a.client.finish().unwrap();
     let close = a.outbox.recv().unwrap();
-    assert_eq!(channel_call(&e, close.clone()), Response::Channel { reply: None });
+    assert_eq!(
+        channel_call(&e, close.clone()),
+        Response::Channel(ChannelOutcome::Closed { reply: None })
+    );
     assert!(matches!(channel_call(&e, close), Response::Error(_)));
-    assert!(matches!(app(&e, ida, vec![0; 64]), Response::Error(err) if err.message.contains("unknown session")));
+    assert!(matches!(app(&e, ida, vec![0; 64]), Response::Error(err) if err.code == ErrorCode::UnknownSession));
 }

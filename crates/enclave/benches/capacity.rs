@@ -4,7 +4,8 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sc_enclave::{ChannelOutcome, EnclaveLimits, SessionManager};
+use sc_boundary::ChannelOutcome;
+use sc_enclave::{EnclaveLimits, SessionManager};
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, UnixTime};
 use std::sync::Arc;
@@ -41,13 +42,13 @@ fn run(n: usize, park: bool) {
     let started = Instant::now();
     for _ in 0..n {
         let (hs, ch) = ClientHandshake::start(client.clone(), &mut rng, now).unwrap();
-        let ChannelOutcome::Reply(sh) = manager.handle_channel(&ch, now).unwrap() else {
+        let ChannelOutcome::Accepted { server_hello: sh, .. } = manager.handle_channel(&ch, now).unwrap() else {
             panic!("no ServerHello")
         };
         let mut est = hs.read_server_hello(&sh, now).unwrap();
         assert_eq!(
             manager.handle_channel(&est.client_finished, now).unwrap(),
-            ChannelOutcome::Nothing
+            ChannelOutcome::Established { ack: None }
         );
         // One request and reply, so each session has used both directions' keys.
         let id = est.session.id();

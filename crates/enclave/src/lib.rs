@@ -33,4 +33,4 @@ mod service;
 mod sessions;
 
 pub use service::{AppCall, AppFunction, ChannelService, RecordFunction};
-pub use sessions::{ChannelOutcome, EnclaveError, EnclaveLimits, Plaintext, SessionManager};
+pub use sessions::{EnclaveError, EnclaveLimits, Plaintext, SessionManager};

@@ -2,7 +2,7 @@
 //! application calls are decrypted, handed to a registered function, and the result is
 //! encrypted for the same session.
 
-use crate::sessions::{ChannelOutcome, EnclaveError, SessionManager};
+use crate::sessions::{EnclaveError, SessionManager};
 use sc_boundary::{CallError, EnclaveService, Request, Response};
 use sc_protocol::UnixTime;
 use std::collections::HashMap;
@@ -87,7 +87,7 @@ impl ChannelService {
         let f = self
             .functions
             .get(&function)
-            .ok_or(EnclaveError::Unexpected("no such application function"))?;
+            .ok_or(EnclaveError::NoSuchFunction(function))?;
         // Application code never runs for a session that does not exist.
         if !self.sessions.is_open(session_id) {
             return Err(EnclaveError::UnknownSession);
@@ -101,19 +101,17 @@ impl ChannelService {
     }
 }
 
+/// A refusal: its code, and its text with every cause (the host logs it; C callers read
+/// it as the last error).
 fn error(e: EnclaveError) -> Response {
-    Response::Error(CallError {
-        code: e.code(),
-        message: e.to_string(),
-    })
+    Response::Error(CallError::new(e.code(), sc_protocol::ErrorChain(&e).to_string()))
 }
 
 impl EnclaveService for ChannelService {
     fn call(&self, request: Request) -> Response {
         match request {
             Request::Channel { message } => match self.sessions.handle_channel(&message, (self.clock)()) {
-                Ok(ChannelOutcome::Reply(reply)) => Response::Channel { reply: Some(reply) },
-                Ok(ChannelOutcome::Nothing) => Response::Channel { reply: None },
+                Ok(outcome) => Response::Channel(outcome),
                 Err(e) => error(e),
             },
             Request::App {

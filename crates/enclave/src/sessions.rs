@@ -3,6 +3,7 @@
 
 use rand_core::{OsRng, RngCore};
 use sc_attestation::RefreshingIdentity;
+use sc_boundary::{ChannelOutcome, ErrorCode};
 use sc_protocol::msgs::{Alert, Frame, MessageType};
 use sc_protocol::{AwaitingClientFinished, EnclaveConfig, EnclaveHandshake, Incoming, Session, UnixTime};
 use std::collections::HashMap;
@@ -56,6 +57,9 @@ pub enum EnclaveError {
     /// The message is not one the channel handles here (named).
     #[error("unexpected message: {0}")]
     Unexpected(&'static str),
+    /// No application function has this number.
+    #[error("no application function {0}")]
+    NoSuchFunction(u32),
     /// The identity credential could not be refreshed.
     #[error("attestation unavailable: {0}")]
     Attestation(String),
@@ -65,31 +69,17 @@ pub enum EnclaveError {
 }
 
 impl EnclaveError {
-    /// Code of [`EnclaveError::UnknownSession`].
-    pub const UNKNOWN_SESSION: u16 = 2;
-    /// Code of [`EnclaveError::Busy`].
-    pub const BUSY: u16 = 3;
-    /// Code of [`EnclaveError::Handshake`].
-    pub const HANDSHAKE: u16 = 4;
-    /// Code of [`EnclaveError::Record`].
-    pub const RECORD: u16 = 5;
-    /// Code of [`EnclaveError::Unexpected`] (also: no such application function).
-    pub const UNEXPECTED: u16 = 6;
-    /// Code of [`EnclaveError::Attestation`].
-    pub const ATTESTATION: u16 = 7;
-    /// Code of [`EnclaveError::Application`].
-    pub const APPLICATION: u16 = 8;
-
-    /// Stable numeric code for the boundary (the constants above).
-    pub fn code(&self) -> u16 {
+    /// The boundary's code for this refusal (its text travels beside it).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            EnclaveError::UnknownSession => Self::UNKNOWN_SESSION,
-            EnclaveError::Busy => Self::BUSY,
-            EnclaveError::Handshake(_) => Self::HANDSHAKE,
-            EnclaveError::Record(_) => Self::RECORD,
-            EnclaveError::Unexpected(_) => Self::UNEXPECTED,
-            EnclaveError::Attestation(_) => Self::ATTESTATION,
-            EnclaveError::Application(_) => Self::APPLICATION,
+            EnclaveError::UnknownSession => ErrorCode::UnknownSession,
+            EnclaveError::Busy => ErrorCode::Busy,
+            EnclaveError::Handshake(_) => ErrorCode::Handshake,
+            EnclaveError::Record(_) => ErrorCode::Record,
+            EnclaveError::Unexpected(_) => ErrorCode::UnexpectedMessage,
+            EnclaveError::NoSuchFunction(_) => ErrorCode::NoSuchFunction,
+            EnclaveError::Attestation(_) => ErrorCode::Attestation,
+            EnclaveError::Application(_) => ErrorCode::Application,
         }
     }
 }
@@ -142,15 +132,6 @@ impl std::fmt::Debug for Plaintext {
     }
 }
 
-/// What a channel message produced.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ChannelOutcome {
-    /// Send this frame back to the client.
-    Reply(Vec<u8>),
-    /// Nothing to send.
-    Nothing,
-}
-
 impl SessionManager {
     /// A manager using `config` for handshakes; with `identity`, its current credential is
     /// installed before each handshake (identity-key binding mode).
@@ -181,26 +162,26 @@ impl SessionManager {
         self.pending.load(Ordering::Relaxed)
     }
 
-    /// Handles a handshake or close message. Handshake failures become an alert reply.
+    /// Handles a handshake or close message and says what became of it. A handshake that
+    /// fails is [`ChannelOutcome::Refused`] with the alert for the client.
     pub fn handle_channel(&self, message: &[u8], now: UnixTime) -> Result<ChannelOutcome, EnclaveError> {
         let frame =
             Frame::parse(message, sc_protocol::msgs::MAX_FRAME_BODY).map_err(|e| EnclaveError::Handshake(e.into()))?;
         match frame.msg_type {
-            MessageType::ClientHello => Ok(ChannelOutcome::Reply(self.accept(message, now))),
+            MessageType::ClientHello => Ok(self.accept(message, now)),
             MessageType::ClientFinished => {
                 let id = frame
                     .session_id()
                     .ok_or(EnclaveError::Unexpected("finished without session id"))?;
                 match self.finish(id, message, now) {
-                    Ok(None) => Ok(ChannelOutcome::Nothing),
-                    Ok(Some(ack)) => Ok(ChannelOutcome::Reply(ack)),
-                    Err(EnclaveError::Handshake(h)) => Ok(ChannelOutcome::Reply(
-                        Alert {
+                    Ok(ack) => Ok(ChannelOutcome::Established { ack }),
+                    Err(EnclaveError::Handshake(h)) => Ok(ChannelOutcome::Refused {
+                        alert: Alert {
                             session_id: id,
                             code: h.alert_code(),
                         }
                         .to_frame(),
-                    )),
+                    }),
                     Err(e) => Err(e),
                 }
             }
@@ -212,7 +193,7 @@ impl SessionManager {
                 // Close frame that opens is the client's close.
                 // An acknowledged session answers with the enclave's own Close.
                 let mut buf = message.to_vec();
-                let answer = self.with_session(id, now, |s| {
+                let reply = self.with_session(id, now, |s| {
                     s.open_in_place(now, &mut buf)?;
                     if s.acknowledged() {
                         s.seal_close(now).map(Some)
@@ -221,7 +202,7 @@ impl SessionManager {
                     }
                 })?;
                 self.remove(id);
-                Ok(answer.map_or(ChannelOutcome::Nothing, ChannelOutcome::Reply))
+                Ok(ChannelOutcome::Closed { reply })
             }
             MessageType::ApplicationData => Err(EnclaveError::Unexpected("application data outside an app call")),
             MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck => {
@@ -230,18 +211,21 @@ impl SessionManager {
         }
     }
 
-    /// Answers a ClientHello: a ServerHello, or an alert saying why not.
-    fn accept(&self, client_hello: &[u8], now: UnixTime) -> Vec<u8> {
-        let busy = |code| Alert { session_id: 0, code }.to_frame();
+    /// Answers a ClientHello: accepted with a ServerHello, or refused with an alert saying
+    /// why not.
+    fn accept(&self, client_hello: &[u8], now: UnixTime) -> ChannelOutcome {
+        let refuse = |code| ChannelOutcome::Refused {
+            alert: Alert { session_id: 0, code }.to_frame(),
+        };
         if self.pending.load(Ordering::Relaxed) >= self.limits.max_pending
             || self.open.load(Ordering::Relaxed) >= self.limits.max_sessions
         {
-            return busy(sc_protocol::msgs::AlertCode::Busy);
+            return refuse(sc_protocol::msgs::AlertCode::Busy);
         }
         let config = match &self.identity {
             Some(identity) => match identity.enclave_config(&self.config, now) {
                 Ok(c) => c,
-                Err(_) => return busy(sc_protocol::msgs::AlertCode::AttestationUnavailable),
+                Err(_) => return refuse(sc_protocol::msgs::AlertCode::AttestationUnavailable),
             },
             None => self.config.clone(),
         };
@@ -255,11 +239,14 @@ impl SessionManager {
                     },
                 );
                 self.pending.fetch_add(1, Ordering::Relaxed);
-                server_hello
+                ChannelOutcome::Accepted {
+                    session_id: id,
+                    server_hello,
+                }
             }
             Err(e) => {
                 tracing::info!(error = %sc_protocol::ErrorChain(&e), "handshake refused");
-                busy(e.alert_code())
+                refuse(e.alert_code())
             }
         }
     }

@@ -3,7 +3,8 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sc_enclave::{ChannelOutcome, EnclaveError, EnclaveLimits, SessionManager};
+use sc_boundary::ChannelOutcome;
+use sc_enclave::{EnclaveError, EnclaveLimits, SessionManager};
 use sc_protocol::codec::Codec;
 use sc_protocol::msgs::{Alert, AlertCode};
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
@@ -38,13 +39,13 @@ fn hello(seed: u64) -> (ClientHandshake, Vec<u8>) {
 
 fn establish(m: &SessionManager, seed: u64) -> Session {
     let (hs, ch) = hello(seed);
-    let ChannelOutcome::Reply(sh) = m.handle_channel(&ch, NOW).unwrap() else {
+    let ChannelOutcome::Accepted { server_hello: sh, .. } = m.handle_channel(&ch, NOW).unwrap() else {
         panic!()
     };
     let est = hs.read_server_hello(&sh, NOW).unwrap();
     assert_eq!(
         m.handle_channel(&est.client_finished, NOW).unwrap(),
-        ChannelOutcome::Nothing
+        ChannelOutcome::Established { ack: None }
     );
     est.session
 }
@@ -74,9 +75,12 @@ fn at_capacity_the_client_gets_a_busy_alert() {
         ..EnclaveLimits::default()
     });
     let (_, ch1) = hello(1);
-    assert!(matches!(m.handle_channel(&ch1, NOW).unwrap(), ChannelOutcome::Reply(_)));
+    assert!(matches!(
+        m.handle_channel(&ch1, NOW).unwrap(),
+        ChannelOutcome::Accepted { .. }
+    ));
     let (hs2, ch2) = hello(2);
-    let ChannelOutcome::Reply(alert) = m.handle_channel(&ch2, NOW).unwrap() else {
+    let ChannelOutcome::Refused { alert } = m.handle_channel(&ch2, NOW).unwrap() else {
         panic!()
     };
     let body = &alert[sc_protocol::msgs::FRAME_HEADER_LEN..];
@@ -110,13 +114,13 @@ fn idle_sessions_and_stale_handshakes_expire() {
 fn bad_client_finished_gets_an_alert_and_no_session() {
     let m = manager(EnclaveLimits::default());
     let (hs, ch) = hello(1);
-    let ChannelOutcome::Reply(sh) = m.handle_channel(&ch, NOW).unwrap() else {
+    let ChannelOutcome::Accepted { server_hello: sh, .. } = m.handle_channel(&ch, NOW).unwrap() else {
         panic!()
     };
     let mut cf = hs.read_server_hello(&sh, NOW).unwrap().client_finished;
     let n = cf.len();
     cf[n - 1] ^= 1;
-    let ChannelOutcome::Reply(alert) = m.handle_channel(&cf, NOW).unwrap() else {
+    let ChannelOutcome::Refused { alert } = m.handle_channel(&cf, NOW).unwrap() else {
         panic!()
     };
     let body = &alert[sc_protocol::msgs::FRAME_HEADER_LEN..];

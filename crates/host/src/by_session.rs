@@ -54,14 +54,9 @@ impl SessionRoutes {
             _ => self.host.handle(conn, message),
         };
         let ended = match &routed {
-            Ok(Routed::Closed | Routed::ClosedWithReply(_)) => true,
-            // A ClientFinished answered with an alert: the handshake is over.
-            Ok(Routed::Reply(reply)) => {
-                frame.msg_type == MessageType::ClientFinished
-                    && Frame::parse_header(reply, usize::MAX).map(|(t, _)| t) == Ok(MessageType::Alert)
-            }
-            Err(HostError::UnknownConnection) => true,
-            _ => false,
+            Ok(Routed::Closed | Routed::ClosedWithReply(_)) | Err(HostError::UnknownConnection) => true,
+            // A refused ClientFinished leaves the route without a session: it is over.
+            _ => self.host.session(conn).is_none(),
         };
         if ended {
             self.routes().remove(&session);
@@ -76,14 +71,8 @@ impl SessionRoutes {
     fn hello(&self, message: &[u8]) -> Result<Routed, HostError> {
         let conn = self.host.connect();
         let routed = self.host.handle(conn, message);
-        let session = match &routed {
-            Ok(Routed::Reply(reply)) => Frame::parse(reply, usize::MAX)
-                .ok()
-                .filter(|f| f.msg_type == MessageType::ServerHello)
-                .and_then(|f| f.session_id()),
-            _ => None,
-        };
-        match session {
+        // The session id the enclave stated when it accepted the hello (none if refused).
+        match self.host.session(conn) {
             Some(id) => {
                 self.routes().insert(id, conn);
             }

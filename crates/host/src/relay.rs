@@ -2,7 +2,7 @@
 
 use crate::admission::{Conn, ConnId, EvictHook, Phase, Source, Table};
 use crate::limits::HostLimits;
-use sc_boundary::{BoundaryError, EnclaveTransport, Request, Response};
+use sc_boundary::{BoundaryError, ChannelOutcome, EnclaveTransport, Request, Response};
 use sc_protocol::msgs::{FRAME_HEADER_LEN, Frame, MessageType};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +51,11 @@ pub enum HostError {
     UnknownSession,
     /// The enclave refused the call (its code and reason).
     #[error("enclave refused: {0}")]
-    Enclave(sc_boundary::CallError),
+    Enclave(#[source] sc_boundary::CallError),
+    /// The enclave gave an answer that does not fit the call (a bug on its side, never a
+    /// client's doing).
+    #[error("the enclave answered a call with the wrong kind of answer: {0}")]
+    BadAnswer(&'static str),
     /// The enclave could not be reached.
     #[error("enclave unavailable: {0}")]
     Boundary(#[from] BoundaryError),
@@ -127,25 +131,12 @@ impl PartialEq for Routed {
     }
 }
 
-/// The type of a frame, if it is one.
-fn frame_type(message: &[u8]) -> Option<MessageType> {
-    Frame::parse_header(message, usize::MAX).ok().map(|(t, _)| t)
-}
-
 fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
     match response {
         Response::App { record } => Ok(record),
         Response::Error(e) => Err(HostError::Enclave(e)),
-        _ => Err(unexpected("unexpected answer")),
+        _ => Err(HostError::BadAnswer("an application call not answered with a record")),
     }
-}
-
-/// An answer the enclave should never give (a protocol bug, not a refusal).
-fn unexpected(what: &str) -> HostError {
-    HostError::Enclave(sc_boundary::CallError {
-        code: 0,
-        message: what.into(),
-    })
 }
 
 /// The relay. Share it between connection threads with an `Arc`.
@@ -279,6 +270,12 @@ impl Host {
         }
     }
 
+    /// The session id `conn`'s handshake or session has, once the enclave accepted its
+    /// ClientHello (and until it is closed or refused).
+    pub fn session(&self, conn: ConnId) -> Option<u64> {
+        self.table().conns.get(&conn).and_then(|c| c.phase.session())
+    }
+
     /// Whether `conn` is still registered (not disconnected or expired).
     pub fn knows(&self, conn: ConnId) -> bool {
         self.table().conns.contains_key(&conn)
@@ -342,19 +339,15 @@ impl Host {
         match self.route(conn, &message)? {
             Route::Hello { reserved } => self.client_hello(conn, &message, reserved),
             Route::Finished(id) => match self.channel(&message)? {
-                None => {
+                ChannelOutcome::Established { ack } => {
                     self.set_phase(conn, Phase::Open(id));
-                    Ok(Routed::Nothing)
+                    Ok(ack.map_or(Routed::Nothing, Routed::Reply))
                 }
-                // An acknowledged session's answer: the channel is open.
-                Some(ack) if frame_type(&ack) == Some(MessageType::SessionAck) => {
-                    self.set_phase(conn, Phase::Open(id));
-                    Ok(Routed::Reply(ack))
-                }
-                Some(alert) => {
+                ChannelOutcome::Refused { alert } => {
                     self.set_phase(conn, Phase::New);
                     Ok(Routed::Reply(alert))
                 }
+                _ => Err(HostError::BadAnswer("a ClientFinished answered as another message")),
             },
             Route::Data(id) => {
                 let call = self.enclave().submit(Request::App {
@@ -418,8 +411,9 @@ impl Host {
         // Dropped either way, whether or not the Close was genuine.
         self.close_session(id);
         match answer? {
-            Some(reply) => Ok(Routed::ClosedWithReply(reply)),
-            None => Ok(Routed::Closed),
+            ChannelOutcome::Closed { reply: Some(reply) } => Ok(Routed::ClosedWithReply(reply)),
+            ChannelOutcome::Closed { reply: None } => Ok(Routed::Closed),
+            _ => Err(HostError::BadAnswer("a Close answered as another message")),
         }
     }
 
@@ -443,15 +437,19 @@ impl Host {
             // Evicted while its hello waited: the enclave never sees it.
             return Err(HostError::UnknownConnection);
         }
-        let reply = self
-            .channel(message)
-            .and_then(|r| r.ok_or(unexpected("no answer to ClientHello")));
-        let next = match &reply {
-            Ok(r) => match Frame::parse(r, usize::MAX) {
-                Ok(f) if f.msg_type == MessageType::ServerHello => f.session_id().map_or(Phase::New, Phase::Pending),
-                _ => Phase::New,
-            },
-            Err(_) => Phase::New,
+        // The enclave states the outcome and the session id; the host never parses the
+        // ServerHello.
+        let (next, reply) = match self.channel(message) {
+            Ok(ChannelOutcome::Accepted {
+                session_id,
+                server_hello,
+            }) => (Phase::Pending(session_id), Ok(server_hello)),
+            Ok(ChannelOutcome::Refused { alert }) => (Phase::New, Ok(alert)),
+            Ok(_) => (
+                Phase::New,
+                Err(HostError::BadAnswer("a ClientHello answered as another message")),
+            ),
+            Err(e) => (Phase::New, Err(e)),
         };
         if !self.table().set_phase(conn, next) {
             // Evicted or disconnected while the enclave was answering: drop what it made.
@@ -490,13 +488,13 @@ impl Host {
         Ok(victim)
     }
 
-    fn channel(&self, message: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
+    fn channel(&self, message: &[u8]) -> Result<ChannelOutcome, HostError> {
         match self.enclave().call(Request::Channel {
             message: message.to_vec(),
         })? {
-            Response::Channel { reply } => Ok(reply),
+            Response::Channel(outcome) => Ok(outcome),
             Response::Error(e) => Err(HostError::Enclave(e)),
-            _ => Err(unexpected("unexpected answer")),
+            _ => Err(HostError::BadAnswer("a channel message not answered with an outcome")),
         }
     }
 

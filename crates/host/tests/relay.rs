@@ -8,8 +8,8 @@ use sc_host::{ConnId, EvictHook, Host, HostError, HostLimits, Routed, SessionRou
 use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
 use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Session, UnixTime};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 fn now() -> UnixTime {
@@ -239,27 +239,38 @@ fn idle_connections_expire_and_fini_destroys_every_session() {
     );
 }
 
-/// Answers every channel message after a delay, with an alert (a stand-in enclave for
-/// timing only: no attestation here).
-struct SlowEnclave;
+/// Answers every channel message with a refusal (a stand-in enclave for ordering only: no
+/// attestation here), but only when the test lets it: each call reports that it arrived
+/// and then waits for a release, so the test decides the interleaving, not sleeps.
+struct GatedEnclave {
+    arrived: Mutex<mpsc::Sender<()>>,
+    release: Mutex<mpsc::Receiver<()>>,
+}
 
-impl sc_boundary::EnclaveService for SlowEnclave {
+impl sc_boundary::EnclaveService for GatedEnclave {
     fn call(&self, _: sc_boundary::Request) -> sc_boundary::Response {
-        std::thread::sleep(Duration::from_millis(300));
+        self.arrived.lock().unwrap().send(()).unwrap();
+        self.release.lock().unwrap().recv().unwrap();
         let alert = sc_protocol::msgs::Alert {
             session_id: 0,
             code: sc_protocol::msgs::AlertCode::Busy,
         };
-        sc_boundary::Response::Channel {
-            reply: Some(alert.to_frame()),
-        }
+        sc_boundary::Response::Channel(sc_boundary::ChannelOutcome::Refused {
+            alert: alert.to_frame(),
+        })
     }
 }
 
 #[test]
 fn concurrent_hellos_share_the_pending_limit() {
+    let (arrived_tx, arrived) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let enclave = GatedEnclave {
+        arrived: Mutex::new(arrived_tx),
+        release: Mutex::new(release_rx),
+    };
     let host = Arc::new(Host::new(
-        Arc::new(InProcess::new(Arc::new(SlowEnclave))),
+        Arc::new(InProcess::new(Arc::new(enclave))),
         HostLimits {
             max_pending: 1,
             ..HostLimits::default()
@@ -267,29 +278,30 @@ fn concurrent_hellos_share_the_pending_limit() {
     ));
     let f = fixture(HostLimits::default());
     let (_, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
-    let results: Vec<_> = (0..2)
-        .map(|i| {
-            let (host, hello) = (host.clone(), hello.clone());
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(100 * i));
-                let conn = host.connect();
-                host.handle(conn, &hello)
-            })
+    let send_hello = |host: Arc<Host>, hello: Vec<u8>| {
+        std::thread::spawn(move || {
+            let conn = host.connect();
+            host.handle(conn, &hello)
         })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
-    // The slot is held while the enclave works: the second hello does not get a second
-    // slot; with nothing else to evict it takes the first one's (whose answer is then
-    // dropped), so exactly one of them is answered.
+    };
+    // The first hello is at the enclave, holding the only slot.
+    let first = send_hello(host.clone(), hello.clone());
+    arrived.recv().unwrap();
+    assert_eq!(host.counts(), (0, 1));
+    // The second takes that slot (nothing else to evict) and reaches the enclave too.
+    let second = send_hello(host.clone(), hello);
+    arrived.recv().unwrap();
+    assert_eq!(host.counts(), (0, 1), "one slot, now the second hello's");
+    release.send(()).unwrap();
+    release.send(()).unwrap();
+    // Exactly one of them is answered: the first's answer is dropped.
     assert_eq!(
-        results[0],
+        first.join().unwrap(),
         Err(HostError::UnknownConnection),
         "evicted while at the enclave"
     );
-    assert!(matches!(results[1], Ok(Routed::Reply(_))));
-    assert_eq!(host.counts(), (0, 0), "the alert released the slot");
+    assert!(matches!(second.join().unwrap(), Ok(Routed::Reply(_))));
+    assert_eq!(host.counts(), (0, 0), "the refusal released the slot");
 }
 
 /// A full handshake through session routes (no connection in sight).

@@ -1,7 +1,6 @@
 //! Host errors as result codes.
 
-use sc_boundary::BoundaryError;
-use sc_enclave::EnclaveError;
+use sc_boundary::{BoundaryError, ErrorCode};
 use sc_ffi_common::last_error;
 use sc_ffi_common::status::cc_enclave_result_t::{self, *};
 use sc_host::HostError;
@@ -19,20 +18,22 @@ fn code_of(e: &HostError) -> cc_enclave_result_t {
         HostError::OutOfPlace(_) => CC_ERROR_SEC_CHL_INVALID_EXCH_BUF,
         HostError::Enclave(call) => enclave_code(call.code),
         HostError::Boundary(BoundaryError::Timeout) => CC_ERROR_TIMEOUT,
-        HostError::Boundary(_) => CC_ERROR_SEC_CHL_ENCLAVE_LOST,
+        HostError::Boundary(_) | HostError::BadAnswer(_) => CC_ERROR_SEC_CHL_ENCLAVE_LOST,
         _ => CC_ERROR_GENERIC,
     }
 }
 
-/// The code for a refusal by the enclave (by [`EnclaveError::code`]).
-fn enclave_code(code: u16) -> cc_enclave_result_t {
+/// The code for a refusal by the enclave.
+fn enclave_code(code: ErrorCode) -> cc_enclave_result_t {
     match code {
-        EnclaveError::UNKNOWN_SESSION => CC_ERROR_SEC_CHL_INVALID_SESSION,
-        EnclaveError::BUSY => CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,
-        EnclaveError::HANDSHAKE => CC_ERROR_SEC_CHL_INIT_SESSEION,
-        EnclaveError::RECORD => CC_ERROR_SEC_CHL_DECRYPT,
-        EnclaveError::UNEXPECTED | EnclaveError::APPLICATION => CC_ERROR_SEC_CHL_APP_FUNCTION,
-        EnclaveError::ATTESTATION => CC_ERROR_SEC_CHL_GET_RA_REPORT,
+        ErrorCode::UnknownSession => CC_ERROR_SEC_CHL_INVALID_SESSION,
+        ErrorCode::Busy => CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,
+        ErrorCode::Handshake => CC_ERROR_SEC_CHL_INIT_SESSEION,
+        ErrorCode::Record => CC_ERROR_SEC_CHL_DECRYPT,
+        ErrorCode::UnexpectedMessage | ErrorCode::Application | ErrorCode::NoSuchFunction | ErrorCode::TooLarge => {
+            CC_ERROR_SEC_CHL_APP_FUNCTION
+        }
+        ErrorCode::Attestation => CC_ERROR_SEC_CHL_GET_RA_REPORT,
         _ => CC_ERROR_GENERIC,
     }
 }

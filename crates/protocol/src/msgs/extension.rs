@@ -11,6 +11,9 @@ use alloc::vec::Vec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtensionType(pub u16);
 
+// Why: this is the registry of code points, reserved ones included; nothing inside the
+// crate sends the reserved ones yet (they are public with the `internals` feature).
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 impl ExtensionType {
     /// Reserved: the enclave asks the client for evidence (mutual attestation).
     pub const CLIENT_ATTESTATION_REQUEST: Self = Self(0x0001);

@@ -134,7 +134,7 @@ pub fn frame_header(msg_type: MessageType, body_len: usize) -> [u8; FRAME_HEADER
 }
 
 /// Appends a frame header for a body of `body_len` bytes.
-pub fn write_frame_header(out: &mut Vec<u8>, msg_type: MessageType, body_len: usize) {
+fn write_frame_header(out: &mut Vec<u8>, msg_type: MessageType, body_len: usize) {
     out.extend_from_slice(&frame_header(msg_type, body_len));
 }
 

@@ -2,6 +2,10 @@
 //!
 //! These types only encode and decode; meaning (what to accept, what to select) lives in
 //! the handshake and record modules.
+//!
+//! What a role needs is public: frame headers and session ids ([`Frame`]), alerts, record
+//! headers and the size limits. The handshake messages and extensions are internal to the
+//! handshake; the `internals` feature exposes their codecs to tests and fuzzers only.
 
 mod alert;
 mod extension;
@@ -10,9 +14,15 @@ mod handshake;
 mod record;
 
 pub use alert::{Alert, AlertCode};
+#[cfg(not(feature = "internals"))]
+pub(crate) use extension::{Extension, ExtensionType, read_extensions};
+#[cfg(feature = "internals")]
 pub use extension::{Extension, ExtensionType, read_extensions, write_extensions};
 pub(crate) use frame::frame;
-pub use frame::{FRAME_HEADER_LEN, Frame, MessageType, WIRE_VERSION, frame_header, write_frame_header};
+pub use frame::{FRAME_HEADER_LEN, Frame, MessageType, WIRE_VERSION, frame_header};
+#[cfg(not(feature = "internals"))]
+pub(crate) use handshake::{ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, ServerHello};
+#[cfg(feature = "internals")]
 pub use handshake::{
     ClientFinished, ClientHello, EvidenceField, IdentityKeyField, KeyShare, ServerHello, ServerHelloOffsets,
 };
