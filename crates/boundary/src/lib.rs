@@ -40,11 +40,13 @@
 mod call;
 mod child;
 mod serve;
+mod stream;
 mod wire;
 
 pub use call::{CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, Request, Response};
 pub use child::ChildProcess;
 pub use serve::serve;
+pub use stream::{Deadlines, StreamTransport};
 
 use std::sync::Arc;
 

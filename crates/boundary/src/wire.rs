@@ -28,15 +28,13 @@ use sc_protocol::codec::Reader;
 
 impl Request {
     /// Writes the call as one frame without copying its payload into a new buffer (a
-    /// record is the bulk of a call; it goes to the socket as it is). Whenever the write
-    /// blocks (a writer with a send timeout reports it), `on_blocked` runs before the next
-    /// attempt; past `deadline` the write fails.
+    /// record is the bulk of a call; it goes to the socket as it is). A write that blocks
+    /// (a writer with a send timeout reports it) is tried again until `deadline`.
     pub(crate) fn write_to(
         &self,
         call_id: u64,
         w: &mut impl std::io::Write,
         deadline: std::time::Instant,
-        on_blocked: &mut dyn FnMut(),
     ) -> std::io::Result<()> {
         let (kind, prefix, payload): (u8, Vec<u8>, &[u8]) = match self {
             Request::Channel { message } => (0x01, Vec::new(), message),
@@ -61,7 +59,6 @@ impl Request {
             w,
             &mut [std::io::IoSlice::new(&head), std::io::IoSlice::new(payload)],
             deadline,
-            on_blocked,
         )
     }
 
@@ -221,13 +218,12 @@ pub(crate) fn read_request(
 }
 
 /// Writes every slice, in one system call when the socket takes it all (one wake-up of
-/// the enclave's reader per call, not one per part). A write that blocks (times out) runs
-/// `on_blocked` and tries again, until `deadline`.
+/// the enclave's reader per call, not one per part). A write that blocks (times out) is
+/// tried again until `deadline`.
 fn write_all_vectored(
     w: &mut impl std::io::Write,
     mut bufs: &mut [std::io::IoSlice<'_>],
     deadline: std::time::Instant,
-    on_blocked: &mut dyn FnMut(),
 ) -> std::io::Result<()> {
     use std::io::ErrorKind;
     while !bufs.is_empty() {
@@ -239,7 +235,6 @@ fn write_all_vectored(
                 if std::time::Instant::now() >= deadline {
                     return Err(e);
                 }
-                on_blocked();
             }
             Err(e) => return Err(e),
         }
@@ -299,8 +294,7 @@ mod tests {
         assert_eq!(Request::decode(kind, &body).unwrap(), req);
         // The streaming writer and reader agree with the buffer forms.
         let mut streamed = Vec::new();
-        req.write_to(42, &mut streamed, std::time::Instant::now(), &mut || {})
-            .unwrap();
+        req.write_to(42, &mut streamed, std::time::Instant::now()).unwrap();
         assert_eq!(streamed, bytes);
         let (id, read) = read_request(&mut &streamed[..]).unwrap().unwrap();
         assert_eq!((id, read.unwrap()), (42, req));
@@ -354,7 +348,7 @@ mod tests {
             message: vec![0; MAX_CALL_LEN],
         };
         let mut sink = Vec::new();
-        let refused = huge_call.write_to(1, &mut sink, std::time::Instant::now(), &mut || {});
+        let refused = huge_call.write_to(1, &mut sink, std::time::Instant::now());
         assert_eq!(refused.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
         assert!(sink.is_empty());
         assert!(Request::decode(0x02, &[0; 5]).is_err());
