@@ -4,16 +4,18 @@
 //! traits:
 //!
 //! * [`VerifierRegistry`]: the client's verifier: one [`PlatformVerifier`] per platform the
-//!   [`Policy`] has a section for, and a report-data check. A policy that accepts nothing is
-//!   refused, so a client cannot start without reference values.
+//!   [`Policy`] has a section for (each section, a [`PlatformPolicy`], builds its own), and a
+//!   report-data check. A policy that accepts nothing is refused, so a client cannot start
+//!   without reference values.
 //! * [`Policy`]: reference values per platform from a TOML file, including the original
 //!   system's `taid img_hash mem_hash` basevalue file ([`parse_basevalues`]).
 //! * [`sim`]: the simulated TEE for development and CI (a root key in a file, measurements
 //!   of real executables); its evidence is always marked simulated and refused unless the
 //!   policy says `allow_simulated = true`.
-//! * [`platforms`]: real TEEs: Intel SGX and TDX DCAP quotes, AMD SEV-SNP reports
-//!   (VCEK and VLEK), virtCCA tokens (parsed, refused when unbound), each with its policy
-//!   section; collateral supplied offline, time injected.
+//! * [`platforms`]: one folder per platform, each with its evidence format, verifier and
+//!   policy section: Intel SGX and TDX DCAP quotes, AMD SEV-SNP reports (VCEK and VLEK),
+//!   virtCCA tokens (parsed, refused when unbound), the simulated TEE; collateral supplied
+//!   offline, time injected.
 //! * [`attesters`]: evidence from real platforms through Linux configfs-tsm (TDX, SEV-SNP,
 //!   Arm CCA guests) and Gramine's `/dev/attestation` (SGX).
 //! * [`RefreshingIdentity`]: the identity-key binding mode's cached, periodically refreshed
@@ -26,9 +28,8 @@
 //! use sc_protocol::{Attester, Evidence, PlatformId, UnixTime, Verifier};
 //!
 //! let root = SimRoot::from_secret([7; 32]);
-//! let policy = Policy::from_toml(&format!(
-//!     "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
-//!     hex::encode(root.public_key()), hex::encode([1u8; 32])), None)?;
+//! // A policy file's `[simulated]` section, built in code.
+//! let policy = Policy::simulated(root.public_key(), &[[1; 32]]);
 //! let verifier = VerifierRegistry::from_policy(&policy)?;
 //!
 //! let now = UnixTime::from_secs(1_800_000_000);
@@ -42,17 +43,25 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod appraisal;
 pub mod attesters;
 mod basevalue;
+mod cache;
 mod identity;
 mod measure;
+mod platform;
 pub mod platforms;
 mod policy;
-pub mod sim;
+mod policy_file;
 mod verifier;
 
+pub use appraisal::ReferenceValues;
 pub use basevalue::{BaseValue, BaseValueError, parse_basevalues};
 pub use identity::RefreshingIdentity;
 pub use measure::measure_file;
-pub use policy::{Policy, PolicyError, ReferenceValues, SimulatedPolicy};
-pub use verifier::{PlatformVerifier, VerifierRegistry};
+pub use platform::{PlatformPolicy, PlatformVerifier};
+pub use platforms::sim;
+pub use platforms::sim::SimulatedPolicy;
+pub use policy::Policy;
+pub use policy_file::PolicyError;
+pub use verifier::VerifierRegistry;

@@ -260,6 +260,19 @@ fn malformed_policy_names_line_and_field() {
         ),
         ("allow_simulated = true\n\n[simulated\n", 3, ""),
         ("allow_simulated = \"yes\"\n", 1, ""),
+        // A section no platform reads: named, with its line and the known sections.
+        (
+            "allow_simulated = true\n\n[sev_snpp]\nmeasurements = []\n",
+            3,
+            "`sev_snpp`",
+        ),
+        ("alow_simulated = true\n", 1, "sev_snp"),
+        // A value only the platform can judge, at its section's line.
+        (
+            "[tdx]\nmrtds = []\naccepted_tcb_statuses = [\"Revoked\"]\n",
+            1,
+            "tdx: accepted_tcb_statuses: Revoked can never be accepted",
+        ),
     ];
     for (text, line, needle) in cases {
         match Policy::from_toml(text, None).unwrap_err() {

@@ -497,6 +497,12 @@ fn snp_endorsement_keys_come_from_a_cert_table_or_the_policy_directory() {
         JUNE_2025,
     );
     assert!(matches!(e, Err(AttestationError::Collateral { .. })), "{e:?}");
+    // A file in the directory that is not a certificate (a truncated VCEK) is an error
+    // naming it when the policy loads, not skipped until a report needs it.
+    std::fs::write(tmp.path().join("vcek/c.der"), &vcek[..vcek.len() / 2]).unwrap();
+    let err = Policy::from_toml(&policy, Some(tmp.path())).unwrap_err().to_string();
+    assert!(err.contains("vek_dir") && err.contains("c.der"), "{err}");
+    assert!(err.contains("line 1"), "{err}");
 }
 
 /// The dcap-qvl messages that the DCAP verifier sorts into typed errors (its `PINNED`

@@ -183,7 +183,10 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
 }
 
 fn sim_root(policy: &Policy) -> [u8; 32] {
-    policy.simulated.as_ref().map(|s| s.root_public_key).unwrap_or_default()
+    policy
+        .section::<sc_attestation::SimulatedPolicy>()
+        .map(|s| s.root_public_key)
+        .unwrap_or_default()
 }
 
 fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {

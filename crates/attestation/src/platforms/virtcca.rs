@@ -8,9 +8,46 @@
 //! and accepts such tokens). A token with a platform token is refused as unsupported until
 //! its verification is implemented.
 
-use crate::verifier::PlatformVerifier;
+use crate::platform::{Platform, PlatformVerifier};
 use ciborium::Value;
-use sc_protocol::{AttestationError, Claims, Evidence, UnixTime};
+use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
+use std::sync::Arc;
+
+/// virtCCA: recognised and described; its evidence is refused with its reason (it has no
+/// policy section).
+pub(crate) const PLATFORM: Platform = Platform {
+    sections: &[],
+    // CBOR tag 399 (a CCA token collection).
+    detect: |bytes| bytes.starts_with(&[0xd9, 0x01, 0x8f]).then_some(PlatformId::ARM_CCA),
+    describe: |platform, bytes| (platform == PlatformId::ARM_CCA).then(|| describe(bytes)),
+    unconfigured: Some((PlatformId::ARM_CCA, || Arc::new(VirtCcaVerifier))),
+};
+
+/// What a token claims, NOT verified.
+fn describe(bytes: &[u8]) -> Result<Claims, AttestationError> {
+    let token = parse(bytes)?;
+    let mut report_data = [0u8; 64];
+    let n = token.challenge.len().min(64);
+    report_data[..n].copy_from_slice(&token.challenge[..n]);
+    Ok(Claims {
+        platform: PlatformId::ARM_CCA,
+        measurement: token.rim,
+        extra_measurements: token
+            .rems
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (format!("rem{i}"), r))
+            .collect(),
+        signer: None,
+        security_version: None,
+        tcb_status: None,
+        advisory_ids: Vec::new(),
+        debug: false,
+        report_data,
+        issued_at: None,
+        simulated: false,
+    })
+}
 
 /// CBOR tag of a CCA token collection.
 const TAG_COLLECTION: u64 = 399;

@@ -1,13 +1,13 @@
-//! Intel SGX and TDX: DCAP ECDSA quotes (SGX v3, TDX v4 and v5), verified with `dcap-qvl`
-//! against collateral supplied offline (carried with the evidence or read from files), at
-//! the caller's time. On top of dcap-qvl's checks (PCK chain to the Intel root, CRLs, QE
-//! identity, TCB level, collateral validity), the policy decides which TCB statuses and
-//! advisories are acceptable and which measurements are trusted.
+//! The DCAP verifier: quotes verified with `dcap-qvl` against collateral supplied offline
+//! (carried with the evidence or read from files), at the caller's time. On top of
+//! dcap-qvl's checks (PCK chain to the Intel root, CRLs, QE identity, TCB level, collateral
+//! validity), the policy decides which TCB statuses and advisories are acceptable and which
+//! measurements are trusted.
 
-use super::dcap_policy::DcapPolicy;
-use crate::verifier::PlatformVerifier;
+use super::claims;
+use super::policy::{DcapPolicy, parse_collateral};
+use crate::platform::PlatformVerifier;
 use dcap_qvl::QuoteCollateralV3;
-use dcap_qvl::quote::{Report, TDReport15, TDReport15Ex};
 use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
 use sc_protocol::{AttestationError, Claims, Evidence, OtherError, PlatformId, TcbRejection, TcbStatus, UnixTime};
 
@@ -19,9 +19,13 @@ pub struct DcapVerifier {
 }
 
 impl DcapVerifier {
-    /// A verifier for `platform` ([`PlatformId::SGX_DCAP`] or [`PlatformId::TDX_DCAP`]).
-    pub fn new(platform: PlatformId, policy: DcapPolicy) -> Self {
-        Self { platform, policy }
+    /// A verifier of the policy's platform ([`PlatformId::SGX_DCAP`] or
+    /// [`PlatformId::TDX_DCAP`]).
+    pub fn new(policy: DcapPolicy) -> Self {
+        Self {
+            platform: policy.platform,
+            policy,
+        }
     }
 
     fn verify_quote(
@@ -79,11 +83,6 @@ impl DcapVerifier {
     }
 }
 
-/// Parses collateral in dcap-qvl's `QuoteCollateralV3` JSON form.
-pub fn parse_collateral(bytes: &[u8]) -> Result<QuoteCollateralV3, AttestationError> {
-    serde_json::from_slice(bytes).map_err(|e| AttestationError::collateral_by("unreadable collateral JSON", e))
-}
-
 /// What a pinned dcap-qvl message means.
 #[derive(Clone, Copy)]
 enum Pinned {
@@ -119,64 +118,6 @@ fn dcap_error(e: anyhow::Error) -> AttestationError {
         Some(Pinned::NoTcbLevel) => AttestationError::TcbNotAccepted(TcbRejection::NoMatchingLevel(cause)),
         None => AttestationError::Other(cause),
     }
-}
-
-/// The verified report as claims.
-pub(crate) fn claims(platform: PlatformId, report: &Report) -> Result<Claims, AttestationError> {
-    Ok(match (platform, report) {
-        (PlatformId::SGX_DCAP, Report::SgxEnclave(r)) => Claims {
-            platform,
-            measurement: r.mr_enclave.to_vec(),
-            extra_measurements: vec![("isv_prod_id".into(), r.isv_prod_id.to_be_bytes().to_vec())],
-            signer: Some(r.mr_signer.to_vec()),
-            security_version: Some(u64::from(r.isv_svn)),
-            tcb_status: None,
-            advisory_ids: Vec::new(),
-            // ATTRIBUTES.DEBUG is bit 1 of the first byte.
-            debug: r.attributes[0] & 0x02 != 0,
-            report_data: r.report_data,
-            issued_at: None,
-            simulated: false,
-        },
-        (PlatformId::TDX_DCAP, Report::TD10(td))
-        | (PlatformId::TDX_DCAP, Report::TD15(TDReport15 { base: td, .. }))
-        | (
-            PlatformId::TDX_DCAP,
-            Report::TD15Ex(TDReport15Ex {
-                base: TDReport15 { base: td, .. },
-                ..
-            }),
-        ) => {
-            Claims {
-                platform,
-                measurement: td.mr_td.to_vec(),
-                extra_measurements: vec![
-                    ("rtmr0".into(), td.rt_mr0.to_vec()),
-                    ("rtmr1".into(), td.rt_mr1.to_vec()),
-                    ("rtmr2".into(), td.rt_mr2.to_vec()),
-                    ("rtmr3".into(), td.rt_mr3.to_vec()),
-                    ("mr_seam".into(), td.mr_seam.to_vec()),
-                    ("mr_config_id".into(), td.mr_config_id.to_vec()),
-                    ("mr_owner".into(), td.mr_owner.to_vec()),
-                    ("mr_owner_config".into(), td.mr_owner_config.to_vec()),
-                ],
-                signer: None,
-                security_version: None,
-                tcb_status: None,
-                advisory_ids: Vec::new(),
-                // TD_ATTRIBUTES.DEBUG is bit 0.
-                debug: td.td_attributes[0] & 0x01 != 0,
-                report_data: td.report_data,
-                issued_at: None,
-                simulated: false,
-            }
-        }
-        _ => {
-            return Err(AttestationError::malformed(
-                "quote type does not match the evidence platform",
-            ));
-        }
-    })
 }
 
 impl PlatformVerifier for DcapVerifier {

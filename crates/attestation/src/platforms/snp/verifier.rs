@@ -1,22 +1,19 @@
-//! AMD SEV-SNP attestation reports (VCEK- and VLEK-signed), verified with the `sev` crate:
+//! The SEV-SNP verifier: reports (VCEK- and VLEK-signed) verified with the `sev` crate:
 //! the report's ECDSA P-384 signature by its endorsement key, that key's certificate by the
 //! ASK (VCEK) or ASVK (VLEK), and those by a trusted ARK. On top, this module checks what the
 //! crate leaves to its callers: certificate validity at the caller's time, the report's key
 //! type against the certificate, the chip id against the VCEK's hardware id, and the
 //! certificate's TCB against the report's.
 
-use super::snp_certs::{Cert, endorsement_certs};
-use super::snp_policy::{KeyType, SnpPolicy};
-use crate::verifier::PlatformVerifier;
-use sc_protocol::{AttestationError, Claims, Evidence, OtherError, PlatformId, TcbRejection, UnixTime};
+use super::certs::{Cert, endorsement_certs};
+use super::policy::{KeyType, SnpPolicy};
+use super::{REPORT_LEN, claims, policy_bits};
+use crate::cache::BoundedCache;
+use crate::platform::PlatformVerifier;
+use sc_protocol::{AttestationError, Claims, Evidence, OtherError, TcbRejection, UnixTime};
 use sev::certs::snp::Verifiable;
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// Size of an SEV-SNP attestation report.
-pub const REPORT_LEN: usize = 1184;
 
 /// Verifies SEV-SNP reports under a policy.
 #[derive(Debug)]
@@ -26,10 +23,10 @@ pub struct SnpVerifier {
     /// indexes into the policy's certificates. The RSA-4096 chain signatures are most of
     /// the cost, and one VCEK signs every report of its chip; validity periods are still
     /// checked on every use.
-    chains: Mutex<HashMap<[u8; 32], (usize, usize)>>,
+    chains: BoundedCache<[u8; 32], (usize, usize)>,
 }
 
-/// Chains remembered at most (cleared when full).
+/// Chains remembered at most.
 const CHAIN_CACHE: usize = 1024;
 
 /// A verified report and the key type that signed it.
@@ -42,7 +39,7 @@ impl SnpVerifier {
     pub fn new(policy: SnpPolicy) -> Self {
         Self {
             policy,
-            chains: Mutex::new(HashMap::new()),
+            chains: BoundedCache::new(CHAIN_CACHE),
         }
     }
 
@@ -76,22 +73,10 @@ impl SnpVerifier {
     /// link's validity at `now`.
     fn chain(&self, vek: &Cert, now: UnixTime) -> Result<(), AttestationError> {
         let certs = &self.policy.certificates;
-        let key = vek.fingerprint();
-        let known = self.chains.lock().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
-        let (a, m) = match known {
-            Some(link) => link,
-            None => {
-                let link = self
-                    .find_chain(vek)
-                    .ok_or(AttestationError::UntrustedRoot { cause: None })?;
-                let mut chains = self.chains.lock().unwrap_or_else(|p| p.into_inner());
-                if chains.len() >= CHAIN_CACHE {
-                    chains.clear();
-                }
-                chains.insert(key, link);
-                link
-            }
-        };
+        let (a, m) = self.chains.get_or_try_insert(vek.fingerprint(), || {
+            self.find_chain(vek)
+                .ok_or(AttestationError::UntrustedRoot { cause: None })
+        })?;
         for c in [&certs[a], &certs[m], vek] {
             c.check_valid_at(now)?;
         }
@@ -174,38 +159,6 @@ impl SnpVerifier {
             })?;
         Ok(Verified { report })
     }
-}
-
-pub(crate) fn claims(r: &AttestationReport) -> Claims {
-    let t = &r.reported_tcb;
-    Claims {
-        platform: PlatformId::SEV_SNP,
-        measurement: r.measurement.to_vec(),
-        extra_measurements: vec![
-            ("host_data".into(), r.host_data.to_vec()),
-            ("id_key_digest".into(), r.id_key_digest.to_vec()),
-            ("author_key_digest".into(), r.author_key_digest.to_vec()),
-            ("family_id".into(), r.family_id.to_vec()),
-            ("image_id".into(), r.image_id.to_vec()),
-            ("guest_policy".into(), policy_bits(r).to_be_bytes().to_vec()),
-            ("reported_tcb".into(), vec![t.bootloader, t.tee, t.snp, t.microcode]),
-            ("vmpl".into(), r.vmpl.to_be_bytes().to_vec()),
-            ("chip_id".into(), r.chip_id.to_vec()),
-        ],
-        signer: None,
-        security_version: Some(u64::from(r.guest_svn)),
-        tcb_status: None,
-        advisory_ids: Vec::new(),
-        debug: r.policy.debug_allowed(),
-        report_data: r.report_data,
-        issued_at: None,
-        simulated: false,
-    }
-}
-
-/// The guest policy as its 64-bit value.
-fn policy_bits(r: &AttestationReport) -> u64 {
-    u64::from_le_bytes(r.policy.to_bytes().unwrap_or_default())
 }
 
 impl PlatformVerifier for SnpVerifier {

@@ -16,6 +16,11 @@
 //! u64 issued_at_ms | report_data[64] | Ed25519 signature[64] by the root over all preceding bytes
 //! ```
 
+mod policy;
+
+pub use policy::SimulatedPolicy;
+
+use crate::platform::{Platform, Section};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sc_protocol::codec::Reader;
 use sc_protocol::{AttestationError, Attester, AttesterError, Claims, OtherError, PlatformId, UnixTime};
@@ -29,6 +34,27 @@ const VERSION: u8 = 1;
 /// Length of simulated evidence.
 pub const EVIDENCE_LEN: usize = 5 + 1 + 32 + 32 + 4 + 1 + 8 + 64 + 64;
 const KEY_FILE_HEADER: &str = "secure-channel simulated TEE root key v1";
+
+/// The simulated platform.
+pub(crate) const PLATFORM: Platform = Platform {
+    sections: &[Section {
+        key: "simulated",
+        parse: policy::parse,
+    }],
+    detect: |bytes| bytes.starts_with(MAGIC).then_some(PlatformId::SIMULATED),
+    describe: |platform, bytes| (platform == PlatformId::SIMULATED).then(|| describe(bytes)),
+    unconfigured: None,
+};
+
+/// What simulated evidence claims, its signature NOT checked.
+fn describe(bytes: &[u8]) -> Result<Claims, AttestationError> {
+    let body = bytes
+        .len()
+        .checked_sub(64)
+        .map(|n| &bytes[..n])
+        .ok_or(AttestationError::malformed("simulated evidence length"))?;
+    parse_signed(body)
+}
 
 /// Errors reading or writing a simulated root key file.
 #[derive(Debug, thiserror::Error)]
@@ -213,13 +239,8 @@ impl Attester for SimAttester {
     }
 }
 
-/// Parses simulated evidence and checks its signature against a trusted root public key.
-/// Policy (measurements, debug, age...) is applied afterwards by the caller.
-pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Claims, AttestationError> {
-    if evidence.len() != EVIDENCE_LEN {
-        return Err(AttestationError::malformed("simulated evidence length"));
-    }
-    let (signed, signature) = evidence.split_at(EVIDENCE_LEN - 64);
+/// Parses the signed part of simulated evidence into its claims.
+fn parse_signed(signed: &[u8]) -> Result<Claims, AttestationError> {
     let mut r = Reader::new(signed);
     let malformed = |e| AttestationError::malformed_by("simulated evidence", e);
     if r.take(5, "magic").map_err(malformed)? != MAGIC {
@@ -238,19 +259,7 @@ pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Cl
     };
     let issued_at = UnixTime::from_millis(r.u64("issued at").map_err(malformed)?);
     let report_data: [u8; 64] = r.array("report data").map_err(malformed)?;
-
-    // Why the root key or signature failed is kept: an invalid root key in the policy and a
-    // signature by another root read differently to an operator.
-    let root = VerifyingKey::from_bytes(root_public_key).map_err(|e| AttestationError::UntrustedRoot {
-        cause: Some(OtherError::new(format!("the policy's root public key is invalid: {e}"))),
-    })?;
-    let signature =
-        Signature::from_slice(signature).map_err(|e| AttestationError::malformed_by("signature", e.to_string()))?;
-    root.verify_strict(signed, &signature)
-        .map_err(|e| AttestationError::UntrustedRoot {
-            cause: Some(OtherError::new(e.to_string())),
-        })?;
-    tracing::warn!("verified SIMULATED evidence: no hardware stands behind it");
+    r.expect_end("simulated evidence").map_err(malformed)?;
     Ok(Claims {
         platform: PlatformId::SIMULATED,
         measurement: measurement.to_vec(),
@@ -264,6 +273,29 @@ pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Cl
         issued_at: Some(issued_at),
         simulated: true,
     })
+}
+
+/// Parses simulated evidence and checks its signature against a trusted root public key.
+/// Policy (measurements, debug, age...) is applied afterwards by the caller.
+pub fn verify_evidence(root_public_key: &[u8; 32], evidence: &[u8]) -> Result<Claims, AttestationError> {
+    if evidence.len() != EVIDENCE_LEN {
+        return Err(AttestationError::malformed("simulated evidence length"));
+    }
+    let (signed, signature) = evidence.split_at(EVIDENCE_LEN - 64);
+    let claims = parse_signed(signed)?;
+    // Why the root key or signature failed is kept: an invalid root key in the policy and a
+    // signature by another root read differently to an operator.
+    let root = VerifyingKey::from_bytes(root_public_key).map_err(|e| AttestationError::UntrustedRoot {
+        cause: Some(OtherError::new(format!("the policy's root public key is invalid: {e}"))),
+    })?;
+    let signature =
+        Signature::from_slice(signature).map_err(|e| AttestationError::malformed_by("signature", e.to_string()))?;
+    root.verify_strict(signed, &signature)
+        .map_err(|e| AttestationError::UntrustedRoot {
+            cause: Some(OtherError::new(e.to_string())),
+        })?;
+    tracing::warn!("verified SIMULATED evidence: no hardware stands behind it");
+    Ok(claims)
 }
 
 #[cfg(test)]

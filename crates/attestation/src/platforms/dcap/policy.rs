@@ -18,16 +18,19 @@
 //! # allow_debug, accepted_tcb_statuses, accepted_advisories, root_ca, collateral_dir as above
 //! ```
 
-use super::dcap::parse_collateral;
-use crate::policy::{Hex, PolicyError, ReferenceValues, read_relative};
+use crate::appraisal::ReferenceValues;
+use crate::platform::{PlatformPolicy, SectionInput};
+use crate::policy_file::{Hex, PolicyError, files_in, hex_values};
 use dcap_qvl::QuoteCollateralV3;
-use sc_protocol::TcbStatus;
+use sc_protocol::{AttestationError, PlatformId, TcbStatus};
 use serde::Deserialize;
-use std::path::Path;
+use std::sync::Arc;
 
 /// What a policy accepts from one DCAP platform.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DcapPolicy {
+    /// [`PlatformId::SGX_DCAP`] or [`PlatformId::TDX_DCAP`].
+    pub platform: PlatformId,
     /// Measurements (MRENCLAVE or MRTD), signers (MRSIGNER), minimum ISV SVN, debug.
     pub reference: ReferenceValues,
     /// TDX: accepted values of RTMR0..RTMR3 (an empty list accepts any).
@@ -42,13 +45,18 @@ pub struct DcapPolicy {
     pub collateral: Vec<QuoteCollateralV3>,
 }
 
+/// Parses collateral in dcap-qvl's `QuoteCollateralV3` JSON form.
+pub fn parse_collateral(bytes: &[u8]) -> Result<QuoteCollateralV3, AttestationError> {
+    serde_json::from_slice(bytes).map_err(|e| AttestationError::collateral_by("unreadable collateral JSON", e))
+}
+
 fn default_statuses() -> Vec<String> {
     vec!["UpToDate".into()]
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SgxSection {
+struct SgxSection {
     mrenclaves: Vec<Hex<32>>,
     #[serde(default)]
     mrsigners: Vec<Hex<32>>,
@@ -65,7 +73,7 @@ pub(crate) struct SgxSection {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TdxSection {
+struct TdxSection {
     mrtds: Vec<Hex<48>>,
     #[serde(default)]
     rtmr0: Vec<Hex<48>>,
@@ -87,100 +95,89 @@ pub(crate) struct TdxSection {
 
 /// The accepted statuses, by name; an unknown name or `Revoked` is an error (a typo must not
 /// silently narrow or widen what is accepted).
-fn statuses(names: Vec<String>) -> Result<Vec<TcbStatus>, PolicyError> {
+fn statuses(input: &SectionInput<'_>, names: Vec<String>) -> Result<Vec<TcbStatus>, PolicyError> {
     names
         .into_iter()
         .map(|n| match TcbStatus::from_name(&n) {
-            TcbStatus::Unknown(_) => Err(PolicyError::Invalid {
-                line: 0,
-                message: format!(
-                    "accepted_tcb_statuses: unknown status {n:?} (known: UpToDate, SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)"
-                ),
-            }),
-            TcbStatus::Revoked => Err(PolicyError::Invalid {
-                line: 0,
-                message: "accepted_tcb_statuses: Revoked can never be accepted".into(),
-            }),
+            TcbStatus::Unknown(_) => Err(input.invalid(format!(
+                "accepted_tcb_statuses: unknown status {n:?} (known: UpToDate, SWHardeningNeeded, ConfigurationNeeded, ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded)"
+            ))),
+            TcbStatus::Revoked => Err(input.invalid("accepted_tcb_statuses: Revoked can never be accepted")),
             s => Ok(s),
         })
         .collect()
 }
 
-fn bytes<const N: usize>(v: Vec<Hex<N>>) -> Vec<Vec<u8>> {
-    v.into_iter().map(|h| h.0.to_vec()).collect()
-}
-
 /// Reads every `*.json` file in `dir` as collateral.
-fn load_collateral(base: Option<&Path>, dir: Option<&str>) -> Result<Vec<QuoteCollateralV3>, PolicyError> {
+fn load_collateral(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<QuoteCollateralV3>, PolicyError> {
     let Some(dir) = dir else { return Ok(Vec::new()) };
-    let dir = base.unwrap_or(Path::new(".")).join(dir);
-    let io = |source| PolicyError::Io {
-        path: dir.display().to_string(),
-        source,
-    };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(io)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    files
+    files_in(input.base_dir, dir)?
         .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .map(|f| {
             let text = std::fs::read(f).map_err(|source| PolicyError::Io {
                 path: f.display().to_string(),
                 source,
             })?;
-            parse_collateral(&text).map_err(|e| PolicyError::Invalid {
-                line: 0,
-                message: format!("collateral {}: {e}", f.display()),
-            })
+            parse_collateral(&text)
+                .map_err(|e| input.invalid(format!("collateral {}: {}", f.display(), sc_protocol::ErrorChain(&e))))
         })
         .collect()
 }
 
-fn root(base: Option<&Path>, root_ca: Option<&str>) -> Result<Option<Vec<u8>>, PolicyError> {
-    root_ca.map(|p| read_relative(base, p)).transpose()
+fn root(input: &SectionInput<'_>, root_ca: Option<&str>) -> Result<Option<Vec<u8>>, PolicyError> {
+    root_ca.map(|p| input.read(p)).transpose()
+}
+
+/// Reads the `[sgx]` section.
+pub(super) fn parse_sgx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
+    Ok(Arc::new(input.parse::<SgxSection>()?.resolve(input)?))
+}
+
+/// Reads the `[tdx]` section.
+pub(super) fn parse_tdx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
+    Ok(Arc::new(input.parse::<TdxSection>()?.resolve(input)?))
 }
 
 impl SgxSection {
-    pub(crate) fn resolve(self, base: Option<&Path>) -> Result<DcapPolicy, PolicyError> {
+    fn resolve(self, input: &SectionInput<'_>) -> Result<DcapPolicy, PolicyError> {
         Ok(DcapPolicy {
+            platform: PlatformId::SGX_DCAP,
             reference: ReferenceValues {
-                measurements: bytes(self.mrenclaves),
-                signers: bytes(self.mrsigners),
+                measurements: hex_values(self.mrenclaves),
+                signers: hex_values(self.mrsigners),
                 min_security_version: self.min_isv_svn.map(u64::from),
                 allow_debug: self.allow_debug,
                 ..ReferenceValues::default()
             },
             rtmrs: Default::default(),
-            accepted_tcb_statuses: statuses(self.accepted_tcb_statuses)?,
+            accepted_tcb_statuses: statuses(input, self.accepted_tcb_statuses)?,
             accepted_advisories: self.accepted_advisories,
-            root_ca_der: root(base, self.root_ca.as_deref())?,
-            collateral: load_collateral(base, self.collateral_dir.as_deref())?,
+            root_ca_der: root(input, self.root_ca.as_deref())?,
+            collateral: load_collateral(input, self.collateral_dir.as_deref())?,
         })
     }
 }
 
 impl TdxSection {
-    pub(crate) fn resolve(self, base: Option<&Path>) -> Result<DcapPolicy, PolicyError> {
+    fn resolve(self, input: &SectionInput<'_>) -> Result<DcapPolicy, PolicyError> {
         Ok(DcapPolicy {
+            platform: PlatformId::TDX_DCAP,
             reference: ReferenceValues {
-                measurements: bytes(self.mrtds),
+                measurements: hex_values(self.mrtds),
                 allow_debug: self.allow_debug,
                 ..ReferenceValues::default()
             },
             rtmrs: [
-                bytes(self.rtmr0),
-                bytes(self.rtmr1),
-                bytes(self.rtmr2),
-                bytes(self.rtmr3),
+                hex_values(self.rtmr0),
+                hex_values(self.rtmr1),
+                hex_values(self.rtmr2),
+                hex_values(self.rtmr3),
             ],
-            accepted_tcb_statuses: statuses(self.accepted_tcb_statuses)?,
+            accepted_tcb_statuses: statuses(input, self.accepted_tcb_statuses)?,
             accepted_advisories: self.accepted_advisories,
-            root_ca_der: root(base, self.root_ca.as_deref())?,
-            collateral: load_collateral(base, self.collateral_dir.as_deref())?,
+            root_ca_der: root(input, self.root_ca.as_deref())?,
+            collateral: load_collateral(input, self.collateral_dir.as_deref())?,
         })
     }
 }

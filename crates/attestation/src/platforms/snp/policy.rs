@@ -16,10 +16,13 @@
 //!                                        # the report's chip id
 //! ```
 
-use super::snp_certs::{Cert, builtin};
-use crate::policy::{Hex, PolicyError, ReferenceValues, read_relative};
+use super::certs::{Cert, builtin};
+use crate::appraisal::ReferenceValues;
+use crate::platform::{PlatformPolicy, SectionInput};
+use crate::policy_file::{Hex, PolicyError, files_in, hex_values};
+use sc_protocol::ErrorChain;
 use serde::Deserialize;
-use std::path::Path;
+use std::sync::Arc;
 
 /// Which key signed a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -80,7 +83,7 @@ fn both_keys() -> Vec<KeyType> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SnpSection {
+struct SnpSection {
     measurements: Vec<Hex<48>>,
     min_guest_svn: Option<u32>,
     #[serde(default)]
@@ -94,29 +97,27 @@ pub(crate) struct SnpSection {
     vek_dir: Option<String>,
 }
 
-/// Every certificate in the files of `dir` (files that hold none are skipped).
-fn load_dir(base: Option<&Path>, dir: Option<&str>) -> Result<Vec<Cert>, PolicyError> {
+/// Every certificate in the files of `dir`. A file that cannot be read or holds no
+/// certificate is an error naming it: skipping it would hide a broken deployment until a
+/// report needs the missing key.
+fn load_dir(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<Cert>, PolicyError> {
     let Some(dir) = dir else { return Ok(Vec::new()) };
-    let dir = base.unwrap_or(Path::new(".")).join(dir);
-    let entries = std::fs::read_dir(&dir).map_err(|source| PolicyError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let mut files: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
     let mut certs = Vec::new();
-    for f in files {
+    for f in files_in(input.base_dir, dir)? {
         let bytes = std::fs::read(&f).map_err(|source| PolicyError::Io {
             path: f.display().to_string(),
             source,
         })?;
-        certs.extend(Cert::parse_all(&bytes).unwrap_or_default());
+        let found = Cert::parse_all(&bytes)
+            .map_err(|e| input.invalid(format!("vek_dir file {}: {}", f.display(), ErrorChain(&e))))?;
+        certs.extend(found);
     }
     Ok(certs)
+}
+
+/// Reads the `[sev_snp]` section.
+pub(super) fn parse(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
+    Ok(Arc::new(input.parse::<SnpSection>()?.resolve(input)?))
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
@@ -127,17 +128,17 @@ fn parse_u64(s: &str) -> Option<u64> {
 }
 
 impl SnpSection {
-    pub(crate) fn resolve(self, base: Option<&Path>) -> Result<SnpPolicy, PolicyError> {
-        let invalid = |message: String| PolicyError::Invalid { line: 0, message };
+    fn resolve(self, input: &SectionInput<'_>) -> Result<SnpPolicy, PolicyError> {
+        let invalid = |message: String| input.invalid(message);
         let guest_policies = self
             .guest_policies
             .iter()
-            .map(|p| parse_u64(p).ok_or_else(|| invalid(format!("sev_snp.guest_policies: {p:?} is not a number"))))
+            .map(|p| parse_u64(p).ok_or_else(|| invalid(format!("guest_policies: {p:?} is not a number"))))
             .collect::<Result<_, _>>()?;
         let certificates = match &self.ca_chain {
             Some(path) => {
-                let bytes = read_relative(base, path)?;
-                Cert::parse_all(&bytes).map_err(|e| invalid(format!("sev_snp.ca_chain {path}: {e}")))?
+                let bytes = input.read(path)?;
+                Cert::parse_all(&bytes).map_err(|e| invalid(format!("ca_chain {path}: {}", ErrorChain(&e))))?
             }
             None => builtin(),
         };
@@ -148,7 +149,7 @@ impl SnpSection {
             .collect();
         Ok(SnpPolicy {
             reference: ReferenceValues {
-                measurements: self.measurements.into_iter().map(|h| h.0.to_vec()).collect(),
+                measurements: hex_values(self.measurements),
                 min_security_version: self.min_guest_svn.map(u64::from),
                 allow_debug: self.allow_debug,
                 ..ReferenceValues::default()
@@ -158,7 +159,7 @@ impl SnpSection {
             signing_keys: self.signing_keys,
             certificates,
             trusted_arks,
-            endorsement_keys: load_dir(base, self.vek_dir.as_deref())?,
+            endorsement_keys: load_dir(input, self.vek_dir.as_deref())?,
         })
     }
 }

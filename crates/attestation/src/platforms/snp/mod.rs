@@ -1,0 +1,83 @@
+//! AMD SEV-SNP attestation reports: the verifier ([`SnpVerifier`]), the `[sev_snp]` policy
+//! section ([`SnpPolicy`]) and the AMD certificates around a report ([`certs`]).
+
+pub mod certs;
+mod policy;
+mod verifier;
+
+pub use policy::{KeyType, MinTcb, SnpPolicy};
+pub use verifier::SnpVerifier;
+
+use crate::platform::{Platform, PlatformPolicy, PlatformVerifier, Section};
+use sc_protocol::{AttestationError, Claims, PlatformId};
+use sev::firmware::guest::AttestationReport;
+use sev::parser::ByteParser;
+use std::any::Any;
+use std::sync::Arc;
+
+/// Size of an SEV-SNP attestation report.
+pub const REPORT_LEN: usize = 1184;
+
+/// AMD SEV-SNP.
+pub(crate) const PLATFORM: Platform = Platform {
+    sections: &[Section {
+        key: "sev_snp",
+        parse: policy::parse,
+    }],
+    detect: |bytes| (bytes.len() == REPORT_LEN).then_some(PlatformId::SEV_SNP),
+    describe: |platform, bytes| {
+        (platform == PlatformId::SEV_SNP).then(|| {
+            AttestationReport::from_bytes(bytes)
+                .map(|r| claims(&r))
+                .map_err(|e| AttestationError::malformed_by("SEV-SNP report", e))
+        })
+    },
+    unconfigured: None,
+};
+
+impl PlatformPolicy for SnpPolicy {
+    fn platform(&self) -> PlatformId {
+        PlatformId::SEV_SNP
+    }
+
+    fn verifier(&self) -> Arc<dyn PlatformVerifier> {
+        Arc::new(SnpVerifier::new(self.clone()))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The report's claims.
+pub(crate) fn claims(r: &AttestationReport) -> Claims {
+    let t = &r.reported_tcb;
+    Claims {
+        platform: PlatformId::SEV_SNP,
+        measurement: r.measurement.to_vec(),
+        extra_measurements: vec![
+            ("host_data".into(), r.host_data.to_vec()),
+            ("id_key_digest".into(), r.id_key_digest.to_vec()),
+            ("author_key_digest".into(), r.author_key_digest.to_vec()),
+            ("family_id".into(), r.family_id.to_vec()),
+            ("image_id".into(), r.image_id.to_vec()),
+            ("guest_policy".into(), policy_bits(r).to_be_bytes().to_vec()),
+            ("reported_tcb".into(), vec![t.bootloader, t.tee, t.snp, t.microcode]),
+            ("vmpl".into(), r.vmpl.to_be_bytes().to_vec()),
+            ("chip_id".into(), r.chip_id.to_vec()),
+        ],
+        signer: None,
+        security_version: Some(u64::from(r.guest_svn)),
+        tcb_status: None,
+        advisory_ids: Vec::new(),
+        debug: r.policy.debug_allowed(),
+        report_data: r.report_data,
+        issued_at: None,
+        simulated: false,
+    }
+}
+
+/// The guest policy as its 64-bit value.
+fn policy_bits(r: &AttestationReport) -> u64 {
+    u64::from_le_bytes(r.policy.to_bytes().unwrap_or_default())
+}
