@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
             "handshake_identity_key",
             BindingMode::IdentityKey,
             EnclaveConfig::builder()
-                .identity(identity.current(NOW).unwrap())
+                .identity(identity.current(NOW))
                 .build()
                 .unwrap(),
         ),

@@ -85,10 +85,7 @@ fn right_enclave_is_accepted_in_both_modes() {
     )
     .unwrap();
     let id = RefreshingIdentity::new([4; 32], a, Duration::from_secs(300), NOW).unwrap();
-    let cfg = EnclaveConfig::builder()
-        .identity(id.current(NOW).unwrap())
-        .build()
-        .unwrap();
+    let cfg = EnclaveConfig::builder().identity(id.current(NOW)).build().unwrap();
     handshake(client(&policy_text(true, ""), BindingMode::IdentityKey), &cfg, NOW).unwrap();
 }
 
@@ -147,10 +144,7 @@ fn stale_identity_evidence_is_refused_and_refresh_fixes_it() {
     let old = NOW;
     let a = attester(root(), enclave(GOOD), old);
     let id = RefreshingIdentity::new([4; 32], a, Duration::from_secs(300), old).unwrap();
-    let stale_cfg = EnclaveConfig::builder()
-        .identity(id.current(old).unwrap())
-        .build()
-        .unwrap();
+    let stale_cfg = EnclaveConfig::builder().identity(id.current(old)).build().unwrap();
     let later = NOW.saturating_add(Duration::from_secs(601));
     let err = handshake(
         client(&policy_text(true, ""), BindingMode::IdentityKey),
@@ -173,18 +167,24 @@ fn stale_identity_evidence_is_refused_and_refresh_fixes_it() {
         Arc::new(move || UnixTime::from_millis(reader.load(Ordering::Relaxed))),
     ));
     let id = RefreshingIdentity::new([4; 32], moving, Duration::from_secs(300), old).unwrap();
-    let first = id.current(old).unwrap();
+    let first = id.current(old);
     clock.store(later.as_millis(), Ordering::Relaxed);
     assert_eq!(
-        id.current(old.saturating_add(Duration::from_secs(299)))
-            .unwrap()
-            .evidence(),
-        first.evidence()
+        id.current(old.saturating_add(Duration::from_secs(299))).evidence(),
+        first.evidence(),
+        "not due yet"
     );
-    let refreshed = id.current(later).unwrap();
+    // Due: the handshake path gets the current credential at once, and a refresh starts
+    // behind it.
+    assert_eq!(id.current(later).evidence(), first.evidence());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while id.attested_at() != later && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let refreshed = id.current(later);
     assert_eq!(first.public_key(), refreshed.public_key());
     assert_ne!(first.evidence(), refreshed.evidence());
-    let cfg = id.enclave_config(&stale_cfg, later).unwrap();
+    let cfg = stale_cfg.with_identity(refreshed);
     handshake(client(&policy_text(true, ""), BindingMode::IdentityKey), &cfg, later).unwrap();
 }
 

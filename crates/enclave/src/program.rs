@@ -111,7 +111,7 @@ pub fn build_service(
     let config = EnclaveConfig::builder()
         .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
         .attester(attester)
-        .identity(identity.current(UnixTime::now())?)
+        .identity(identity.current(UnixTime::now()))
         .build()?;
     let sessions = Arc::new(SessionManager::new(config, Some(identity), options.limits));
 

@@ -1,14 +1,19 @@
 //! The session table: handshakes in progress and established sessions, sharded by session
-//! id so that records of different sessions never wait on each other's encryption.
+//! id. A table lookup takes the shard's lock; record protection takes only the session's
+//! own, so records of different sessions never wait on each other's encryption.
 
-use rand_core::{OsRng, RngCore};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use sc_attestation::RefreshingIdentity;
 use sc_boundary::{ChannelOutcome, ErrorCode};
 use sc_protocol::msgs::{Alert, Frame, MessageType};
-use sc_protocol::{AwaitingClientFinished, EnclaveConfig, EnclaveHandshake, Incoming, Session, UnixTime};
+use sc_protocol::{
+    AwaitingClientFinished, EnclaveConfig, EnclaveHandshake, IdentityCredential, Incoming, Session, UnixTime,
+};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::hash_map::Entry;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 const SHARDS: usize = 64;
@@ -84,30 +89,105 @@ impl EnclaveError {
     }
 }
 
-/// Both states are boxed: the hash table grows by powers of two and is often half empty,
-/// and an empty bucket costs the size of a slot. Boxed, a bucket is 24 bytes instead of a
-/// whole session (measured: 1,099 bytes per session at 1,000,000 sessions inline).
+/// A pending handshake is boxed: the hash table grows by powers of two and is often half
+/// empty, and an empty bucket costs the size of a slot (measured: 1,099 bytes per session
+/// at 1,000,000 sessions with sessions inline). An open session is shared, so that its
+/// record protection runs outside the shard's lock: sessions that share a shard never wait
+/// on each other's encryption, only on the table lookup.
 enum Slot {
     Pending { handshake: Box<AwaitingClientFinished> },
-    Open { session: Box<Session>, last_used: UnixTime },
+    Open(Arc<OpenSession>),
+}
+
+struct OpenSession {
+    session: Mutex<Session>,
+    /// Milliseconds since the Unix epoch of the last use.
+    last_used: AtomicU64,
+}
+
+impl OpenSession {
+    fn is_idle(&self, now: UnixTime, idle_timeout: Duration) -> bool {
+        now.since(UnixTime::from_millis(self.last_used.load(Ordering::Relaxed))) >= idle_timeout
+    }
+}
+
+/// Established sessions and pending handshakes, counted together so that a reservation
+/// checks both limits at once.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    open: usize,
+    pending: usize,
+}
+
+/// Where the enclave's randomness (session ids, handshake randoms) comes from.
+enum Entropy {
+    System,
+    /// Deterministic, for tests and benchmarks.
+    Seeded(Mutex<ChaCha20Rng>),
+}
+
+/// [`Entropy`] as an RNG for the handshake.
+struct EntropyRng<'a>(&'a Entropy);
+
+impl RngCore for EntropyRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match self.0 {
+            Entropy::System => OsRng.fill_bytes(dest),
+            Entropy::Seeded(rng) => lock(rng).fill_bytes(dest),
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        match self.0 {
+            Entropy::System => OsRng.try_fill_bytes(dest),
+            Entropy::Seeded(rng) => lock(rng).try_fill_bytes(dest),
+        }
+    }
+}
+
+impl CryptoRng for EntropyRng<'_> {}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The configuration handshakes use, rebuilt only when the identity credential changes
+/// (not per hello).
+struct HelloConfig {
+    credential: Option<Arc<IdentityCredential>>,
+    config: Arc<EnclaveConfig>,
 }
 
 /// All sessions of one enclave.
 pub struct SessionManager {
-    config: EnclaveConfig,
+    base: EnclaveConfig,
     identity: Option<RefreshingIdentity>,
+    hello_config: Mutex<HelloConfig>,
     limits: EnclaveLimits,
     shards: Vec<Mutex<HashMap<u64, Slot>>>,
-    open: AtomicUsize,
-    pending: AtomicUsize,
+    counts: Mutex<Counts>,
+    entropy: Entropy,
 }
 
 impl std::fmt::Debug for SessionManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let counts = *lock(&self.counts);
         f.debug_struct("SessionManager")
             .field("limits", &self.limits)
-            .field("open", &self.open.load(Ordering::Relaxed))
-            .field("pending", &self.pending.load(Ordering::Relaxed))
+            .field("open", &counts.open)
+            .field("pending", &counts.pending)
             .finish_non_exhaustive()
     }
 }
@@ -134,32 +214,73 @@ impl std::fmt::Debug for Plaintext {
 
 impl SessionManager {
     /// A manager using `config` for handshakes; with `identity`, its current credential is
-    /// installed before each handshake (identity-key binding mode).
+    /// installed for each handshake (identity-key binding mode). Randomness comes from the
+    /// operating system.
     pub fn new(config: EnclaveConfig, identity: Option<RefreshingIdentity>, limits: EnclaveLimits) -> Self {
         Self {
-            config,
+            hello_config: Mutex::new(HelloConfig {
+                credential: None,
+                config: Arc::new(config.clone()),
+            }),
+            base: config,
             identity,
             limits,
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            open: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            counts: Mutex::new(Counts::default()),
+            entropy: Entropy::System,
         }
     }
 
+    /// The same manager drawing its randomness (session ids, handshake randoms) from a
+    /// generator seeded with `seed`: runs are reproducible. For tests and benchmarks only.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.entropy = Entropy::Seeded(Mutex::new(ChaCha20Rng::seed_from_u64(seed)));
+        self
+    }
+
     fn shard(&self, id: u64) -> MutexGuard<'_, HashMap<u64, Slot>> {
-        self.shards[(id % SHARDS as u64) as usize]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        lock(&self.shards[(id % SHARDS as u64) as usize])
     }
 
     /// Established sessions.
     pub fn open_sessions(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        lock(&self.counts).open
     }
 
     /// Handshakes in progress.
     pub fn pending_handshakes(&self) -> usize {
-        self.pending.load(Ordering::Relaxed)
+        lock(&self.counts).pending
+    }
+
+    /// Reserves a pending-handshake slot if both limits allow one (checked and taken
+    /// under one lock, so that concurrent hellos cannot overshoot).
+    fn reserve_pending(&self) -> bool {
+        let mut c = lock(&self.counts);
+        if c.pending >= self.limits.max_pending || c.open + c.pending >= self.limits.max_sessions {
+            return false;
+        }
+        c.pending += 1;
+        true
+    }
+
+    fn release_pending(&self) {
+        let mut c = lock(&self.counts);
+        c.pending = c.pending.saturating_sub(1);
+    }
+
+    /// The configuration for a handshake at `now`: the base one, with the identity's
+    /// current credential if there is an identity.
+    fn hello_config(&self, now: UnixTime) -> Arc<EnclaveConfig> {
+        let Some(identity) = &self.identity else {
+            return lock(&self.hello_config).config.clone();
+        };
+        let credential = identity.current(now);
+        let mut cached = lock(&self.hello_config);
+        if !cached.credential.as_ref().is_some_and(|c| Arc::ptr_eq(c, &credential)) {
+            cached.config = Arc::new(self.base.with_identity(credential.clone()));
+            cached.credential = Some(credential);
+        }
+        cached.config.clone()
     }
 
     /// Handles a handshake or close message and says what became of it. A handshake that
@@ -217,47 +338,38 @@ impl SessionManager {
         let refuse = |code| ChannelOutcome::Refused {
             alert: Alert { session_id: 0, code }.to_frame(),
         };
-        if self.pending.load(Ordering::Relaxed) >= self.limits.max_pending
-            || self.open.load(Ordering::Relaxed) >= self.limits.max_sessions
-        {
+        if !self.reserve_pending() {
             return refuse(sc_protocol::msgs::AlertCode::Busy);
         }
-        let config = match &self.identity {
-            Some(identity) => match identity.enclave_config(&self.config, now) {
-                Ok(c) => c,
-                Err(_) => return refuse(sc_protocol::msgs::AlertCode::AttestationUnavailable),
-            },
-            None => self.config.clone(),
-        };
-        let id = self.fresh_id();
-        match EnclaveHandshake::accept(&config, id, client_hello, &mut OsRng, now) {
-            Ok((handshake, server_hello)) => {
-                self.shard(id).insert(
-                    id,
-                    Slot::Pending {
+        let config = self.hello_config(now);
+        let mut rng = EntropyRng(&self.entropy);
+        loop {
+            let id = rng.next_u64();
+            if id == 0 {
+                continue;
+            }
+            let (handshake, server_hello) = match EnclaveHandshake::accept(&config, id, client_hello, &mut rng, now) {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    self.release_pending();
+                    tracing::info!(error = %sc_protocol::ErrorChain(&e), "handshake refused");
+                    return refuse(e.alert_code());
+                }
+            };
+            // The id is claimed here, under the shard's lock; another hello that drew the
+            // same id first (a 2^-64 chance) makes this one start over with a new id.
+            match self.shard(id).entry(id) {
+                Entry::Occupied(_) => continue,
+                Entry::Vacant(slot) => {
+                    slot.insert(Slot::Pending {
                         handshake: Box::new(handshake),
-                    },
-                );
-                self.pending.fetch_add(1, Ordering::Relaxed);
-                ChannelOutcome::Accepted {
-                    session_id: id,
-                    server_hello,
+                    });
                 }
             }
-            Err(e) => {
-                tracing::info!(error = %sc_protocol::ErrorChain(&e), "handshake refused");
-                refuse(e.alert_code())
-            }
-        }
-    }
-
-    /// A random, unused, non-zero session id.
-    fn fresh_id(&self) -> u64 {
-        loop {
-            let id = OsRng.next_u64();
-            if id != 0 && !self.shard(id).contains_key(&id) {
-                return id;
-            }
+            return ChannelOutcome::Accepted {
+                session_id: id,
+                server_hello,
+            };
         }
     }
 
@@ -275,45 +387,59 @@ impl SessionManager {
                 None => return Err(EnclaveError::UnknownSession),
             }
         };
-        self.pending.fetch_sub(1, Ordering::Relaxed);
-        let mut session = handshake.read_client_finished(client_finished, now)?;
-        let ack = if session.acknowledged() {
-            Some(session.seal_ack(now)?)
-        } else {
-            None
+        let opened = handshake
+            .read_client_finished(client_finished, now)
+            .and_then(|mut session| {
+                let ack = if session.acknowledged() {
+                    Some(session.seal_ack(now).map_err(sc_protocol::Error::Acknowledgement)?)
+                } else {
+                    None
+                };
+                Ok((session, ack))
+            });
+        let (mut session, ack) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                self.release_pending();
+                return Err(e.into());
+            }
         };
         if self.limits.park_sessions {
             session.park();
         }
+        {
+            let mut c = lock(&self.counts);
+            c.pending = c.pending.saturating_sub(1);
+            c.open += 1;
+        }
         self.shard(id).insert(
             id,
-            Slot::Open {
-                session: Box::new(session),
-                last_used: now,
-            },
+            Slot::Open(Arc::new(OpenSession {
+                session: Mutex::new(session),
+                last_used: AtomicU64::new(now.as_millis()),
+            })),
         );
-        self.open.fetch_add(1, Ordering::Relaxed);
         Ok(ack)
     }
 
+    /// Runs `f` on open session `id`, holding only that session's lock.
     fn with_session<T>(
         &self,
         id: u64,
         now: UnixTime,
         f: impl FnOnce(&mut Session) -> Result<T, sc_protocol::RecordError>,
     ) -> Result<T, EnclaveError> {
-        let mut shard = self.shard(id);
-        match shard.get_mut(&id) {
-            Some(Slot::Open { session, last_used }) => {
-                *last_used = now;
-                let result = f(session);
-                if self.limits.park_sessions {
-                    session.park();
-                }
-                Ok(result?)
-            }
-            _ => Err(EnclaveError::UnknownSession),
+        let open = match self.shard(id).get(&id) {
+            Some(Slot::Open(open)) => open.clone(),
+            _ => return Err(EnclaveError::UnknownSession),
+        };
+        open.last_used.fetch_max(now.as_millis(), Ordering::Relaxed);
+        let mut session = lock(&open.session);
+        let result = f(&mut session);
+        if self.limits.park_sessions {
+            session.park();
         }
+        Ok(result?)
     }
 
     /// Decrypts a client record of session `id` (the enclave-side `decrypt`).
@@ -348,7 +474,7 @@ impl SessionManager {
 
     /// Whether session `id` is established (not pending, closed or expired).
     pub fn is_open(&self, id: u64) -> bool {
-        matches!(self.shard(id).get(&id), Some(Slot::Open { .. }))
+        matches!(self.shard(id).get(&id), Some(Slot::Open(_)))
     }
 
     /// Encrypts `plaintext` for session `id` into `out` (at least
@@ -365,38 +491,38 @@ impl SessionManager {
 
     /// Drops a session or pending handshake.
     pub fn remove(&self, id: u64) -> bool {
-        match self.shard(id).remove(&id) {
-            Some(Slot::Open { .. }) => {
-                self.open.fetch_sub(1, Ordering::Relaxed);
-                true
-            }
-            Some(Slot::Pending { .. }) => {
-                self.pending.fetch_sub(1, Ordering::Relaxed);
-                true
-            }
-            None => false,
+        let removed = self.shard(id).remove(&id);
+        self.forget(removed.as_ref());
+        removed.is_some()
+    }
+
+    fn forget(&self, slot: Option<&Slot>) {
+        let mut c = lock(&self.counts);
+        match slot {
+            Some(Slot::Open(_)) => c.open = c.open.saturating_sub(1),
+            Some(Slot::Pending { .. }) => c.pending = c.pending.saturating_sub(1),
+            None => {}
         }
     }
 
     /// Drops sessions idle for longer than the limit and handshakes past their deadline.
-    /// Returns how many were dropped.
+    /// Returns how many were dropped. (A session busy in a call right now is in use, so
+    /// not idle: it is kept.)
     pub fn expire(&self, now: UnixTime) -> usize {
         let mut dropped = 0;
         for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let mut shard = lock(shard);
             shard.retain(|_, slot| {
                 let keep = match slot {
                     Slot::Pending { handshake } => now < handshake.deadline(),
-                    Slot::Open { session, last_used } => {
-                        now.since(*last_used) < self.limits.idle_timeout && !session.is_expired(now)
+                    Slot::Open(open) => {
+                        !open.is_idle(now, self.limits.idle_timeout)
+                            && open.session.try_lock().map_or(true, |s| !s.is_expired(now))
                     }
                 };
                 if !keep {
                     dropped += 1;
-                    match slot {
-                        Slot::Pending { .. } => self.pending.fetch_sub(1, Ordering::Relaxed),
-                        Slot::Open { .. } => self.open.fetch_sub(1, Ordering::Relaxed),
-                    };
+                    self.forget(Some(slot));
                 }
                 keep
             });

@@ -128,3 +128,91 @@ fn bad_client_finished_gets_an_alert_and_no_session() {
     assert_eq!((m.open_sessions(), m.pending_handshakes()), (0, 0));
     assert!(m.handle_channel(b"junk", NOW).is_err());
 }
+
+#[test]
+fn concurrent_hellos_never_overshoot_the_capacity() {
+    let m = Arc::new(manager(EnclaveLimits {
+        max_pending: 7,
+        max_sessions: 1_000,
+        ..EnclaveLimits::default()
+    }));
+    let accepted: usize = (0..8u64)
+        .map(|t| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                (0..25u64)
+                    .filter(|i| {
+                        let (_, ch) = hello(t * 100 + i);
+                        let outcome = m.handle_channel(&ch, NOW).unwrap();
+                        assert!(m.pending_handshakes() <= 7);
+                        matches!(outcome, ChannelOutcome::Accepted { .. })
+                    })
+                    .count()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .sum();
+    assert_eq!(accepted, 7, "exactly the capacity, whatever the interleaving");
+    assert_eq!(m.pending_handshakes(), 7);
+    // Pending handshakes count against the session limit too.
+    let m = manager(EnclaveLimits {
+        max_sessions: 2,
+        ..EnclaveLimits::default()
+    });
+    establish(&m, 1);
+    let (_, ch) = hello(2);
+    assert!(matches!(
+        m.handle_channel(&ch, NOW).unwrap(),
+        ChannelOutcome::Accepted { .. }
+    ));
+    let (_, ch) = hello(3);
+    assert!(matches!(
+        m.handle_channel(&ch, NOW).unwrap(),
+        ChannelOutcome::Refused { .. }
+    ));
+}
+
+#[test]
+fn a_seeded_manager_is_reproducible() {
+    let run = |seed| {
+        let m = manager(EnclaveLimits::default()).with_seed(seed);
+        let (_, ch) = hello(1);
+        match m.handle_channel(&ch, NOW).unwrap() {
+            ChannelOutcome::Accepted {
+                session_id,
+                server_hello,
+            } => (session_id, server_hello),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5).0, run(6).0);
+}
+
+#[test]
+fn records_of_many_sessions_at_once_stay_with_their_session() {
+    // 32 sessions on 32 threads: each session's records are protected under its own lock,
+    // looked up under its shard's; every record must come back to its own session.
+    let m = Arc::new(manager(EnclaveLimits::default()));
+    let sessions: Vec<Session> = (0..32).map(|i| establish(&m, 1000 + i)).collect();
+    let threads: Vec<_> = sessions
+        .into_iter()
+        .map(|mut s| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..50u32 {
+                    let r = s.seal(NOW, &i.to_be_bytes()).unwrap();
+                    assert_eq!(m.decrypt(s.id(), &r, NOW).unwrap(), i.to_be_bytes());
+                    let back = m.encrypt(s.id(), &i.to_le_bytes(), NOW).unwrap();
+                    assert_eq!(s.open(NOW, &back).unwrap().unwrap(), i.to_le_bytes());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(m.open_sessions(), 32);
+}

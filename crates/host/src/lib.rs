@@ -45,7 +45,7 @@ mod supervisor;
 pub use admission::{ConnId, EvictHook};
 pub use by_session::SessionRoutes;
 pub use limits::{HostLimits, raise_fd_limit};
-pub use relay::{Host, HostError, PendingReply, Routed, Stage};
+pub use relay::{Clock, Host, HostError, PendingReply, Routed, Stage};
 #[cfg(feature = "tokio")]
 pub use server::{ENCLAVE_THREADS, serve, spawn_server};
 pub use supervisor::Supervisor;

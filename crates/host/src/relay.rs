@@ -139,9 +139,13 @@ fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
     }
 }
 
+/// Where the host reads the time (injected so that tests of deadlines are exact).
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// The relay. Share it between connection threads with an `Arc`.
 pub struct Host {
     enclave: RwLock<Arc<dyn EnclaveTransport>>,
+    clock: Clock,
     limits: HostLimits,
     table: Mutex<Table>,
     next: AtomicU64,
@@ -156,10 +160,16 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
-    /// A relay to `enclave`.
+    /// A relay to `enclave`, on the system clock.
     pub fn new(enclave: Arc<dyn EnclaveTransport>, limits: HostLimits) -> Self {
+        Self::with_clock(enclave, limits, Arc::new(Instant::now))
+    }
+
+    /// A relay to `enclave` reading the time from `clock` (connection ages, last use).
+    pub fn with_clock(enclave: Arc<dyn EnclaveTransport>, limits: HostLimits, clock: Clock) -> Self {
         Self {
             enclave: RwLock::new(enclave),
+            clock,
             limits,
             table: Mutex::new(Table::default()),
             next: AtomicU64::new(1),
@@ -175,7 +185,7 @@ impl Host {
     /// messages, such as the C interface). Only the pending-handshake caps apply to it.
     pub fn connect(&self) -> ConnId {
         let id = self.next_id();
-        self.table().insert(id, Conn::new(Instant::now(), None, None));
+        self.table().insert(id, Conn::new((self.clock)(), None, None));
         id
     }
 
@@ -197,7 +207,7 @@ impl Host {
             } else {
                 None
             };
-            t.insert(id, Conn::new(Instant::now(), Some(source), Some(evict)));
+            t.insert(id, Conn::new((self.clock)(), Some(source), Some(evict)));
             victim
         };
         if let Some(v) = victim {
@@ -290,7 +300,7 @@ impl Host {
     fn phase(&self, conn: ConnId) -> Result<Phase, HostError> {
         let mut t = self.table();
         let c = t.conns.get_mut(&conn).ok_or(HostError::UnknownConnection)?;
-        c.last_seen = Instant::now();
+        c.last_seen = (self.clock)();
         Ok(c.phase)
     }
 

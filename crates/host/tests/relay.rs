@@ -20,6 +20,15 @@ struct Fixture {
     host: Arc<Host>,
     sessions: Arc<SessionManager>,
     client: Arc<ClientConfig>,
+    /// The host's clock: it stands still unless a test moves it.
+    start: Instant,
+}
+
+impl Fixture {
+    /// The host's time `after` its start (it never moves by itself).
+    fn at(&self, after: Duration) -> Instant {
+        self.start + after
+    }
 }
 
 fn fixture(limits: HostLimits) -> Fixture {
@@ -29,14 +38,24 @@ fn fixture(limits: HostLimits) -> Fixture {
     let sessions = Arc::new(SessionManager::new(config, None, EnclaveLimits::default()));
     let mut service = ChannelService::new(sessions.clone(), Arc::new(now));
     service.register(1, Arc::new(|_, r: &[u8]| r.to_vec()));
-    let host = Arc::new(Host::new(Arc::new(InProcess::new(Arc::new(service))), limits));
+    let start = Instant::now();
+    let host = Arc::new(Host::with_clock(
+        Arc::new(InProcess::new(Arc::new(service))),
+        limits,
+        Arc::new(move || start),
+    ));
     let client = Arc::new(
         ClientConfig::builder()
             .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
             .build()
             .unwrap(),
     );
-    Fixture { host, sessions, client }
+    Fixture {
+        host,
+        sessions,
+        client,
+        start,
+    }
 }
 
 fn reply(r: Result<Routed, HostError>) -> Vec<u8> {
@@ -184,8 +203,12 @@ fn handshakes_past_their_deadline_are_swept_with_the_enclave_state() {
     reply(f.host.handle(a, &hello));
     let b = f.host.connect();
     establish(&f, b);
-    assert_eq!(f.host.expire(Instant::now()), 0);
-    assert_eq!(f.host.expire(Instant::now() + Duration::from_secs(11)), 1);
+    // Exactly at the deadline the handshake is still on time; a nanosecond later it is not.
+    assert_eq!(f.host.expire(f.at(Duration::from_secs(10))), 0);
+    assert_eq!(
+        f.host.expire(f.at(Duration::from_secs(10) + Duration::from_nanos(1))),
+        1
+    );
     assert_eq!(evicted.load(Ordering::SeqCst), 1, "its server was told");
     assert_eq!(f.sessions.pending_handshakes(), 0);
     assert_eq!(f.host.counts(), (1, 0), "the established session stays");
@@ -220,8 +243,11 @@ fn idle_connections_expire_and_fini_destroys_every_session() {
     let (a, b) = (f.host.connect(), f.host.connect());
     establish(&f, a);
     establish(&f, b);
-    assert_eq!(f.host.expire(Instant::now()), 0);
-    assert_eq!(f.host.expire(Instant::now() + Duration::from_secs(61)), 2);
+    assert_eq!(
+        f.host.expire(f.at(Duration::from_secs(60) - Duration::from_nanos(1))),
+        0
+    );
+    assert_eq!(f.host.expire(f.at(Duration::from_secs(60))), 2);
     assert_eq!(f.sessions.open_sessions(), 0, "expiry dropped the enclave sessions too");
 
     let (c, d) = (f.host.connect(), f.host.connect());
@@ -342,7 +368,11 @@ fn session_routes_find_each_session_by_its_id() {
     assert_eq!(f.sessions.open_sessions(), 0);
     // The unfinished handshake expires at the host's handshake deadline.
     assert_eq!(routes.len(), 1);
-    assert_eq!(routes.expire(Instant::now() + Duration::from_secs(11)), 1);
+    assert_eq!(routes.expire(f.at(Duration::from_secs(10))), 0);
+    assert_eq!(
+        routes.expire(f.at(Duration::from_secs(10) + Duration::from_nanos(1))),
+        1
+    );
     assert!(routes.is_empty());
     assert!(matches!(routes.handle(b"junk"), Err(HostError::Malformed(_))));
 }
