@@ -123,7 +123,7 @@ struct Counts {
 enum Entropy {
     System,
     /// Deterministic, for tests and benchmarks.
-    Seeded(Mutex<ChaCha20Rng>),
+    Seeded(Box<Mutex<ChaCha20Rng>>),
 }
 
 /// [`Entropy`] as an RNG for the handshake.
@@ -234,7 +234,7 @@ impl SessionManager {
     /// The same manager drawing its randomness (session ids, handshake randoms) from a
     /// generator seeded with `seed`: runs are reproducible. For tests and benchmarks only.
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.entropy = Entropy::Seeded(Mutex::new(ChaCha20Rng::seed_from_u64(seed)));
+        self.entropy = Entropy::Seeded(Box::new(Mutex::new(ChaCha20Rng::seed_from_u64(seed))));
         self
     }
 
