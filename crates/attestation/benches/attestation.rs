@@ -21,15 +21,7 @@ const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 fn bench(c: &mut Criterion) {
     let root = SimRoot::from_secret([1; 32]);
-    let policy = Policy::from_toml(
-        &format!(
-            "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\nmax_evidence_age_secs = 600\n",
-            hex::encode(root.public_key()),
-            hex::encode([3u8; 32])
-        ),
-        None,
-    )
-    .unwrap();
+    let policy = Policy::simulated(root.public_key(), &[[3; 32]]);
     let verifier = Arc::new(VerifierRegistry::from_policy(&policy).unwrap());
     let enclave = SimEnclave {
         measurement: [3; 32],

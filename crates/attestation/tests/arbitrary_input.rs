@@ -10,15 +10,7 @@ const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
 
 fn setup() -> (VerifierRegistry, Vec<u8>) {
     let root = SimRoot::from_secret([1; 32]);
-    let policy = Policy::from_toml(
-        &format!(
-            "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
-            hex::encode(root.public_key()),
-            hex::encode([3u8; 32])
-        ),
-        None,
-    )
-    .unwrap();
+    let policy = Policy::simulated(root.public_key(), &[[3; 32]]);
     let e = SimEnclave {
         measurement: [3; 32],
         signer: [4; 32],

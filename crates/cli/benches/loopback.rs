@@ -8,15 +8,13 @@
 //! profiling).
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use sc_attestation::sim::SimRoot;
-use sc_attestation::{Policy, VerifierRegistry, measure_file};
-use sc_boundary::ChildProcess;
 use sc_client::TcpClient;
-use sc_host::{Host, HostLimits};
+use sc_host::HostLimits;
 use sc_protocol::ClientConfig;
+use sc_test_support::stack::{Stack, StackOptions};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -38,52 +36,30 @@ fn secs() -> Duration {
 struct Ours {
     addr: SocketAddr,
     config: Arc<ClientConfig>,
-    _dir: tempfile::TempDir,
-    _child: Arc<ChildProcess>,
+    _stack: Stack,
 }
 
 fn ours() -> Ours {
-    let dir = tempfile::tempdir().unwrap();
-    let root_path = dir.path().join("root.key");
-    let root = SimRoot::from_secret([0x42; 32]);
-    root.write(&root_path).unwrap();
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_secure-channel"));
-    let child = Arc::new(
-        ChildProcess::spawn(
-            &exe,
-            [Path::new("enclave"), Path::new("--sim-root"), &root_path],
-            Duration::from_secs(30),
-        )
-        .unwrap(),
-    );
     // Client data records go to the enclave's byte sink (function 2).
-    let limits = HostLimits {
-        data_function: 2,
-        ..HostLimits::default()
-    };
-    let host = Arc::new(Host::new(child.clone(), limits));
-    // The server `secure-channel serve` runs: event-driven, on its own runtime.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    sc_host::spawn_server(host, listener).unwrap();
-    let policy = format!(
-        "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\nmax_evidence_age_secs = 600\n",
-        hex::encode(root.public_key()),
-        hex::encode(measure_file(&exe).unwrap())
-    );
-    let verifier = Arc::new(VerifierRegistry::from_policy(&Policy::from_toml(&policy, None).unwrap()).unwrap());
+    let stack = Stack::start_with(StackOptions {
+        limits: HostLimits {
+            data_function: 2,
+            ..HostLimits::default()
+        },
+        call_timeout: Duration::from_secs(30),
+        ..StackOptions::new(&PathBuf::from(env!("CARGO_BIN_EXE_secure-channel")))
+    });
     let config = Arc::new(
-        ClientConfig::builder()
-            .verifier(verifier)
+        stack
+            .client_builder()
             .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
             .build()
             .unwrap(),
     );
     Ours {
-        addr,
+        addr: stack.addr,
         config,
-        _dir: dir,
-        _child: child,
+        _stack: stack,
     }
 }
 

@@ -36,7 +36,7 @@ fn peer(s: &Stack, timeout: Duration) -> Peer {
         Ok(())
     };
     Peer {
-        client: Arc::new(Client::new(client_config(&s.policy), Box::new(hook), timeout)),
+        client: Arc::new(Client::new(s.client(), Box::new(hook), timeout)),
         outbox,
     }
 }

@@ -10,21 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn any_config() -> Arc<sc_protocol::ClientConfig> {
-    let root = sc_attestation::sim::SimRoot::from_secret([3; 32]);
-    let policy = format!(
-        "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
-        hex::encode(root.public_key()),
-        hex::encode([0u8; 32])
-    );
-    let policy = sc_attestation::Policy::from_toml(&policy, None).unwrap();
-    Arc::new(
-        sc_protocol::ClientConfig::builder()
-            .verifier(Arc::new(
-                sc_attestation::VerifierRegistry::from_policy(&policy).unwrap(),
-            ))
-            .build()
-            .unwrap(),
-    )
+    sc_test_support::sim::client([3; 32], &[[0; 32]])
 }
 
 /// An enclave that cannot be reached (stands in for one that exited or hung).

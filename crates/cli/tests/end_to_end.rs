@@ -16,7 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[test]
 fn end_to_end_through_the_full_stack() {
     let s = stack();
-    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, s.client(), TIMEOUT).unwrap();
     let claims = c.client().peer_claims().unwrap();
     assert_eq!(
         claims.measurement,
@@ -50,7 +50,7 @@ fn reply_fed_from_inside_the_send_hook_on_the_same_thread() {
         }
         Ok(())
     };
-    let client = Arc::new(Client::new(client_config(&s.policy), Box::new(hook), TIMEOUT));
+    let client = Arc::new(Client::new(s.client(), Box::new(hook), TIMEOUT));
     me.set(Arc::downgrade(&client)).unwrap();
     let started = Instant::now();
     client.init().unwrap();
@@ -66,7 +66,7 @@ fn reply_fed_from_inside_the_send_hook_on_the_same_thread() {
 #[test]
 fn sixty_four_concurrent_blocking_clients() {
     let s = stack();
-    let config = client_config(&s.policy);
+    let config = s.client();
     let threads: Vec<_> = (0..64)
         .map(|i| {
             let (addr, config) = (s.addr, config.clone());
@@ -91,8 +91,8 @@ fn sixty_four_concurrent_blocking_clients() {
 fn client_whose_policy_does_not_match_refuses_the_channel() {
     let s = stack();
     // The right root (the stack's seed), the wrong measurement.
-    let wrong = policy_for(&sc_attestation::sim::SimRoot::from_secret([0x42; 32]), &[0xee; 32]);
-    match TcpClient::connect(s.addr, client_config(&wrong), TIMEOUT) {
+    let wrong = sim::client(s.root_public_key, &[[0xee; 32]]);
+    match TcpClient::connect(s.addr, wrong, TIMEOUT) {
         Err(ClientError::Handshake(Error::Attestation(AttestationError::WrongMeasurement))) => {}
         other => panic!("expected a measurement rejection, got {other:?}"),
     }
@@ -101,7 +101,7 @@ fn client_whose_policy_does_not_match_refuses_the_channel() {
 #[test]
 fn enclave_killed_mid_session_fails_fast_and_restarts() {
     let s = stack();
-    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, s.client(), TIMEOUT).unwrap();
     assert_eq!(c.request(b"1").unwrap(), b"count=1 mean=1.00 max=1.00");
     let session = c.client().session_id().unwrap();
     let record = c.client().encrypt(b"2").unwrap();
@@ -131,7 +131,7 @@ fn enclave_killed_mid_session_fails_fast_and_restarts() {
 
     // The supervisor restarts the enclave; new sessions work.
     assert!(eventually(Duration::from_secs(5), || {
-        TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT)
+        TcpClient::connect(s.addr, s.client(), TIMEOUT)
             .and_then(|mut c| c.request(b"7,8"))
             .is_ok_and(|r| r == b"count=2 mean=7.50 max=8.00")
     }));
@@ -145,9 +145,8 @@ fn handshake_fails_fast_when_the_server_hangs_up() {
         let (conn, _) = listener.accept().unwrap();
         drop(conn);
     });
-    let policy = policy_for(&sc_attestation::sim::SimRoot::from_secret([1; 32]), &[0; 32]);
     let started = Instant::now();
-    let err = TcpClient::connect(addr, client_config(&policy), TIMEOUT).unwrap_err();
+    let err = TcpClient::connect(addr, sim::client([1; 32], &[[0; 32]]), TIMEOUT).unwrap_err();
     assert!(matches!(err, ClientError::ConnectionClosed), "{err:?}");
     assert_eq!(err.to_string(), "connection closed by the host");
     assert!(
@@ -160,7 +159,7 @@ fn handshake_fails_fast_when_the_server_hangs_up() {
 #[test]
 fn sixty_four_concurrent_async_clients() {
     let s = stack();
-    let config = client_config(&s.policy);
+    let config = s.client();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -197,7 +196,7 @@ fn sixty_four_concurrent_async_clients() {
 fn pipelined_calls_can_be_waited_in_any_order() {
     use sc_boundary::{EnclaveTransport, Request, Response};
     let s = stack();
-    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, s.client(), TIMEOUT).unwrap();
     // One request through the host first: the ClientFinished is then known to have arrived
     // (calls made directly to the enclave below could otherwise overtake it).
     c.request(b"0").unwrap();
@@ -228,7 +227,7 @@ fn pipelined_calls_can_be_waited_in_any_order() {
 #[test]
 fn pipelined_records_through_the_host_come_back_in_order() {
     let s = stack();
-    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, s.client(), TIMEOUT).unwrap();
     for i in 0..40u32 {
         c.send(format!("{i}, {}", i + 1).as_bytes()).unwrap();
     }
@@ -248,7 +247,7 @@ fn a_refused_record_in_the_pipeline_does_not_strand_the_connection() {
     let s = stack();
     let mut stream = TcpStream::connect(s.addr).unwrap();
     let now = UnixTime::now();
-    let (hs, hello) = ClientHandshake::start(client_config(&s.policy), &mut rand_core::OsRng, now).unwrap();
+    let (hs, hello) = ClientHandshake::start(s.client(), &mut rand_core::OsRng, now).unwrap();
     stream.write_all(&hello).unwrap();
     let reply = read_message(&mut stream, 1 << 20).unwrap().unwrap();
     let mut est = hs.read_server_hello(&reply, now).unwrap();
@@ -288,19 +287,19 @@ fn one_way_calls_leave_no_answers_to_fill_the_boundary() {
         "one-way calls stalled the boundary"
     );
     // Calls and their answers still pair up.
-    let mut c = TcpClient::connect(s.addr, client_config(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, s.client(), TIMEOUT).unwrap();
     assert_eq!(c.request(b"2,4").unwrap(), b"count=2 mean=3.00 max=4.00");
 }
 
-fn acknowledging(policy: &str) -> Arc<sc_protocol::ClientConfig> {
-    Arc::new(client_config_builder(policy).acknowledgements(true).build().unwrap())
+fn acknowledging(s: &Stack) -> Arc<sc_protocol::ClientConfig> {
+    Arc::new(s.client_builder().acknowledgements(true).build().unwrap())
 }
 
 #[test]
 fn acknowledged_clients_over_the_real_stack() {
     let s = stack();
     // Blocking: the TCP client's hook reads the SessionAck as well.
-    let mut c = TcpClient::connect(s.addr, acknowledging(&s.policy), TIMEOUT).unwrap();
+    let mut c = TcpClient::connect(s.addr, acknowledging(&s), TIMEOUT).unwrap();
     assert!(!c.client().awaits_reply());
     assert_eq!(c.request(b"1,2").unwrap(), b"count=2 mean=1.50 max=2.00");
     c.close().unwrap();
@@ -311,7 +310,7 @@ fn acknowledged_clients_over_the_real_stack() {
         .unwrap();
     rt.block_on(async {
         let stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-        let mut c = sc_client::AsyncClient::connect(stream, acknowledging(&s.policy), TIMEOUT)
+        let mut c = sc_client::AsyncClient::connect(stream, acknowledging(&s), TIMEOUT)
             .await
             .unwrap();
         assert_eq!(c.request(b"4").await.unwrap(), b"count=1 mean=4.00 max=4.00");

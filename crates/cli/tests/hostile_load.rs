@@ -327,20 +327,7 @@ fn the_enclave_drops_a_half_finished_handshake_at_the_host_deadline() {
     let addr = listener.local_addr().unwrap();
     sc_host::spawn_server(host.clone(), listener).unwrap();
     let exe = std::env::current_exe().unwrap();
-    let policy = format!(
-        "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n",
-        hex::encode(sim.public_key()),
-        hex::encode(sc_attestation::measure_file(&exe).unwrap())
-    );
-    let policy = sc_attestation::Policy::from_toml(&policy, None).unwrap();
-    let config = std::sync::Arc::new(
-        sc_protocol::ClientConfig::builder()
-            .verifier(std::sync::Arc::new(
-                sc_attestation::VerifierRegistry::from_policy(&policy).unwrap(),
-            ))
-            .build()
-            .unwrap(),
-    );
+    let config = sc_test_support::sim::client(sim.public_key(), &[sc_attestation::measure_file(&exe).unwrap()]);
     let mut s = TcpStream::connect(addr).unwrap();
     s.write_all(&client_hello(&config)).unwrap();
     assert_eq!(refusal(&mut s, Duration::from_secs(5)), (None, false), "a ServerHello");

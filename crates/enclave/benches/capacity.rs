@@ -2,13 +2,10 @@
 //! one request and reply each) in one `SessionManager` and reports resident memory per session. Prints figures; not a
 //! criterion benchmark. `SC_SESSIONS=1000000 [SC_PARK=0] cargo bench -p sc-enclave --bench capacity`.
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use sc_boundary::ChannelOutcome;
 use sc_enclave::{EnclaveLimits, SessionManager};
-use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
-use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, UnixTime};
-use std::sync::Arc;
+use sc_protocol::ClientHandshake;
+use sc_test_support::double;
 use std::time::Instant;
 
 fn resident_bytes() -> u64 {
@@ -22,22 +19,14 @@ fn resident_bytes() -> u64 {
 }
 
 fn run(n: usize, park: bool) {
-    let now = UnixTime::from_secs(1_800_000_000);
-    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
-    attester.set_time(now);
-    let config = EnclaveConfig::builder().attester(attester).build().unwrap();
+    let now = double::NOW;
     let limits = EnclaveLimits {
         park_sessions: park,
         ..EnclaveLimits::default()
     };
-    let manager = SessionManager::new(config, None, limits);
-    let client = Arc::new(
-        ClientConfig::builder()
-            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
-            .build()
-            .unwrap(),
-    );
-    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    let manager = SessionManager::new(double::enclave(), None, limits).with_seed(2);
+    let client = double::client();
+    let mut rng = double::rng(1);
     let before = resident_bytes();
     let started = Instant::now();
     for _ in 0..n {

@@ -1,40 +1,21 @@
 //! The enclave's session manager: handshakes, records by session id, limits, expiry.
 //! Attestation is the test double here (this file tests session management).
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use sc_boundary::ChannelOutcome;
 use sc_enclave::{EnclaveError, EnclaveLimits, SessionManager};
 use sc_protocol::codec::Codec;
 use sc_protocol::msgs::{Alert, AlertCode};
-use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
-use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Error, Session, UnixTime};
+use sc_protocol::{ClientHandshake, Error, Session};
+use sc_test_support::double::{self, NOW};
 use std::sync::Arc;
 use std::time::Duration;
 
-const NOW: UnixTime = UnixTime::from_secs(1_800_000_000);
-
 fn manager(limits: EnclaveLimits) -> SessionManager {
-    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
-    attester.set_time(NOW);
-    SessionManager::new(
-        EnclaveConfig::builder().attester(attester).build().unwrap(),
-        None,
-        limits,
-    )
-}
-
-fn client() -> Arc<ClientConfig> {
-    Arc::new(
-        ClientConfig::builder()
-            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
-            .build()
-            .unwrap(),
-    )
+    SessionManager::new(double::enclave(), None, limits)
 }
 
 fn hello(seed: u64) -> (ClientHandshake, Vec<u8>) {
-    ClientHandshake::start(client(), &mut ChaCha20Rng::seed_from_u64(seed), NOW).unwrap()
+    ClientHandshake::start(double::client(), &mut double::rng(seed), NOW).unwrap()
 }
 
 fn establish(m: &SessionManager, seed: u64) -> Session {

@@ -5,15 +5,15 @@ use rand_core::OsRng;
 use sc_boundary::InProcess;
 use sc_enclave::{ChannelService, EnclaveLimits, SessionManager};
 use sc_host::{ConnId, EvictHook, Host, HostError, HostLimits, Routed, SessionRoutes};
-use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
-use sc_protocol::{ClientConfig, ClientHandshake, EnclaveConfig, Session, UnixTime};
+use sc_protocol::{ClientConfig, ClientHandshake, Session, UnixTime};
+use sc_test_support::double;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 fn now() -> UnixTime {
-    UnixTime::now()
+    double::NOW
 }
 
 struct Fixture {
@@ -32,10 +32,7 @@ impl Fixture {
 }
 
 fn fixture(limits: HostLimits) -> Fixture {
-    let attester = Arc::new(TestDoubleAttester::new([1; 32], [2; 32]));
-    attester.set_time(now());
-    let config = EnclaveConfig::builder().attester(attester).build().unwrap();
-    let sessions = Arc::new(SessionManager::new(config, None, EnclaveLimits::default()));
+    let sessions = Arc::new(SessionManager::new(double::enclave(), None, EnclaveLimits::default()));
     let mut service = ChannelService::new(sessions.clone(), Arc::new(now));
     service.register(1, Arc::new(|_, r: &[u8]| r.to_vec()));
     let start = Instant::now();
@@ -44,12 +41,7 @@ fn fixture(limits: HostLimits) -> Fixture {
         limits,
         Arc::new(move || start),
     ));
-    let client = Arc::new(
-        ClientConfig::builder()
-            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
-            .build()
-            .unwrap(),
-    );
+    let client = double::client();
     Fixture {
         host,
         sessions,
@@ -380,13 +372,7 @@ fn session_routes_find_each_session_by_its_id() {
 #[test]
 fn acknowledged_sessions_get_their_finished_and_close_answered() {
     let f = fixture(HostLimits::default());
-    let client = Arc::new(
-        ClientConfig::builder()
-            .verifier(Arc::new(TestDoubleVerifier::new([1; 32], &[[2; 32]])))
-            .acknowledgements(true)
-            .build()
-            .unwrap(),
-    );
+    let client = Arc::new(double::client_builder().acknowledgements(true).build().unwrap());
     // Through a connection: the SessionAck is relayed and the channel is open.
     let conn = f.host.connect();
     let (hs, hello) = ClientHandshake::start(client.clone(), &mut OsRng, now()).unwrap();

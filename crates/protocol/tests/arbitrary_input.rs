@@ -1,13 +1,12 @@
 //! Arbitrary bytes into every parser and every state: typed errors, never a panic.
 
-mod common;
-
-use common::*;
 use proptest::prelude::*;
 use sc_protocol::codec::Codec;
 use sc_protocol::msgs::{Alert, ClientFinished, ClientHello, Frame, MAX_FRAME_BODY, ServerHello};
 use sc_protocol::testing::TestDoubleVerifier;
 use sc_protocol::{BindingMode, CipherSuite, ClientHandshake, EnclaveHandshake, Evidence, PlatformId, Verifier};
+use sc_test_support::double::*;
+use sc_test_support::pair::*;
 
 fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     // Mostly-valid inputs reach deeper than random noise: mutate a real message.

@@ -1,10 +1,9 @@
 //! Exhaustive tamper test: every single-bit flip of every handshake message of a real
 //! transcript makes the handshake fail with a typed error, in both binding modes.
 
-mod common;
-
-use common::*;
+use sc_protocol::msgs::AlertCode;
 use sc_protocol::{BindingMode, CipherSuite};
+use sc_test_support::pair::*;
 
 fn flip(m: &[u8], bit: usize) -> Vec<u8> {
     let mut v = m.to_vec();
@@ -16,22 +15,22 @@ fn sweep(mode: BindingMode) {
     let pair = Pair::new(CipherSuite::X25519Aes256GcmSha256, mode);
     let (_, _, t) = pair.handshake();
     let messages = [&t.client_hello, &t.server_hello, &t.client_finished];
-    let mut flips = 0;
     for (which, msg) in messages.iter().enumerate() {
         for bit in 0..msg.len() * 8 {
             let tamper = |i: usize, m: &[u8]| if i == which { flip(m, bit) } else { m.to_vec() };
             let result = pair.run(tamper, tamper, tamper);
-            // A typed error (any variant) and never a session.
+            // A typed error and never a session; and never one that reads as a failure of
+            // our own (a flip is the peer's doing, not an internal error).
             let err = result
                 .err()
                 .unwrap_or_else(|| panic!("{mode:?}: flip of bit {bit} in message {which} accepted"));
-            // Errors render to text without panicking.
-            assert!(!err.to_string().is_empty());
-            flips += 1;
+            assert_ne!(
+                err.alert_code(),
+                AlertCode::InternalError,
+                "{mode:?}: flip of bit {bit} in message {which}: {err:?}"
+            );
         }
     }
-    let total_bits: usize = messages.iter().map(|m| m.len() * 8).sum();
-    assert_eq!(flips, total_bits);
 }
 
 #[test]

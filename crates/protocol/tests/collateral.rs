@@ -1,14 +1,12 @@
 //! The evidence_collateral extension: an enclave's verification collateral reaches the
 //! client's verifier when, and only when, the client asked for it.
 
-mod common;
-
-use common::*;
 use sc_protocol::testing::TestDoubleAttester;
 use sc_protocol::{
     AttestationError, Attester, AttesterError, BindingMode, Claims, ClientConfig, ClientHandshake, EnclaveConfig,
     EnclaveHandshake, Error, Evidence, IdentityCredential, PlatformId, UnixTime, Verifier,
 };
+use sc_test_support::double::*;
 use std::sync::{Arc, Mutex};
 
 /// The test double with collateral (as an SEV-SNP attester returns its certificate table).

@@ -1,14 +1,13 @@
 //! Handshake behaviour: success in every suite and mode, negotiation, failure modes.
 
-mod common;
-
-use common::*;
 use sc_protocol::msgs::{Alert, AlertCode};
 use sc_protocol::testing::TestDoubleAttester;
 use sc_protocol::{
     AttestationError, BindingMode, CipherSuite, ClientConfig, ClientHandshake, ConfigError, EnclaveConfig,
     EnclaveHandshake, Error, PlatformId, SessionLimits,
 };
+use sc_test_support::double::*;
+use sc_test_support::pair::*;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,12 +3,11 @@
 //! docs/PROTOCOL.md ("Test vectors"); regenerate it after a deliberate wire change with
 //! `SC_UPDATE_VECTORS=1 cargo test -p sc-protocol --test known_answers`.
 
-mod common;
-
-use common::*;
 use rand_core::RngCore;
 use sc_protocol::binding::identity_key_report_data;
 use sc_protocol::{BindingMode, CipherSuite, IdentityCredential, SignatureScheme};
+use sc_test_support::double::*;
+use sc_test_support::pair::*;
 use std::fmt::Write;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.txt");

@@ -1,13 +1,12 @@
 //! Record protection against an adversarial network: replay, reflection, cross-session,
 //! truncation, old records, reordering; key update; close; expiry.
 
-mod common;
-
-use common::*;
 use sc_protocol::msgs::RECORD_HEADER_LEN;
 use sc_protocol::{
     BindingMode, CipherSuite, Incoming, KeyUpdateLimits, REPLAY_WINDOW, RecordError, Session, SessionLimits,
 };
+use sc_test_support::double::*;
+use sc_test_support::pair::*;
 use std::time::Duration;
 
 fn pair() -> (Session, Session) {

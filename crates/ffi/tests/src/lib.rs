@@ -130,16 +130,13 @@ pub fn sim_setup(dir: &Path, enclave_program: &Path) -> std::io::Result<(PathBuf
     }
     let policy_path = dir.join("policy.toml");
     let measurement = sc_attestation::measure_file(enclave_program)?;
-    std::fs::write(&policy_path, policy_text(&root.public_key(), &hex::encode(measurement)))?;
+    std::fs::write(&policy_path, policy_text(&root.public_key(), measurement))?;
     Ok((root_path, policy_path))
 }
 
-/// A policy accepting simulated evidence for `measurement_hex` under `root_public_key`.
-pub fn policy_text(root_public_key: &[u8; 32], measurement_hex: &str) -> String {
-    format!(
-        "allow_simulated = true\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{measurement_hex}\"]\n",
-        hex::encode(root_public_key)
-    )
+/// A policy accepting simulated evidence for `measurement` under `root_public_key`.
+pub fn policy_text(root_public_key: &[u8; 32], measurement: [u8; 32]) -> String {
+    sc_test_support::sim::policy_text(root_public_key, &[measurement])
 }
 
 /// A running C host server (`examples/c/server.c`).

@@ -59,7 +59,7 @@ fn c_clients_attest_the_c_enclave_through_the_c_host() {
     let wrong = dir.path().join("wrong.toml");
     let other = sc_ffi_tests::policy_text(
         &sc_attestation::sim::SimRoot::read(&root).unwrap().public_key(),
-        &"ab".repeat(32),
+        [0xab; 32],
     );
     std::fs::write(&wrong, other).unwrap();
 

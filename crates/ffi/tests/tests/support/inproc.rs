@@ -87,11 +87,7 @@ pub fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = SimRoot::from_secret([3; 32]);
     let policy_path = dir.path().join("policy.toml");
-    std::fs::write(
-        &policy_path,
-        sc_ffi_tests::policy_text(&root.public_key(), &hex::encode(MEASUREMENT)),
-    )
-    .unwrap();
+    std::fs::write(&policy_path, sc_ffi_tests::policy_text(&root.public_key(), MEASUREMENT)).unwrap();
     let enclave = SimEnclave {
         measurement: MEASUREMENT,
         signer: [0; 32],

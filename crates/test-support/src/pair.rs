@@ -1,79 +1,44 @@
-//! Shared test fixtures: deterministic randomness, test-double attestation, and a driver
-//! that runs a handshake in memory.
-#![allow(dead_code)]
+//! A client and an enclave handshaking in memory with fixed parameters: every run with the
+//! same seed is identical, and each message passes through a hook where a test, in the
+//! untrusted host's position, may rewrite it.
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
-use sc_protocol::testing::{TestDoubleAttester, TestDoubleVerifier};
+use crate::double::{NOW, client_config, enclave_config, rng};
 use sc_protocol::{
-    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, IdentityCredential,
-    Session, SessionLimits, UnixTime,
+    BindingMode, CipherSuite, ClientConfig, ClientHandshake, EnclaveConfig, EnclaveHandshake, Session, SessionLimits,
 };
 use std::sync::Arc;
-
-pub const KEY: [u8; 32] = [0x11; 32];
-pub const MEASUREMENT: [u8; 32] = [0x22; 32];
-pub const NOW: UnixTime = UnixTime::from_secs(1_790_000_000);
-
-pub fn rng(seed: u64) -> ChaCha20Rng {
-    ChaCha20Rng::seed_from_u64(seed)
-}
-
-pub fn attester() -> Arc<TestDoubleAttester> {
-    let a = TestDoubleAttester::new(KEY, MEASUREMENT);
-    a.set_time(NOW);
-    Arc::new(a)
-}
-
-pub fn verifier() -> Arc<TestDoubleVerifier> {
-    Arc::new(TestDoubleVerifier::new(KEY, &[MEASUREMENT]))
-}
-
-pub fn client_config(suites: &[CipherSuite], modes: &[BindingMode], limits: SessionLimits) -> Arc<ClientConfig> {
-    Arc::new(
-        ClientConfig::builder()
-            .verifier(verifier())
-            .suites(suites)
-            .binding_modes(modes)
-            .limits(limits)
-            .build()
-            .unwrap(),
-    )
-}
-
-pub fn enclave_config(modes: &[BindingMode], limits: SessionLimits) -> EnclaveConfig {
-    let attester = attester();
-    let identity = IdentityCredential::new([0x33; 32], attester.as_ref()).unwrap();
-    EnclaveConfig::builder()
-        .attester(attester)
-        .identity(Arc::new(identity))
-        .binding_modes(modes)
-        .limits(limits)
-        .build()
-        .unwrap()
-}
 
 /// The three handshake messages of one run.
 #[derive(Clone, Debug)]
 pub struct Transcript {
+    /// The ClientHello as the client sent it.
     pub client_hello: Vec<u8>,
+    /// The ServerHello as the enclave sent it.
     pub server_hello: Vec<u8>,
+    /// The ClientFinished as the client sent it.
     pub client_finished: Vec<u8>,
 }
 
 /// A client/enclave pair with fixed parameters; every run with the same seed is identical.
+#[derive(Debug)]
 pub struct Pair {
+    /// The client's configuration.
     pub client: Arc<ClientConfig>,
+    /// The enclave's configuration.
     pub enclave: EnclaveConfig,
+    /// Seeds the client's generator (the enclave's is `seed + 1000`).
     pub seed: u64,
+    /// The session id the enclave assigns.
     pub session_id: u64,
 }
 
 impl Pair {
+    /// A pair that agrees on `suite` and `mode`.
     pub fn new(suite: CipherSuite, mode: BindingMode) -> Self {
         Self::with_limits(suite, mode, SessionLimits::default())
     }
 
+    /// A pair that agrees on `suite` and `mode`, with session `limits` on both sides.
     pub fn with_limits(suite: CipherSuite, mode: BindingMode, limits: SessionLimits) -> Self {
         Self {
             client: client_config(&[suite], &[mode], limits),
@@ -115,5 +80,3 @@ impl Pair {
         ))
     }
 }
-
-pub const ALL_MODES: [BindingMode; 2] = [BindingMode::PerSession, BindingMode::IdentityKey];
