@@ -239,23 +239,4 @@ typedef uint32_t cc_enclave_result_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-#ifdef __cplusplus
-extern "C" {
-#endif // __cplusplus
-
-/**
- * Copies the text of this thread's most recent failure into `buf` (at most `len` bytes,
- * NUL included; cut if longer) and returns the text's full length without the NUL, as
- * `snprintf` does: call with `buf` NULL or `len` 0 to learn the size. Returns 0 when the
- * most recent call on this thread succeeded.
- *
- * # Safety
- * `buf` is NULL or points to `len` writable bytes.
- */
-size_t cc_sec_chl_last_error(char *buf, size_t len);
-
-#ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
-
 #endif  /* SECURE_CHANNEL_STATUS_H */

@@ -148,6 +148,7 @@ fn generate(h: &Header) -> String {
             "cc_conn_opt_funcptr_t".into(),
             "cc_connection_kit".into(),
             "cc_conn_kit_t".into(),
+            "cc_sec_chl_last_error".into(),
         ];
     }
     let bindings = Builder::new()
