@@ -143,6 +143,17 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A value too long for its length field. Encoding refuses it rather than write a length
+/// that does not match what follows (which would make the peer misread everything after).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{len} does not fit a length field whose maximum is {max}")]
+pub struct EncodeError {
+    /// The length (bytes or items) to encode.
+    pub len: usize,
+    /// The largest the field holds.
+    pub max: usize,
+}
+
 /// Width of a length prefix on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LengthPrefix {
@@ -155,42 +166,43 @@ pub enum LengthPrefix {
 }
 
 impl LengthPrefix {
-    /// Appends `bytes` preceded by its length. Callers guarantee the length fits; the
-    /// encoders only pass values already limited by their types or configuration.
-    pub fn put(self, out: &mut Vec<u8>, bytes: &[u8]) {
+    /// Appends `bytes` preceded by its length, or fails (writing nothing) if the length
+    /// does not fit the prefix.
+    pub fn put(self, out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), EncodeError> {
         match self {
-            LengthPrefix::U8 => out.push(len_as::<u8>(bytes.len())),
-            LengthPrefix::U16 => out.extend_from_slice(&len_as::<u16>(bytes.len()).to_be_bytes()),
-            LengthPrefix::U32 => out.extend_from_slice(&len_as::<u32>(bytes.len()).to_be_bytes()),
+            LengthPrefix::U8 => out.push(len_as::<u8>(bytes.len())?),
+            LengthPrefix::U16 => out.extend_from_slice(&len_as::<u16>(bytes.len())?.to_be_bytes()),
+            LengthPrefix::U32 => out.extend_from_slice(&len_as::<u32>(bytes.len())?.to_be_bytes()),
         }
         out.extend_from_slice(bytes);
+        Ok(())
     }
 }
 
-/// Converts a length to a wire integer, saturating. Lengths are bounded by limits far below
-/// every prefix's range before encoding; saturation keeps an impossible overflow from wrapping.
-fn len_as<T: TryFrom<usize> + Bounded>(len: usize) -> T {
-    T::try_from(len).unwrap_or(T::MAX)
+/// A length as a wire integer of type `T`, if it fits.
+pub(crate) fn len_as<T: TryFrom<usize> + Bounded>(len: usize) -> Result<T, EncodeError> {
+    T::try_from(len).map_err(|_| EncodeError { len, max: T::MAX_LEN })
 }
 
-/// Integer types with a maximum, for [`len_as`].
-trait Bounded {
-    const MAX: Self;
+/// Integer types with a largest value, for [`len_as`].
+pub(crate) trait Bounded {
+    const MAX_LEN: usize;
 }
 impl Bounded for u8 {
-    const MAX: Self = u8::MAX;
+    const MAX_LEN: usize = u8::MAX as usize;
 }
 impl Bounded for u16 {
-    const MAX: Self = u16::MAX;
+    const MAX_LEN: usize = u16::MAX as usize;
 }
 impl Bounded for u32 {
-    const MAX: Self = u32::MAX;
+    const MAX_LEN: usize = u32::MAX as usize;
 }
 
 /// A wire structure: encodes itself and reads itself from a [`Reader`].
 pub trait Codec<'a>: Sized {
-    /// Appends the wire form to `out`.
-    fn encode(&self, out: &mut Vec<u8>);
+    /// Appends the wire form to `out`, or fails if a length does not fit its field (what
+    /// was appended before the failure is then meaningless: discard `out`).
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError>;
 
     /// Reads one value, consuming exactly its bytes.
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError>;
@@ -204,10 +216,10 @@ pub trait Codec<'a>: Sized {
     }
 
     /// The wire form as a new vector.
-    fn to_vec(&self) -> Vec<u8> {
+    fn to_vec(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::new();
-        self.encode(&mut out);
-        out
+        self.encode(&mut out)?;
+        Ok(out)
     }
 }
 
@@ -246,10 +258,26 @@ mod tests {
     fn prefix_round_trips() {
         for p in [LengthPrefix::U8, LengthPrefix::U16, LengthPrefix::U32] {
             let mut out = Vec::new();
-            p.put(&mut out, b"abc");
+            p.put(&mut out, b"abc").unwrap();
             let mut r = Reader::new(&out);
             assert_eq!(r.vec(p, 0, 10, "x").unwrap(), b"abc");
             r.expect_end("x").unwrap();
         }
+    }
+
+    #[test]
+    fn a_length_that_does_not_fit_is_refused_not_saturated() {
+        let mut out = Vec::new();
+        assert_eq!(
+            LengthPrefix::U8.put(&mut out, &[0; 256]),
+            Err(EncodeError { len: 256, max: 255 })
+        );
+        assert_eq!(
+            LengthPrefix::U16.put(&mut out, &[0; 65536]),
+            Err(EncodeError { len: 65536, max: 65535 })
+        );
+        assert!(out.is_empty(), "nothing written");
+        LengthPrefix::U8.put(&mut out, &[0; 255]).unwrap();
+        assert_eq!(out[0], 255);
     }
 }

@@ -1,7 +1,7 @@
 //! Error types. Every failure is a named variant; none carries secret material.
 
 use crate::attestation::{AttestationError, AttesterError};
-use crate::codec::DecodeError;
+use crate::codec::{DecodeError, EncodeError};
 use crate::msgs::{AlertCode, MessageType};
 
 /// A handshake failed. The handshake state is consumed; start a new one.
@@ -74,6 +74,10 @@ pub enum Error {
     /// The injected random number generator failed.
     #[error("random number generator failed")]
     Random,
+    /// A message of ours could not be encoded (a field too long for its length prefix:
+    /// oversize evidence or extensions from the attester).
+    #[error("cannot encode the message: {0}")]
+    Encode(#[from] EncodeError),
 }
 
 impl Error {
@@ -90,7 +94,7 @@ impl Error {
             Error::WrongSession => AlertCode::UnknownSession,
             Error::Timeout => AlertCode::Timeout,
             Error::AttesterFailed(_) => AlertCode::AttestationUnavailable,
-            Error::Random => AlertCode::InternalError,
+            Error::Random | Error::Encode(_) => AlertCode::InternalError,
             _ => AlertCode::HandshakeFailure,
         }
     }

@@ -11,7 +11,7 @@ use std::ffi::{c_int, c_void};
 use std::fs::File;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// A registered C application function (see `cc_sec_chl_enclave_fn_t`).
 pub(crate) type CFunction = unsafe extern "C" fn(usize, *const c_void, usize, *mut c_void, *mut usize) -> c_int;
@@ -26,7 +26,9 @@ pub(crate) const ATTESTER_ENV: &str = "SECURE_CHANNEL_ATTESTER";
 const ANSWER_ROOM: usize = sc_protocol::msgs::MAX_FRAME_BODY;
 
 static FUNCTIONS: Mutex<Option<HashMap<u32, CFunction>>> = Mutex::new(None);
-static SESSIONS: OnceLock<Arc<SessionManager>> = OnceLock::new();
+/// The running runtime's sessions (none between runs): each run installs its own, and
+/// they are gone when it ends, so that encrypt and decrypt never reach a finished run's.
+static SESSIONS: RwLock<Option<Arc<SessionManager>>> = RwLock::new(None);
 static RUNNING: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
@@ -34,9 +36,25 @@ thread_local! {
     static ANSWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The sessions, once the runtime runs.
-pub(crate) fn sessions() -> Option<&'static Arc<SessionManager>> {
-    SESSIONS.get()
+/// The sessions of the run in progress, if one is.
+pub(crate) fn sessions() -> Option<Arc<SessionManager>> {
+    SESSIONS.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Installs a run's sessions for as long as it lives.
+struct Installed;
+
+impl Installed {
+    fn new(sessions: Arc<SessionManager>) -> Self {
+        *SESSIONS.write().unwrap_or_else(|p| p.into_inner()) = Some(sessions);
+        Installed
+    }
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        *SESSIONS.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 pub(crate) fn register(id: u32, function: CFunction) -> Result<(), cc_enclave_result_t> {
@@ -121,12 +139,42 @@ fn start_and_serve() -> Result<(), cc_enclave_result_t> {
         .clone()
         .unwrap_or_default();
     let service = program::build_service(&ProgramOptions::with_attester(attester), |service| {
-        let _ = SESSIONS.set(service.sessions().clone());
         for (id, function) in functions {
             service.register_record_function(id, Arc::new(move |call| call_c(function, call)));
         }
     })
     .map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_GET_RA_REPORT, &*e))?;
+    let _installed = Installed::new(service.sessions().clone());
     let (input, output) = take_boundary()?;
     program::serve(service, input, output).map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_ENCLAVE_LOST, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sc_enclave::EnclaveLimits;
+
+    fn manager() -> Arc<SessionManager> {
+        let config = sc_protocol::EnclaveConfig::builder()
+            .attester(Arc::new(sc_protocol::testing::TestDoubleAttester::new(
+                [1; 32], [2; 32],
+            )))
+            .build()
+            .unwrap();
+        Arc::new(SessionManager::new(config, None, EnclaveLimits::default()))
+    }
+
+    #[test]
+    fn each_run_has_its_own_sessions_and_none_outlive_it() {
+        assert!(sessions().is_none());
+        let first = manager();
+        {
+            let _run = Installed::new(first.clone());
+            assert!(Arc::ptr_eq(&sessions().unwrap(), &first));
+        }
+        assert!(sessions().is_none(), "a finished run's sessions are gone");
+        let second = manager();
+        let _run = Installed::new(second.clone());
+        assert!(Arc::ptr_eq(&sessions().unwrap(), &second));
+    }
 }

@@ -89,8 +89,8 @@ impl ClientHandshake {
             .map(|(_, typ)| Extension { typ, data: &[] })
             .collect(),
         };
-        let client_hello_body = hello.to_vec();
-        let message = frame(MessageType::ClientHello, &client_hello_body);
+        let client_hello_body = hello.to_vec()?;
+        let message = frame(MessageType::ClientHello, &client_hello_body)?;
         Ok((
             Self {
                 config,
@@ -225,7 +225,7 @@ impl ClientHandshake {
         }
         Ok(Established {
             session,
-            client_finished: frame(MessageType::ClientFinished, &cf.to_vec()),
+            client_finished: frame(MessageType::ClientFinished, &cf.to_vec()?)?,
         })
     }
 }

@@ -123,7 +123,7 @@ impl EnclaveHandshake {
             finished: &[],
         };
         let mut body = Vec::with_capacity(512);
-        sh.encode_params(&mut body);
+        sh.encode_params(&mut body)?;
         let mut transcript = Transcript::new(suite.hash(), client_hello_body);
         transcript.update(&body);
 
@@ -174,19 +174,19 @@ impl EnclaveHandshake {
             });
         }
         let mark = body.len();
-        sh.encode_evidence_and_extensions(&mut body);
+        sh.encode_evidence_and_extensions(&mut body)?;
         transcript.update(&body[mark..]);
 
         let mark = body.len();
         match identity {
-            Some(c) => ServerHello::encode_signature(&c.sign_transcript(transcript.current().as_ref()), &mut body),
-            None => ServerHello::encode_signature(&[], &mut body),
+            Some(c) => ServerHello::encode_signature(&c.sign_transcript(transcript.current().as_ref()), &mut body)?,
+            None => ServerHello::encode_signature(&[], &mut body)?,
         }
         transcript.update(&body[mark..]);
 
         let mark = body.len();
         let finished = secrets.server_finished(transcript.current().as_ref());
-        ServerHello::encode_finished(finished.as_bytes(), &mut body);
+        ServerHello::encode_finished(finished.as_bytes(), &mut body)?;
         transcript.update(&body[mark..]);
 
         let th_end = transcript.current();
@@ -202,7 +202,7 @@ impl EnclaveHandshake {
                 traffic,
                 acknowledged,
             },
-            frame(MessageType::ServerHello, &body),
+            frame(MessageType::ServerHello, &body)?,
         ))
     }
 }

@@ -4,8 +4,8 @@
 //! beyond ending the handshake it names (the host could forge one, which is only the
 //! denial of service the host can always do).
 
-use super::frame::{MessageType, frame};
-use crate::codec::{Codec, DecodeError, Reader};
+use super::frame::{FRAME_HEADER_LEN, MessageType, frame_header};
+use crate::codec::{Codec, DecodeError, EncodeError, Reader};
 use alloc::vec::Vec;
 
 /// Why a handshake was abandoned.
@@ -98,17 +98,28 @@ pub struct Alert {
     pub code: AlertCode,
 }
 
+/// An alert body's length: session id and code.
+const ALERT_LEN: usize = 8 + 2;
+
 impl Alert {
     /// The whole frame.
     pub fn to_frame(&self) -> Vec<u8> {
-        frame(MessageType::Alert, &self.to_vec())
+        let mut out = Vec::with_capacity(FRAME_HEADER_LEN + ALERT_LEN);
+        out.extend_from_slice(&frame_header(MessageType::Alert, ALERT_LEN as u32));
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.session_id.to_be_bytes());
+        out.extend_from_slice(&self.code.code().to_be_bytes());
     }
 }
 
 impl<'a> Codec<'a> for Alert {
-    fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.session_id.to_be_bytes());
-        out.extend_from_slice(&self.code.code().to_be_bytes());
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.write(out);
+        Ok(())
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {

@@ -4,7 +4,7 @@
 //! collateral and acknowledgements are implemented; client attestation and resumption have
 //! codes reserved here.
 
-use crate::codec::{DecodeError, LengthPrefix, Reader};
+use crate::codec::{DecodeError, EncodeError, LengthPrefix, Reader};
 use alloc::vec::Vec;
 
 /// Extension codes. `EVIDENCE_COLLATERAL` and `ACKNOWLEDGEMENTS` are acted on in version 1.
@@ -54,12 +54,13 @@ pub fn read_extensions<'a>(r: &mut Reader<'a>) -> Result<Vec<Extension<'a>>, Dec
     Ok(out)
 }
 
-/// Writes an extension block.
-pub fn write_extensions(out: &mut Vec<u8>, exts: &[Extension<'_>]) {
+/// Writes an extension block, or fails if an extension or the whole block exceeds 65535
+/// bytes.
+pub fn write_extensions(out: &mut Vec<u8>, exts: &[Extension<'_>]) -> Result<(), EncodeError> {
     let mut block = Vec::new();
     for e in exts {
         block.extend_from_slice(&e.typ.0.to_be_bytes());
-        LengthPrefix::U16.put(&mut block, e.data);
+        LengthPrefix::U16.put(&mut block, e.data)?;
     }
-    LengthPrefix::U16.put(out, &block);
+    LengthPrefix::U16.put(out, &block)
 }

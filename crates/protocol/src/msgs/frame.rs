@@ -6,7 +6,7 @@
 //! One channel message is exactly one frame: bytes after the body are an error.
 
 use super::MAX_FRAME_BODY;
-use crate::codec::{DecodeError, Reader};
+use crate::codec::{DecodeError, EncodeError, Reader};
 use alloc::vec::Vec;
 
 /// The frame format version this implementation writes and accepts.
@@ -126,24 +126,28 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// The frame header for a body of `body_len` bytes (callers bound it by
-/// [`MAX_FRAME_BODY`], which fits in a u32).
-pub fn frame_header(msg_type: MessageType, body_len: usize) -> [u8; FRAME_HEADER_LEN] {
-    let len = u32::try_from(body_len).unwrap_or(u32::MAX).to_be_bytes();
+/// The frame header for a body of `body_len` bytes (the length field's own type, so that
+/// no length can be cut to fit).
+pub fn frame_header(msg_type: MessageType, body_len: u32) -> [u8; FRAME_HEADER_LEN] {
+    let len = body_len.to_be_bytes();
     [msg_type.code(), WIRE_VERSION, len[0], len[1], len[2], len[3]]
 }
 
-/// Appends a frame header for a body of `body_len` bytes.
-fn write_frame_header(out: &mut Vec<u8>, msg_type: MessageType, body_len: usize) {
-    out.extend_from_slice(&frame_header(msg_type, body_len));
-}
-
-/// Wraps a body into a whole frame.
-pub(crate) fn frame(msg_type: MessageType, body: &[u8]) -> Vec<u8> {
+/// Wraps a body into a whole frame, or fails if the body exceeds [`MAX_FRAME_BODY`] (no
+/// peer would read it).
+pub(crate) fn frame(msg_type: MessageType, body: &[u8]) -> Result<Vec<u8>, EncodeError> {
+    let too_long = EncodeError {
+        len: body.len(),
+        max: MAX_FRAME_BODY,
+    };
+    if body.len() > MAX_FRAME_BODY {
+        return Err(too_long);
+    }
+    let len = u32::try_from(body.len()).map_err(|_| too_long)?;
     let mut out = Vec::with_capacity(FRAME_HEADER_LEN + body.len());
-    write_frame_header(&mut out, msg_type, body.len());
+    out.extend_from_slice(&frame_header(msg_type, len));
     out.extend_from_slice(body);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -152,7 +156,7 @@ mod tests {
 
     #[test]
     fn frame_round_trip_and_errors() {
-        let f = frame(MessageType::Alert, &[0, 0, 0, 0, 0, 0, 0, 7, 0, 1]);
+        let f = frame(MessageType::Alert, &[0, 0, 0, 0, 0, 0, 0, 7, 0, 1]).unwrap();
         let parsed = Frame::parse(&f, 1024).unwrap();
         assert_eq!(parsed.msg_type, MessageType::Alert);
         assert_eq!(parsed.session_id(), Some(7));

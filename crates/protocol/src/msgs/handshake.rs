@@ -2,7 +2,7 @@
 
 use super::extension::{Extension, read_extensions, write_extensions};
 use super::{MAX_EVIDENCE_LEN, MAX_FINISHED_LEN, MAX_PUBLIC_KEY_LEN, MAX_SIGNATURE_LEN};
-use crate::codec::{Codec, DecodeError, LengthPrefix, Reader};
+use crate::codec::{Codec, DecodeError, EncodeError, LengthPrefix, Reader, len_as};
 use alloc::vec::Vec;
 
 const MAX_VERSIONS: usize = 16;
@@ -20,9 +20,9 @@ pub struct KeyShare<'a> {
 }
 
 impl<'a> Codec<'a> for KeyShare<'a> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.group.to_be_bytes());
-        LengthPrefix::U16.put(out, self.key);
+        LengthPrefix::U16.put(out, self.key)
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -54,12 +54,14 @@ fn read_list<'a, T>(
     (0..n).map(|_| item(r)).collect()
 }
 
-/// Writes a one-byte count then each item. Lists are bounded by construction.
-fn write_list<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
-    out.push(u8::try_from(items.len()).unwrap_or(u8::MAX));
-    for i in items.iter().take(usize::from(u8::MAX)) {
-        item(out, i);
-    }
+/// Writes a one-byte count then each item, or fails if there are more than 255.
+fn write_list<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    mut item: impl FnMut(&mut Vec<u8>, &T) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    out.push(len_as::<u8>(items.len())?);
+    items.iter().try_for_each(|i| item(out, i))
 }
 
 /// The client's offer. Everything in it is covered by the transcript hash.
@@ -80,13 +82,22 @@ pub struct ClientHello<'a> {
 }
 
 impl<'a> Codec<'a> for ClientHello<'a> {
-    fn encode(&self, out: &mut Vec<u8>) {
-        write_list(out, &self.versions, |o, v| o.extend_from_slice(&v.to_be_bytes()));
-        write_list(out, &self.suites, |o, s| o.extend_from_slice(&s.to_be_bytes()));
-        write_list(out, &self.binding_modes, |o, m| o.push(*m));
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        write_list(out, &self.versions, |o, v| {
+            o.extend_from_slice(&v.to_be_bytes());
+            Ok(())
+        })?;
+        write_list(out, &self.suites, |o, s| {
+            o.extend_from_slice(&s.to_be_bytes());
+            Ok(())
+        })?;
+        write_list(out, &self.binding_modes, |o, m| {
+            o.push(*m);
+            Ok(())
+        })?;
         out.extend_from_slice(&self.nonce);
-        write_list(out, &self.key_shares, |o, k| k.encode(o));
-        write_extensions(out, &self.extensions);
+        write_list(out, &self.key_shares, |o, k| k.encode(o))?;
+        write_extensions(out, &self.extensions)
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -112,9 +123,9 @@ pub struct IdentityKeyField<'a> {
 }
 
 impl<'a> Codec<'a> for IdentityKeyField<'a> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.scheme.to_be_bytes());
-        LengthPrefix::U16.put(out, self.key);
+        LengthPrefix::U16.put(out, self.key)
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -137,9 +148,9 @@ pub struct EvidenceField<'a> {
 }
 
 impl<'a> Codec<'a> for EvidenceField<'a> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.platform.to_be_bytes());
-        LengthPrefix::U32.put(out, self.bytes);
+        LengthPrefix::U32.put(out, self.bytes)
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {
@@ -190,30 +201,30 @@ pub struct ServerHelloOffsets {
 
 impl<'a> ServerHello<'a> {
     /// Writes the parameter section (session id through identity key).
-    pub fn encode_params(&self, out: &mut Vec<u8>) {
+    pub fn encode_params(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.session_id.to_be_bytes());
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.suite.to_be_bytes());
         out.push(self.binding_mode);
         out.extend_from_slice(&self.nonce);
-        self.key_share.encode(out);
-        self.identity_key.encode(out);
+        self.key_share.encode(out)?;
+        self.identity_key.encode(out)
     }
 
     /// Writes the evidence and extensions sections.
-    pub fn encode_evidence_and_extensions(&self, out: &mut Vec<u8>) {
-        self.evidence.encode(out);
-        write_extensions(out, &self.extensions);
+    pub fn encode_evidence_and_extensions(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.evidence.encode(out)?;
+        write_extensions(out, &self.extensions)
     }
 
     /// Writes the signature section.
-    pub fn encode_signature(signature: &[u8], out: &mut Vec<u8>) {
-        LengthPrefix::U16.put(out, signature);
+    pub fn encode_signature(signature: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        LengthPrefix::U16.put(out, signature)
     }
 
     /// Writes the finished section.
-    pub fn encode_finished(finished: &[u8], out: &mut Vec<u8>) {
-        LengthPrefix::U8.put(out, finished);
+    pub fn encode_finished(finished: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        LengthPrefix::U8.put(out, finished)
     }
 
     /// Reads a whole body, returning the section offsets the transcript needs.
@@ -267,9 +278,9 @@ pub struct ClientFinished<'a> {
 }
 
 impl<'a> Codec<'a> for ClientFinished<'a> {
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.session_id.to_be_bytes());
-        LengthPrefix::U8.put(out, self.verify_data);
+        LengthPrefix::U8.put(out, self.verify_data)
     }
 
     fn read(r: &mut Reader<'a>) -> Result<Self, DecodeError> {

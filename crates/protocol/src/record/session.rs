@@ -401,8 +401,10 @@ impl Session {
 }
 
 fn write_header(out: &mut [u8], msg_type: MessageType, session_id: u64, epoch: u32, sequence: u64, len: usize) {
+    // Callers bound `len` by the record limit (at most MAX_RECORD_PLAINTEXT), so the body
+    // fits the u32 length field; a larger one would be a bug, refused by the header's type.
     let body_len = RECORD_HEADER_LEN - FRAME_HEADER_LEN + len + TAG_LEN;
-    out[..FRAME_HEADER_LEN].copy_from_slice(&frame_header(msg_type, body_len));
+    out[..FRAME_HEADER_LEN].copy_from_slice(&frame_header(msg_type, body_len as u32));
     let mut rh = [0u8; 20];
     RecordHeader {
         session_id,
