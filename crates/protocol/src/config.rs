@@ -234,8 +234,9 @@ pub struct EnclaveConfig {
 }
 
 impl EnclaveConfig {
-    /// Starts a builder: every suite, per-session mode preferred when both credentials are
-    /// present, 30 s handshake timeout, default limits.
+    /// Starts a builder: every suite, the modes the credentials allow (identity-key mode
+    /// preferred when both are present: it is cheaper per handshake), 30 s handshake
+    /// timeout, default limits.
     pub fn builder() -> EnclaveConfigBuilder {
         EnclaveConfigBuilder {
             suites: CipherSuite::ALL.to_vec(),

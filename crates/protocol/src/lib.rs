@@ -3,8 +3,11 @@
 //! A data owner (client) and an enclave agree on session keys bound to remote attestation
 //! of the enclave; the untrusted host between them relays ciphertext only. This crate is
 //! the protocol and nothing else: bytes in, bytes out. It opens no socket, starts no
-//! thread, reads no clock and owns no random number generator: the caller passes `now`
-//! and an RNG, so every run can be reproduced. It is `no_std` (with `alloc`).
+//! thread and reads no clock: the caller passes `now` and an RNG, so every run can be
+//! reproduced. The one exception is opt-in: a configuration with
+//! [`EphemeralKeys::SystemRng`] draws its ephemeral keys from ring's system RNG (for
+//! ring's faster X25519); everything else still comes from the caller's RNG. It is
+//! `no_std` (with `alloc`).
 //!
 //! * [`codec`] and [`msgs`]: the wire format of docs/PROTOCOL.md over a bounds-checked
 //!   reader.

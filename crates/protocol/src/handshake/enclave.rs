@@ -19,7 +19,9 @@ use crate::time::UnixTime;
 use alloc::vec::Vec;
 use subtle::ConstantTimeEq;
 
-/// Entry point of the enclave side.
+/// The enclave side's entry point. There is no enclave state before a ClientHello
+/// arrives, so this type holds nothing: [`EnclaveHandshake::accept`] answers the hello and
+/// returns the first real state, [`AwaitingClientFinished`].
 #[derive(Debug)]
 pub struct EnclaveHandshake;
 
