@@ -62,7 +62,10 @@ impl ChildProcess {
     /// and stdout and its stderr inherited.
     pub fn spawn_command(mut command: Command, deadlines: impl Into<Deadlines>) -> Result<Self, BoundaryError> {
         let program = command.get_program().to_owned();
-        let spawn_error = |e: std::io::Error| BoundaryError::Spawn(format!("{}: {e}", program.to_string_lossy()));
+        let spawn_error = |e: std::io::Error| BoundaryError::Spawn {
+            what: program.to_string_lossy().into_owned(),
+            cause: sc_protocol::OtherError::new(e),
+        };
         let (ours, theirs) = UnixStream::pair().map_err(spawn_error)?;
         let their_stdin: OwnedFd = theirs.try_clone().map_err(spawn_error)?.into();
         let their_stdout: OwnedFd = theirs.into();

@@ -103,7 +103,7 @@ impl std::fmt::Debug for PendingCall {
 }
 
 /// A call could not be completed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BoundaryError {
     /// The enclave process exited or crashed; restart it to continue.
@@ -115,9 +115,15 @@ pub enum BoundaryError {
     /// A frame crossing the boundary was malformed.
     #[error("malformed boundary frame: {0}")]
     Malformed(&'static str),
-    /// The enclave process could not be started.
-    #[error("cannot start enclave: {0}")]
-    Spawn(String),
+    /// The enclave process (or a thread of the transport) could not be started.
+    #[error("cannot start {what}")]
+    Spawn {
+        /// What could not be started (the program's path).
+        what: String,
+        /// The operating system's error.
+        #[source]
+        cause: sc_protocol::OtherError,
+    },
 }
 
 /// Calls an [`EnclaveService`] in the same process.

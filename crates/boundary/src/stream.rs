@@ -298,7 +298,10 @@ impl StreamTransport {
         std::thread::Builder::new()
             .name("sc-boundary-answers".into())
             .spawn(move || reading.read_answers(reader))
-            .map_err(|e| BoundaryError::Spawn(format!("answer reader thread: {e}")))?;
+            .map_err(|e| BoundaryError::Spawn {
+                what: "the boundary's answer reader thread".into(),
+                cause: sc_protocol::OtherError::new(e),
+            })?;
         Ok(Self { shared })
     }
 

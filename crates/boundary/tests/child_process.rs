@@ -39,7 +39,15 @@ fn pending_call_fails_within_a_second_when_the_process_dies() {
 #[test]
 fn missing_program_is_a_spawn_error() {
     let err = ChildProcess::spawn(Path::new("/nonexistent/enclave"), ["x"], Duration::from_secs(1)).unwrap_err();
-    assert!(matches!(err, BoundaryError::Spawn(_)));
+    let BoundaryError::Spawn { what, cause } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(what, "/nonexistent/enclave");
+    let io = cause
+        .get_ref()
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind);
+    assert_eq!(io, Some(std::io::ErrorKind::NotFound), "the OS error is kept");
 }
 
 #[test]

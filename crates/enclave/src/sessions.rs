@@ -65,9 +65,6 @@ pub enum EnclaveError {
     /// No application function has this number.
     #[error("no application function {0}")]
     NoSuchFunction(u32),
-    /// The identity credential could not be refreshed.
-    #[error("attestation unavailable: {0}")]
-    Attestation(String),
     /// An application function reported failure with this code.
     #[error("application function failed with code {0}")]
     Application(i32),
@@ -83,7 +80,6 @@ impl EnclaveError {
             EnclaveError::Record(_) => ErrorCode::Record,
             EnclaveError::Unexpected(_) => ErrorCode::UnexpectedMessage,
             EnclaveError::NoSuchFunction(_) => ErrorCode::NoSuchFunction,
-            EnclaveError::Attestation(_) => ErrorCode::Attestation,
             EnclaveError::Application(_) => ErrorCode::Application,
         }
     }
