@@ -374,7 +374,8 @@ pub unsafe extern "C" fn cc_sec_chl_svr_callback(
                 Routed::Nothing | Routed::Closed => None,
             };
             if let Some(m) = reply {
-                kit.send(&m).map_err(|_| CC_ERROR_SEC_CHL_SEND_MSG)?;
+                kit.send(&m)
+                    .map_err(|e| sc_ffi_common::last_error::failed(CC_ERROR_SEC_CHL_SEND_MSG, &e))?;
             }
             Ok(())
         })())
