@@ -563,3 +563,52 @@ fn dcap_messages_that_are_classified_stay_pinned() {
     assert!(matches!(&e, AttestationError::Other(_)), "{e:?}");
     assert!(chain(&e).contains("QE Identity"), "{}", chain(&e));
 }
+
+/// Evidence bytes are canonical: zero padding after a DCAP quote's own length is accepted
+/// and dropped (the shared TDX quote arrives with 70 zero bytes after its signature data;
+/// other stacks send thousands), anything else after it is refused, and so are non-zero
+/// bytes in an SEV-SNP report's signature padding and reserved area (the signature does
+/// not cover them).
+#[test]
+fn evidence_bytes_are_canonical() {
+    use sc_attestation::platforms::{dcap, snp};
+    let quote = read(DCAP, "tdx_quote");
+    let own = dcap::canonical_quote(&quote).unwrap();
+    assert_eq!((quote.len(), own.len()), (5006, 4936), "70 bytes of zero padding");
+    let padded = verify_tdx(&tdx(""), &quote, JULY_2025).unwrap();
+    assert_eq!(padded, verify_tdx(&tdx(""), own, JULY_2025).unwrap(), "the same claims");
+    let mut more = quote.clone();
+    more.extend(vec![0; 4096]);
+    assert_eq!(verify_tdx(&tdx(""), &more, JULY_2025).unwrap(), padded);
+    for at in [own.len(), quote.len() - 1] {
+        let mut tail = quote.clone();
+        tail[at] = 1;
+        assert!(
+            matches!(
+                verify_tdx(&tdx(""), &tail, JULY_2025),
+                Err(AttestationError::Malformed { what, .. }) if what.contains("after the DCAP quote")
+            ),
+            "non-zero byte at {at}"
+        );
+    }
+    assert!(matches!(
+        dcap::canonical_quote(&quote[..own.len() - 1]),
+        Err(AttestationError::Malformed { .. })
+    ));
+
+    let report = read(TRUSTEE, "milan/test-report.bin");
+    let vcek = read(TRUSTEE, "milan/test-vcek.der");
+    let reg = snp(&[MILAN_MEASUREMENT], MILAN_CHAIN);
+    verify_snp(&reg, &report, &vcek, JUNE_2025).unwrap();
+    // r's padding, s's padding, the reserved bytes after the signature.
+    for at in [0x2A0 + 48, 0x2E8 + 71, 0x330, 0x49F] {
+        let mut bent = report.clone();
+        bent[at] = 0x01;
+        let e = verify_snp(&reg, &bent, &vcek, JUNE_2025).unwrap_err();
+        assert!(
+            matches!(&e, AttestationError::Malformed { what, .. } if what.contains("padding")),
+            "offset {at:#x}: {e:?}"
+        );
+        assert!(snp::check_canonical(&bent).is_err());
+    }
+}

@@ -263,8 +263,14 @@ impl Shared {
 }
 
 /// An [`EnclaveTransport`] over a stream pair to an enclave running [`crate::serve`].
+///
+/// Its reader thread ends when the answer stream ends. Dropping a transport whose stream
+/// has ended joins that thread; dropping one whose stream is still open leaves the thread
+/// to end with the stream (a generic reader cannot be interrupted), so close the stream
+/// (as [`crate::ChildProcess`] does) to release it.
 pub struct StreamTransport {
     shared: Arc<Shared>,
+    reader: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for StreamTransport {
@@ -295,14 +301,17 @@ impl StreamTransport {
             on_hung: Box::new(on_hung),
         });
         let reading = shared.clone();
-        std::thread::Builder::new()
+        let reader = std::thread::Builder::new()
             .name("sc-boundary-answers".into())
             .spawn(move || reading.read_answers(reader))
             .map_err(|e| BoundaryError::Spawn {
                 what: "the boundary's answer reader thread".into(),
                 cause: sc_protocol::OtherError::new(e),
             })?;
-        Ok(Self { shared })
+        Ok(Self {
+            shared,
+            reader: Mutex::new(Some(reader)),
+        })
     }
 
     /// Whether the stream is unusable (the enclave exited, hung or broke the stream).
@@ -313,6 +322,26 @@ impl StreamTransport {
     /// Calls sent and not yet answered or withdrawn.
     pub fn pending(&self) -> usize {
         lock(&self.shared.calls).pending.len()
+    }
+}
+
+impl Drop for StreamTransport {
+    /// Joins the reader thread if the stream has ended (it is then returning: the wait is
+    /// bounded, so a stream that a hung verdict could not end never blocks the drop).
+    fn drop(&mut self) {
+        let Some(reader) = lock(&self.reader).take() else {
+            return;
+        };
+        if !self.is_dead() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_millis(100);
+        while !reader.is_finished() && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        if reader.is_finished() {
+            let _ = reader.join();
+        }
     }
 }
 

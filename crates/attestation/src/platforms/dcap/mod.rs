@@ -29,8 +29,8 @@ pub(crate) const PLATFORM: Platform = Platform {
     detect,
     describe: |platform, bytes| {
         matches!(platform, PlatformId::SGX_DCAP | PlatformId::TDX_DCAP).then(|| {
-            let quote =
-                dcap_qvl::quote::Quote::parse(bytes).map_err(|e| AttestationError::malformed_by("DCAP quote", e))?;
+            let quote = dcap_qvl::quote::Quote::parse(canonical_quote(bytes)?)
+                .map_err(|e| AttestationError::malformed_by("DCAP quote", e))?;
             claims(platform, &quote.report)
         })
     },
@@ -49,6 +49,41 @@ impl PlatformPolicy for DcapPolicy {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// The quote's own bytes, without the zero padding a fixed-size buffer may add after it.
+/// Non-zero bytes after the quote are refused: evidence bytes are canonical, so that a cache
+/// or a replay check keyed on them stays sound.
+///
+/// Layout (little-endian): a 48-byte header (u16 version, u16 key type, u32 TEE type, ...);
+/// the report body (v3 SGX: 384 bytes; v4 TDX: 584 bytes; v5: u16 body type, u32 body size,
+/// then the body); u32 signature data length; the signature data.
+pub fn canonical_quote(bytes: &[u8]) -> Result<&[u8], AttestationError> {
+    let short = || AttestationError::malformed("DCAP quote shorter than its own lengths");
+    let u16_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u32_at = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let version = u16_at(0).ok_or_else(short)?;
+    let tee = u32_at(4).ok_or_else(short)?;
+    let (body_at, body_len): (usize, usize) = match (version, tee) {
+        (3, 0) => (48, 384),
+        (4, 0x81) => (48, 584),
+        (5, _) => (54, u32_at(50).ok_or_else(short)?),
+        _ => return Err(AttestationError::malformed("DCAP quote version or TEE type")),
+    };
+    let sig_len_at = body_at.checked_add(body_len).ok_or_else(short)?;
+    let sig_len = u32_at(sig_len_at).ok_or_else(short)?;
+    let end = (sig_len_at + 4)
+        .checked_add(sig_len)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(short)?;
+    if bytes[end..].iter().any(|&b| b != 0) {
+        return Err(AttestationError::malformed("non-zero bytes after the DCAP quote"));
+    }
+    Ok(&bytes[..end])
 }
 
 /// A DCAP quote header: u16 version, u16 key type, u32 TEE type (0 SGX, 0x81 TDX).

@@ -49,13 +49,16 @@ impl DcapVerifier {
     /// Tries the evidence's own collateral, else each configured collateral file; the
     /// first that verifies wins, else the last error is reported.
     fn verify_any(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
+        // Only the quote's own bytes are verified (trailing zero padding dropped, anything
+        // else after it refused).
+        let quote = super::canonical_quote(evidence.bytes)?;
         let carried = evidence.collateral.map(parse_collateral).transpose()?;
         let candidates: Vec<&QuoteCollateralV3> = carried.iter().chain(self.policy.collateral.iter()).collect();
         let mut last = AttestationError::collateral(
             "no collateral: send it with the evidence or set collateral_dir in the policy",
         );
         for c in candidates {
-            match self.verify_quote(evidence.bytes, c, now) {
+            match self.verify_quote(quote, c, now) {
                 Ok(r) => return Ok(r),
                 Err(e) => last = e,
             }

@@ -18,6 +18,33 @@ use std::sync::Arc;
 /// Size of an SEV-SNP attestation report.
 pub const REPORT_LEN: usize = 1184;
 
+/// Offsets in the report: the signature's r and s (72 bytes each, a little-endian P-384
+/// value in the first 48) and the reserved bytes after them, up to the report's end.
+const SIGNATURE_R: usize = 0x2A0;
+const SIGNATURE_S: usize = 0x2E8;
+const SIGNATURE_RESERVED: usize = 0x330;
+const P384_LEN: usize = 48;
+
+/// Refuses a report whose signature padding or reserved bytes are not zero. The signature
+/// does not cover them, so without this check one report would have many byte forms, and a
+/// cache or replay check keyed on the bytes would not be sound.
+pub fn check_canonical(report: &[u8]) -> Result<(), AttestationError> {
+    if report.len() != REPORT_LEN {
+        return Err(AttestationError::malformed("SEV-SNP report length"));
+    }
+    let padding = [
+        &report[SIGNATURE_R + P384_LEN..SIGNATURE_S],
+        &report[SIGNATURE_S + P384_LEN..SIGNATURE_RESERVED],
+        &report[SIGNATURE_RESERVED..],
+    ];
+    if padding.iter().any(|p| p.iter().any(|&b| b != 0)) {
+        return Err(AttestationError::malformed(
+            "SEV-SNP report: non-zero signature padding or reserved bytes",
+        ));
+    }
+    Ok(())
+}
+
 /// AMD SEV-SNP.
 pub(crate) const PLATFORM: Platform = Platform {
     sections: &[Section {

@@ -108,6 +108,7 @@ impl SnpVerifier {
         if evidence.bytes.len() != REPORT_LEN {
             return Err(AttestationError::malformed("SEV-SNP report length"));
         }
+        super::check_canonical(evidence.bytes)?;
         let report = AttestationReport::from_bytes(evidence.bytes)
             .map_err(|e| AttestationError::malformed_by("SEV-SNP report", e))?;
         let vek = self.vek(evidence, &report)?;
