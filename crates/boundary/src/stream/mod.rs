@@ -17,16 +17,17 @@
 //! and every pending and later call fails. End of stream (the enclave exited) and a
 //! malformed answer stream fail every pending and later call at once.
 
+mod slots;
+mod sync;
+
 use crate::call::{ONE_WAY, Request, Response};
 use crate::wire::read_frame;
 use crate::{BoundaryError, EnclaveTransport, PendingCall};
-use std::collections::HashMap;
+use slots::{Answer, Slot, SlotRef, Table};
 use std::io::{BufReader, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-type Answer = Result<Response, BoundaryError>;
 
 /// Read buffer of the answer stream: an answer's length, head and small body in one read.
 const ANSWER_BUFFER: usize = 64 * 1024;
@@ -68,45 +69,8 @@ const SPIN: Duration = Duration::from_micros(50);
 /// Calls in flight at most (its own included) for a caller to poll before sleeping.
 const SPIN_WHEN_PENDING: usize = 1;
 
-/// Where a call's answer lands.
-#[derive(Default)]
-struct Slot {
-    answer: Mutex<Option<Answer>>,
-    ready: Condvar,
-    filled: AtomicBool,
-}
-
-impl Slot {
-    fn fill(&self, answer: Answer) {
-        *lock(&self.answer) = Some(answer);
-        self.filled.store(true, Ordering::Release);
-        self.ready.notify_one();
-    }
-
-    /// Polls for the answer for up to [`SPIN`].
-    fn spin(&self) {
-        let start = Instant::now();
-        // Yielding, not spinning: when other threads can run (the reader, the enclave,
-        // other callers), they get the core.
-        while !self.filled.load(Ordering::Acquire) && start.elapsed() < SPIN {
-            std::thread::yield_now();
-        }
-    }
-}
-
-#[derive(Default)]
-struct Calls {
-    pending: HashMap<u64, Arc<Slot>>,
-    /// The stream is unusable (the enclave exited, hung or broke it): later calls fail
-    /// with [`BoundaryError::EnclaveExited`] at once.
-    dead: bool,
-    /// The last answer, or the moment calls became pending after none were: the enclave
-    /// is hung when calls are pending and this is older than `hung_after`.
-    heard_at: Option<Instant>,
-}
-
 struct Shared {
-    calls: Mutex<Calls>,
+    calls: Table,
     writer: Mutex<Box<dyn Write + Send>>,
     next_id: AtomicU64,
     deadlines: Deadlines,
@@ -118,18 +82,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Marks the stream unusable and fails every pending call with `error`.
-    fn fail_all(&self, error: BoundaryError) {
-        let pending = {
-            let mut calls = lock(&self.calls);
-            calls.dead = true;
-            std::mem::take(&mut calls.pending)
-        };
-        for (_, slot) in pending {
-            slot.fill(Err(error.clone()));
-        }
-    }
-
     /// Declares the enclave hung: fails every call and runs the hook (which should make the
     /// stream end).
     fn hung(&self) {
@@ -139,7 +91,7 @@ impl Shared {
         );
         // Calls fail as timed out before the hook ends the stream (whose end would fail
         // them as exited).
-        self.fail_all(BoundaryError::Timeout);
+        self.calls.fail_all(BoundaryError::Timeout);
         (self.on_hung)();
     }
 
@@ -148,16 +100,8 @@ impl Shared {
         let error = loop {
             match read_frame(&mut reader) {
                 Ok(Some((id, kind, body))) => {
-                    let answer = Response::decode(kind, &body).map_err(BoundaryError::Malformed);
-                    let slot = {
-                        let mut calls = lock(&self.calls);
-                        calls.heard_at = Some(Instant::now());
-                        calls.pending.remove(&id)
-                    };
-                    // No slot: the call was withdrawn at its deadline; the answer is late.
-                    if let Some(slot) = slot {
-                        slot.fill(answer);
-                    }
+                    self.calls
+                        .deliver(id, Response::decode(kind, &body).map_err(BoundaryError::Malformed));
                 }
                 Ok(None) => break BoundaryError::EnclaveExited,
                 Err(e) => {
@@ -166,25 +110,15 @@ impl Shared {
                 }
             }
         };
-        self.fail_all(error);
+        self.calls.fail_all(error);
     }
 
-    fn submit(&self, request: &Request) -> Result<(u64, Arc<Slot>, Instant), BoundaryError> {
+    fn submit(&self, request: &Request) -> Result<(u64, SlotRef, Instant), BoundaryError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let slot = Arc::new(Slot::default());
-        {
-            let mut calls = lock(&self.calls);
-            if calls.dead {
-                return Err(BoundaryError::EnclaveExited);
-            }
-            if calls.pending.is_empty() {
-                calls.heard_at = Some(Instant::now());
-            }
-            calls.pending.insert(id, slot.clone());
-        }
+        let slot = self.calls.register(id)?;
         let deadline = Instant::now() + self.deadlines.call;
         if let Err(e) = self.write(id, request) {
-            lock(&self.calls).pending.remove(&id);
+            self.calls.forget(id);
             return Err(e);
         }
         Ok((id, slot, deadline))
@@ -206,7 +140,7 @@ impl Shared {
                 if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
                     self.hung();
                 } else {
-                    self.fail_all(BoundaryError::EnclaveExited);
+                    self.calls.fail_all(BoundaryError::EnclaveExited);
                 }
                 Err(BoundaryError::EnclaveExited)
             }
@@ -216,49 +150,31 @@ impl Shared {
     /// Waits for call `id`'s answer until `deadline`, checking meanwhile whether the
     /// enclave has hung.
     fn wait(&self, id: u64, slot: &Slot, deadline: Instant) -> Answer {
-        if lock(&self.calls).pending.len() <= SPIN_WHEN_PENDING {
-            slot.spin();
-        }
-        let mut answer = lock(&slot.answer);
-        loop {
-            if let Some(a) = answer.take() {
-                return a;
+        if self.calls.pending() <= SPIN_WHEN_PENDING {
+            // Yielding, not spinning: when other threads can run (the reader, the enclave,
+            // other callers), they get the core.
+            let start = Instant::now();
+            while !slot.is_filled() && start.elapsed() < SPIN {
+                std::thread::yield_now();
             }
+        }
+        loop {
             let now = Instant::now();
             if now >= deadline {
-                drop(answer);
-                return self.withdraw(id, slot);
+                // If the enclave has meanwhile been silent for `hung_after`, it is declared
+                // hung first.
+                if self.calls.silent_for(self.deadlines.hung_after) {
+                    self.hung();
+                }
+                return self.calls.withdraw(id, slot);
             }
-            let pause = deadline.saturating_duration_since(now).min(HUNG_CHECK);
-            answer = slot
-                .ready
-                .wait_timeout(answer, pause)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-            if answer.is_none() && self.is_hung() {
-                drop(answer);
+            if let Some(answer) = slot.wait_for(deadline.saturating_duration_since(now).min(HUNG_CHECK)) {
+                return answer;
+            }
+            if self.calls.silent_for(self.deadlines.hung_after) {
                 self.hung();
-                answer = lock(&slot.answer);
             }
         }
-    }
-
-    fn is_hung(&self) -> bool {
-        let calls = lock(&self.calls);
-        !calls.dead
-            && !calls.pending.is_empty()
-            && calls.heard_at.is_some_and(|t| t.elapsed() >= self.deadlines.hung_after)
-    }
-
-    /// Withdraws a call at its deadline: unless its answer landed meanwhile, it fails with
-    /// [`BoundaryError::Timeout`] and its answer will be discarded when it comes. (If the
-    /// enclave has meanwhile been silent for `hung_after`, it is declared hung first.)
-    fn withdraw(&self, id: u64, slot: &Slot) -> Answer {
-        if self.is_hung() {
-            self.hung();
-        }
-        lock(&self.calls).pending.remove(&id);
-        lock(&slot.answer).take().unwrap_or(Err(BoundaryError::Timeout))
     }
 }
 
@@ -275,10 +191,9 @@ pub struct StreamTransport {
 
 impl std::fmt::Debug for StreamTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let calls = lock(&self.shared.calls);
         f.debug_struct("StreamTransport")
-            .field("pending", &calls.pending.len())
-            .field("dead", &calls.dead)
+            .field("pending", &self.shared.calls.pending())
+            .field("dead", &self.shared.calls.is_dead())
             .finish_non_exhaustive()
     }
 }
@@ -294,7 +209,7 @@ impl StreamTransport {
         on_hung: impl Fn() + Send + Sync + 'static,
     ) -> Result<Self, BoundaryError> {
         let shared = Arc::new(Shared {
-            calls: Mutex::new(Calls::default()),
+            calls: Table::default(),
             writer: Mutex::new(Box::new(writer)),
             next_id: AtomicU64::new(1),
             deadlines: deadlines.into(),
@@ -316,12 +231,12 @@ impl StreamTransport {
 
     /// Whether the stream is unusable (the enclave exited, hung or broke the stream).
     pub fn is_dead(&self) -> bool {
-        lock(&self.shared.calls).dead
+        self.shared.calls.is_dead()
     }
 
     /// Calls sent and not yet answered or withdrawn.
     pub fn pending(&self) -> usize {
-        lock(&self.shared.calls).pending.len()
+        self.shared.calls.pending()
     }
 }
 
@@ -354,7 +269,7 @@ impl EnclaveTransport for StreamTransport {
 
     /// A one-way call: written with call id 0, so the enclave answers nothing.
     fn notify(&self, request: Request) -> Result<(), BoundaryError> {
-        if lock(&self.shared.calls).dead {
+        if self.shared.calls.is_dead() {
             return Err(BoundaryError::EnclaveExited);
         }
         self.shared.write(ONE_WAY, &request)
