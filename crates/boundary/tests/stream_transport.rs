@@ -174,3 +174,36 @@ fn the_end_of_the_stream_fails_pending_and_later_calls_at_once() {
     assert!(!p.hung.load(Ordering::SeqCst));
     service.release.store(true, Ordering::SeqCst);
 }
+
+/// Found by fuzzing (boundary_codec, a leak report): the reader thread outlived a dropped
+/// transport. Dropping a transport whose stream has ended now joins it.
+#[test]
+fn dropping_a_transport_whose_stream_ended_ends_its_reader() {
+    struct Signals(std::io::Cursor<Vec<u8>>, Arc<AtomicBool>);
+    impl std::io::Read for Signals {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+    impl Drop for Signals {
+        fn drop(&mut self) {
+            // Slow to drop, so that only a join (not luck) sees the flag set in time.
+            std::thread::sleep(Duration::from_millis(20));
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let transport = StreamTransport::new(
+        Signals(std::io::Cursor::new(vec![0xff; 3]), dropped.clone()),
+        std::io::sink(),
+        Deadlines::new(Duration::from_secs(1)),
+        || {},
+    )
+    .unwrap();
+    assert!(sc_test_support::eventually(Duration::from_secs(2), || transport.is_dead()));
+    drop(transport);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the reader thread ended with the transport"
+    );
+}

@@ -197,3 +197,25 @@ fn records_of_many_sessions_at_once_stay_with_their_session() {
     }
     assert_eq!(m.open_sessions(), 32);
 }
+
+/// Found by fuzzing (enclave_handshake): a ClientFinished edited to name another session
+/// must not touch this one: its handshake stays pending (until its deadline) and no
+/// session opens.
+#[test]
+fn a_finished_naming_another_session_leaves_the_handshake_pending() {
+    let m = manager(EnclaveLimits::default());
+    let (hs, ch) = hello(1);
+    let ChannelOutcome::Accepted { server_hello, .. } = m.handle_channel(&ch, NOW).unwrap() else {
+        panic!()
+    };
+    let est = hs.read_server_hello(&server_hello, NOW).unwrap();
+    let mut other = est.client_finished.clone();
+    other[6] ^= 0x80;
+    assert_eq!(m.handle_channel(&other, NOW), Err(EnclaveError::UnknownSession));
+    assert_eq!((m.pending_handshakes(), m.open_sessions()), (1, 0));
+    assert!(matches!(
+        m.handle_channel(&est.client_finished, NOW),
+        Ok(ChannelOutcome::Established { .. })
+    ));
+    assert_eq!((m.pending_handshakes(), m.open_sessions()), (0, 1));
+}
