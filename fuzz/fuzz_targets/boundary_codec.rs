@@ -5,9 +5,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sc_boundary::{
-    ChannelOutcome, Deadlines, EnclaveService, EnclaveTransport, Request, Response, StreamTransport,
-};
+use sc_boundary::{ChannelOutcome, Deadlines, EnclaveService, EnclaveTransport, Request, Response, StreamTransport};
 use std::io::Cursor;
 use std::sync::Arc;
 use std::time::Duration;

@@ -24,7 +24,11 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let mode = if input.identity_mode { BindingMode::IdentityKey } else { BindingMode::PerSession };
+    let mode = if input.identity_mode {
+        BindingMode::IdentityKey
+    } else {
+        BindingMode::PerSession
+    };
     let suite = CipherSuite::ALL[usize::from(input.suite) % CipherSuite::ALL.len()];
     let client = double::client_config(&[suite], &[mode], SessionLimits::default());
     let enclave = double::enclave_config(&[mode], SessionLimits::default());

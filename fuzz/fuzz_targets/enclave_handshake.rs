@@ -50,7 +50,8 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let m = SessionManager::new(double::enclave(), None, EnclaveLimits::default()).with_seed(1);
-    let (hs, mut hello) = ClientHandshake::start(double::client(), &mut double::rng(u64::from(input.seed)), double::NOW).unwrap();
+    let (hs, mut hello) =
+        ClientHandshake::start(double::client(), &mut double::rng(u64::from(input.seed)), double::NOW).unwrap();
     let pristine_hello = hello.clone();
     apply(&mut hello, &input.hello_edits);
     let Ok(outcome) = m.handle_channel(&hello, double::NOW) else {

@@ -48,10 +48,10 @@ const PLATFORMS: [PlatformId; 6] = [
     PlatformId::TEST_DOUBLE,
 ];
 
-/// The input, framed so that real evidence files make seeds: `u8 platform | u16 collateral
-/// length (big-endian) | collateral | evidence`. Verified at the time the real evidence of
-/// that platform is valid, against the report data the evidence states (so real evidence
-/// passes and the whole verification path runs).
+// The input, framed so that real evidence files make seeds: `u8 platform | u16 collateral
+// length (big-endian) | collateral | evidence`. Verified at the time the real evidence of
+// that platform is valid, against the report data the evidence states (so real evidence
+// passes and the whole verification path runs).
 fuzz_target!(|data: &[u8]| {
     let Some((&p, rest)) = data.split_first() else { return };
     let platform = PLATFORMS[usize::from(p) % PLATFORMS.len()];
@@ -68,7 +68,9 @@ fuzz_target!(|data: &[u8]| {
         PlatformId::SGX_DCAP | PlatformId::TDX_DCAP => 1_751_328_000,
         _ => 1_749_945_600,
     };
-    let stated = inspect::describe(platform, evidence_bytes).map(|c| c.report_data).unwrap_or([0; 64]);
+    let stated = inspect::describe(platform, evidence_bytes)
+        .map(|c| c.report_data)
+        .unwrap_or([0; 64]);
     if let Ok(claims) = registry().verify(&evidence, &stated, UnixTime::from_secs(at)) {
         // Only evidence signed under a trusted root gets here, with the report data it states.
         assert_eq!(claims.report_data, stated);

@@ -48,7 +48,11 @@ fuzz_target!(|ops: Vec<Op>| {
         ..HostLimits::default()
     };
     let start = Instant::now();
-    let host = Host::with_clock(Arc::new(InProcess::new(Arc::new(service))), limits, Arc::new(move || start));
+    let host = Host::with_clock(
+        Arc::new(InProcess::new(Arc::new(service))),
+        limits,
+        Arc::new(move || start),
+    );
     let mut conns: Vec<(ConnId, Option<Client>)> = Vec::new();
     let pick = |conns: &Vec<(ConnId, Option<Client>)>, i: u8| (!conns.is_empty()).then(|| usize::from(i) % conns.len());
     for op in ops.iter().take(48) {
@@ -87,7 +91,10 @@ fuzz_target!(|ops: Vec<Op>| {
                 if let Some(Client::Open(est, true)) = &mut conns[i].1 {
                     let record = est.session.seal(double::NOW, &vec![*len; usize::from(*len)]).unwrap();
                     if let Ok(Routed::Reply(reply)) = host.handle(id, &record) {
-                        assert_eq!(est.session.open(double::NOW, &reply).unwrap().unwrap().len(), usize::from(*len));
+                        assert_eq!(
+                            est.session.open(double::NOW, &reply).unwrap().unwrap().len(),
+                            usize::from(*len)
+                        );
                     }
                 }
             }
@@ -114,8 +121,15 @@ fuzz_target!(|ops: Vec<Op>| {
             }
         }
         let (open, pending) = host.counts();
-        assert!(pending <= 4 && open <= 5, "counts within the limits: {open} open, {pending} pending");
+        assert!(
+            pending <= 4 && open <= 5,
+            "counts within the limits: {open} open, {pending} pending"
+        );
         // The enclave never holds more than the host admitted.
-        assert!(sessions.open_sessions() <= open, "{} > {open}", sessions.open_sessions());
+        assert!(
+            sessions.open_sessions() <= open,
+            "{} > {open}",
+            sessions.open_sessions()
+        );
     }
 });

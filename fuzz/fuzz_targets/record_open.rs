@@ -15,7 +15,11 @@ enum Op {
     /// The client (true) or the enclave seals a record of `len` bytes.
     Seal { by_client: bool, len: u8 },
     /// Deliver sealed record `index` to the client (true) or the enclave, edited or not.
-    Deliver { index: u8, to_client: bool, flip: Option<(u16, u8)> },
+    Deliver {
+        index: u8,
+        to_client: bool,
+        flip: Option<(u16, u8)>,
+    },
     /// Close from the client (true) or the enclave.
     Close { by_client: bool },
 }
