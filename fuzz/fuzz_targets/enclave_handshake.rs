@@ -6,39 +6,11 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use sc_fuzz::{Edit, apply};
 use sc_boundary::ChannelOutcome;
 use sc_enclave::{EnclaveLimits, SessionManager};
 use sc_protocol::ClientHandshake;
 use sc_test_support::double;
-
-#[derive(Arbitrary, Debug)]
-enum Edit {
-    Flip { at: u16, bit: u8 },
-    Set { at: u16, value: u8 },
-    Truncate { len: u16 },
-    Insert { at: u16, bytes: Vec<u8> },
-}
-
-fn apply(message: &mut Vec<u8>, edits: &[Edit]) {
-    for e in edits {
-        match e {
-            Edit::Flip { at, bit } if !message.is_empty() => {
-                let i = usize::from(*at) % message.len();
-                message[i] ^= 1 << (bit % 8);
-            }
-            Edit::Set { at, value } if !message.is_empty() => {
-                let i = usize::from(*at) % message.len();
-                message[i] = *value;
-            }
-            Edit::Truncate { len } => message.truncate(usize::from(*len)),
-            Edit::Insert { at, bytes } => {
-                let i = usize::from(*at) % (message.len() + 1);
-                message.splice(i..i, bytes.iter().copied().take(64));
-            }
-            _ => {}
-        }
-    }
-}
 
 #[derive(Arbitrary, Debug)]
 struct Input {
