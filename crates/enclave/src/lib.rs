@@ -31,6 +31,7 @@
 pub mod program;
 mod service;
 mod sessions;
+mod sync;
 
 pub use service::{AppCall, AppFunction, ChannelService, RecordFunction};
 pub use sessions::{EnclaveError, EnclaveLimits, Plaintext, SessionManager};

@@ -54,7 +54,7 @@ impl Slot {
     }
 
     /// Waits for the answer however long it takes (the loom models: loom has no clock).
-    #[cfg(loom)]
+    #[cfg(all(loom, test))]
     pub(super) fn wait(&self) -> Answer {
         let mut answer = lock(&self.answer);
         loop {
