@@ -89,24 +89,6 @@ pub enum ChannelOutcome {
     },
 }
 
-impl ChannelOutcome {
-    /// The frame to send back to the client, if any.
-    pub fn reply(&self) -> Option<&[u8]> {
-        match self {
-            ChannelOutcome::Accepted { server_hello: m, .. } | ChannelOutcome::Refused { alert: m } => Some(m),
-            ChannelOutcome::Established { ack: m } | ChannelOutcome::Closed { reply: m } => m.as_deref(),
-        }
-    }
-
-    /// The frame to send back to the client, if any, by value.
-    pub fn into_reply(self) -> Option<Vec<u8>> {
-        match self {
-            ChannelOutcome::Accepted { server_hello: m, .. } | ChannelOutcome::Refused { alert: m } => Some(m),
-            ChannelOutcome::Established { ack: m } | ChannelOutcome::Closed { reply: m } => m,
-        }
-    }
-}
-
 /// Why the enclave refused a call. The numbers are the wire form and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

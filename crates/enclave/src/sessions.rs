@@ -163,18 +163,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The configuration handshakes use, rebuilt only when the identity credential changes
-/// (not per hello).
+/// The configuration handshakes use with an identity, rebuilt only when its credential
+/// changes (not per hello).
 struct HelloConfig {
-    credential: Option<Arc<IdentityCredential>>,
+    credential: Arc<IdentityCredential>,
     config: Arc<EnclaveConfig>,
 }
 
 /// All sessions of one enclave.
 pub struct SessionManager {
-    base: EnclaveConfig,
+    base: Arc<EnclaveConfig>,
     identity: Option<RefreshingIdentity>,
-    hello_config: Mutex<HelloConfig>,
+    /// With an identity: the configuration with its current credential.
+    hello_config: Mutex<Option<HelloConfig>>,
     limits: EnclaveLimits,
     shards: Vec<Mutex<HashMap<u64, Slot>>>,
     counts: Mutex<Counts>,
@@ -218,11 +219,8 @@ impl SessionManager {
     /// operating system.
     pub fn new(config: EnclaveConfig, identity: Option<RefreshingIdentity>, limits: EnclaveLimits) -> Self {
         Self {
-            hello_config: Mutex::new(HelloConfig {
-                credential: None,
-                config: Arc::new(config.clone()),
-            }),
-            base: config,
+            base: Arc::new(config),
+            hello_config: Mutex::new(None),
             identity,
             limits,
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -271,16 +269,23 @@ impl SessionManager {
     /// The configuration for a handshake at `now`: the base one, with the identity's
     /// current credential if there is an identity.
     fn hello_config(&self, now: UnixTime) -> Arc<EnclaveConfig> {
+        // Without an identity the base configuration serves every hello, with no lock.
         let Some(identity) = &self.identity else {
-            return lock(&self.hello_config).config.clone();
+            return self.base.clone();
         };
         let credential = identity.current(now);
         let mut cached = lock(&self.hello_config);
-        if !cached.credential.as_ref().is_some_and(|c| Arc::ptr_eq(c, &credential)) {
-            cached.config = Arc::new(self.base.with_identity(credential.clone()));
-            cached.credential = Some(credential);
+        match &*cached {
+            Some(c) if Arc::ptr_eq(&c.credential, &credential) => c.config.clone(),
+            _ => {
+                let config = Arc::new(self.base.with_identity(credential.clone()));
+                *cached = Some(HelloConfig {
+                    credential,
+                    config: config.clone(),
+                });
+                config
+            }
         }
-        cached.config.clone()
     }
 
     /// Handles a handshake or close message and says what became of it. A handshake that
@@ -596,20 +601,20 @@ mod loom_models {
             let id = session.id();
             let user = {
                 let m = m.clone();
-                thread::spawn(move || m.encrypt(id, b"x", NOW).is_ok())
+                // Before the drop it succeeds, after it fails: either is right.
+                thread::spawn(move || drop(m.encrypt(id, b"x", NOW)))
             };
             let closer = {
                 let m = m.clone();
                 thread::spawn(move || m.remove(id))
             };
             let expired = m.expire(NOW.saturating_add(std::time::Duration::from_secs(61)));
-            let used = user.join().unwrap();
+            user.join().unwrap();
             let closed = closer.join().unwrap();
             // Exactly one of the closer and the sweep dropped it.
             assert_eq!(usize::from(closed) + expired, 1);
             assert_eq!((m.open_sessions(), m.pending_handshakes()), (0, 0));
             assert!(m.encrypt(id, b"x", NOW).is_err(), "used after it was dropped");
-            let _ = used;
         });
         eprintln!("loom: {runs} interleavings");
         assert!(runs > 1);
