@@ -31,9 +31,7 @@ enum Op {
 
 /// A client whose hello the enclave answered: its session, and whether its Finished went
 /// through.
-enum Client {
-    Open(Box<Established>, bool),
-}
+type Client = (Box<Established>, bool);
 
 fuzz_target!(|ops: Vec<Op>| {
     let sessions = Arc::new(SessionManager::new(double::enclave(), None, EnclaveLimits::default()).with_seed(3));
@@ -70,7 +68,7 @@ fuzz_target!(|ops: Vec<Op>| {
                     ClientHandshake::start(double::client(), &mut double::rng(u64::from(*seed)), double::NOW).unwrap();
                 if let Ok(Routed::Reply(sh)) = host.handle(conns[i].0, &hello) {
                     if let Ok(est) = hs.read_server_hello(&sh, double::NOW) {
-                        conns[i].1 = Some(Client::Open(Box::new(est), false));
+                        conns[i].1 = Some((Box::new(est), false));
                     }
                 } else {
                     conns[i].1 = None;
@@ -79,7 +77,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Finish { conn } => {
                 let Some(i) = pick(&conns, *conn) else { continue };
                 let id = conns[i].0;
-                if let Some(Client::Open(est, finished)) = &mut conns[i].1 {
+                if let Some((est, finished)) = &mut conns[i].1 {
                     if host.handle(id, &est.client_finished).is_ok() {
                         *finished = true;
                     }
@@ -88,7 +86,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Data { conn, len } => {
                 let Some(i) = pick(&conns, *conn) else { continue };
                 let id = conns[i].0;
-                if let Some(Client::Open(est, true)) = &mut conns[i].1 {
+                if let Some((est, true)) = &mut conns[i].1 {
                     let record = est.session.seal(double::NOW, &vec![*len; usize::from(*len)]).unwrap();
                     if let Ok(Routed::Reply(reply)) = host.handle(id, &record) {
                         assert_eq!(
@@ -101,7 +99,7 @@ fuzz_target!(|ops: Vec<Op>| {
             Op::Close { conn } => {
                 let Some(i) = pick(&conns, *conn) else { continue };
                 let id = conns[i].0;
-                if let Some(Client::Open(est, true)) = &mut conns[i].1 {
+                if let Some((est, true)) = &mut conns[i].1 {
                     let close = est.session.seal_close(double::NOW).unwrap();
                     let _ = host.handle(id, &close);
                     conns[i].1 = None;
