@@ -47,6 +47,7 @@ mod appraisal;
 pub mod attesters;
 mod basevalue;
 mod cache;
+pub mod hex_text;
 mod identity;
 mod measure;
 mod platform;
@@ -54,6 +55,7 @@ pub mod platforms;
 mod policy;
 mod policy_file;
 mod verifier;
+mod x509;
 
 pub use appraisal::ReferenceValues;
 pub use basevalue::{BaseValue, BaseValueError, parse_basevalues};

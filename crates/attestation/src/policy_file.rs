@@ -53,10 +53,9 @@ pub(crate) struct Hex<const N: usize>(pub(crate) [u8; N]);
 impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        let mut out = [0u8; N];
-        hex::decode_to_slice(s.trim(), &mut out)
-            .map_err(|e| serde::de::Error::custom(format!("expected {} hex digits ({e})", 2 * N)))?;
-        Ok(Hex(out))
+        crate::hex_text::decode_array(&s)
+            .map(Hex)
+            .ok_or_else(|| serde::de::Error::custom(format!("expected {} hex digits (a 0x prefix is allowed)", 2 * N)))
     }
 }
 

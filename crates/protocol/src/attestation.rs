@@ -153,6 +153,70 @@ pub enum AttestationError {
         #[source]
         cause: Option<OtherError>,
     },
+    /// An item of collateral (a CRL, TCB info, QE identity) or a certificate had expired
+    /// at the verification time.
+    #[error("{item} expired at {expired}; the verification time is {at}")]
+    Expired {
+        /// The item ("PCK CRL", "root CA CRL", "TCB info", "certificate CN=...").
+        item: String,
+        /// Its end of validity (`nextUpdate`, `notAfter`).
+        expired: UnixTime,
+        /// The verification time.
+        at: UnixTime,
+    },
+    /// An item of collateral or a certificate was not yet valid at the verification time
+    /// (a clock behind, or collateral issued after the time asked for).
+    #[error("{item} is not valid before {valid_from}; the verification time is {at}")]
+    NotYetValid {
+        /// The item, named as in [`AttestationError::Expired`].
+        item: String,
+        /// Its start of validity (`thisUpdate`, `issueDate`, `notBefore`).
+        valid_from: UnixTime,
+        /// The verification time.
+        at: UnixTime,
+    },
+    /// A certificate of the evidence's chain is listed in a revocation list.
+    #[error("{item} is revoked by the {by}")]
+    Revoked {
+        /// The certificate (common name and serial number).
+        item: String,
+        /// The list that revokes it ("PCK CRL", "root CA CRL").
+        by: &'static str,
+    },
+    /// The signature over an item of collateral does not verify: the collateral was altered,
+    /// or signed by a key other than its issuer chain's. (The evidence's own signatures are
+    /// [`AttestationError::BadSignature`].)
+    #[error("the signature over the {item} is invalid (altered, or signed by another key)")]
+    CollateralSignature {
+        /// The item ("TCB info", "QE identity", "PCK CRL").
+        item: &'static str,
+        /// The verifier's error, when it gave one.
+        #[source]
+        cause: Option<OtherError>,
+    },
+    /// A certificate chain ends at a root other than the policy's trust anchor (a wrong
+    /// `root_ca` in the policy, or collateral from another PKI).
+    #[error("the {chain} ends at {root}, which is not the policy's trust anchor")]
+    TrustAnchorMismatch {
+        /// The chain ("PCK certificate chain", "TCB info issuer chain").
+        chain: &'static str,
+        /// The subject of the root it ends at.
+        root: String,
+    },
+    /// The collateral was made for other evidence (another TEE type, platform model or CA).
+    #[error("{item} is for {found}; this evidence needs {expected}")]
+    CollateralMismatch {
+        /// The item ("TCB info", "QE identity", "PCK CRL").
+        item: &'static str,
+        /// What the item is for ("FMSPC 00806f050000", "TDX", "the processor CA").
+        found: String,
+        /// What the evidence needs.
+        expected: String,
+    },
+    /// Several collateral candidates were tried and none verified the evidence; each is
+    /// listed with its own reason.
+    #[error("no collateral fits the evidence: {}", CandidateList(.0))]
+    NoFittingCollateral(Vec<CollateralCandidate>),
     /// The report's chip id differs from the endorsement certificate's hardware id (SEV-SNP).
     #[error("chip id in the report does not match the endorsement certificate")]
     ChipIdMismatch,
@@ -214,6 +278,28 @@ impl AttestationError {
             what: what.into(),
             cause: Some(OtherError::new(cause)),
         }
+    }
+}
+
+/// One collateral candidate tried for a piece of evidence, and why it did not verify it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollateralCandidate {
+    /// Where it came from ("the evidence's collateral", a file name, a URL).
+    pub source: String,
+    /// Why it did not verify the evidence.
+    pub reason: AttestationError,
+}
+
+/// Prints candidates as `source: reason (with causes); ...`.
+struct CandidateList<'a>(&'a [CollateralCandidate]);
+
+impl core::fmt::Display for CandidateList<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, c) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "; " };
+            write!(f, "{sep}{}: {}", c.source, crate::ErrorChain(&c.reason))?;
+        }
+        Ok(())
     }
 }
 

@@ -64,7 +64,9 @@ mod suite;
 pub mod testing;
 mod time;
 
-pub use attestation::{AttestationError, Attester, AttesterError, Claims, Evidence, TcbRejection, TcbStatus, Verifier};
+pub use attestation::{
+    AttestationError, Attester, AttesterError, Claims, CollateralCandidate, Evidence, TcbRejection, TcbStatus, Verifier,
+};
 pub use binding::IdentityCredential;
 pub use config::{
     ClientConfig, ClientConfigBuilder, EnclaveConfig, EnclaveConfigBuilder, EphemeralKeys, KeyLog, KeyUpdateLimits,

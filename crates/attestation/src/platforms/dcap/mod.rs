@@ -1,12 +1,14 @@
 //! Intel SGX and TDX: DCAP ECDSA quotes (SGX v3, TDX v4 and v5). The verifier
 //! ([`DcapVerifier`]) and the `[sgx]` and `[tdx]` policy sections ([`DcapPolicy`]).
 
+pub mod collateral;
+mod fit;
 mod policy;
 mod verifier;
 
+pub use collateral::{Collateral, parse_collateral};
 pub use policy::DcapPolicy;
-pub use policy::parse_collateral;
-pub use verifier::DcapVerifier;
+pub use verifier::{DcapVerifier, INTEL_SGX_ROOT_CA};
 
 use crate::platform::{Platform, PlatformPolicy, PlatformVerifier, Section};
 use dcap_qvl::quote::{Report, TDReport15, TDReport15Ex};

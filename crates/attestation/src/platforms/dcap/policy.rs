@@ -9,8 +9,9 @@
 //! accepted_tcb_statuses = ["UpToDate"]  # default; "Revoked" is never accepted
 //! accepted_advisories = []              # advisory ids tolerated (e.g. "INTEL-SA-00615")
 //! root_ca = "TrustedRootCA.der"         # optional: default is Intel's SGX Root CA
-//! collateral_dir = "collateral"         # optional: QuoteCollateralV3 JSON files, used when
-//!                                       # the evidence carries none
+//! collateral_dir = "collateral"         # optional: collateral tried when the evidence carries
+//!                                       # none or its own does not verify: dcap-qvl JSON files
+//!                                       # and/or Intel PCS/PCCS responses (see `collateral`)
 //!
 //! [tdx]
 //! mrtds = ["<96 hex>"]                  # accepted MRTD values
@@ -18,11 +19,11 @@
 //! # allow_debug, accepted_tcb_statuses, accepted_advisories, root_ca, collateral_dir as above
 //! ```
 
+use super::collateral::Collateral;
 use crate::appraisal::ReferenceValues;
 use crate::platform::{PlatformPolicy, SectionInput};
-use crate::policy_file::{Hex, PolicyError, files_in, hex_values};
-use dcap_qvl::QuoteCollateralV3;
-use sc_protocol::{AttestationError, PlatformId, TcbStatus};
+use crate::policy_file::{Hex, PolicyError, hex_values};
+use sc_protocol::{PlatformId, TcbStatus};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -41,13 +42,8 @@ pub struct DcapPolicy {
     pub accepted_advisories: Vec<String>,
     /// The trust anchor (DER); `None` is Intel's SGX Root CA.
     pub root_ca_der: Option<Vec<u8>>,
-    /// Offline collateral for evidence that carries none.
-    pub collateral: Vec<QuoteCollateralV3>,
-}
-
-/// Parses collateral in dcap-qvl's `QuoteCollateralV3` JSON form.
-pub fn parse_collateral(bytes: &[u8]) -> Result<QuoteCollateralV3, AttestationError> {
-    serde_json::from_slice(bytes).map_err(|e| AttestationError::collateral_by("unreadable collateral JSON", e))
+    /// Offline collateral sets, tried in order after the evidence's own.
+    pub collateral: Vec<Collateral>,
 }
 
 fn default_statuses() -> Vec<String> {
@@ -108,21 +104,17 @@ fn statuses(input: &SectionInput<'_>, names: Vec<String>) -> Result<Vec<TcbStatu
         .collect()
 }
 
-/// Reads every `*.json` file in `dir` as collateral.
-fn load_collateral(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<QuoteCollateralV3>, PolicyError> {
+/// Reads the collateral sets in `dir` (relative to the policy).
+fn load_collateral(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<Collateral>, PolicyError> {
     let Some(dir) = dir else { return Ok(Vec::new()) };
-    files_in(input.base_dir, dir)?
-        .iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|f| {
-            let text = std::fs::read(f).map_err(|source| PolicyError::Io {
-                path: f.display().to_string(),
-                source,
-            })?;
-            parse_collateral(&text)
-                .map_err(|e| input.invalid(format!("collateral {}: {}", f.display(), sc_protocol::ErrorChain(&e))))
-        })
-        .collect()
+    let path = crate::policy_file::resolve(input.base_dir, dir);
+    super::collateral::from_dir(&path).map_err(|e| {
+        input.invalid(format!(
+            "collateral_dir {}: {}",
+            path.display(),
+            sc_protocol::ErrorChain(&e)
+        ))
+    })
 }
 
 fn root(input: &SectionInput<'_>, root_ca: Option<&str>) -> Result<Option<Vec<u8>>, PolicyError> {

@@ -5,11 +5,19 @@
 //! measurements are trusted.
 
 use super::claims;
-use super::policy::{DcapPolicy, parse_collateral};
+use super::collateral::Collateral;
+use super::fit::QuoteNeeds;
+use super::policy::DcapPolicy;
 use crate::platform::PlatformVerifier;
-use dcap_qvl::QuoteCollateralV3;
 use dcap_qvl::verify::{QuoteVerifier, VerifiedReport};
-use sc_protocol::{AttestationError, Claims, Evidence, OtherError, PlatformId, TcbRejection, TcbStatus, UnixTime};
+use sc_protocol::{
+    AttestationError, Claims, CollateralCandidate, Evidence, OtherError, PlatformId, TcbRejection, TcbStatus, UnixTime,
+};
+
+/// Intel's SGX Root CA (DER), the default trust anchor of SGX and TDX quotes; the same
+/// certificate dcap-qvl builds in (`tests/real_evidence.rs` compares it with the one
+/// beside the shared evidence).
+pub const INTEL_SGX_ROOT_CA: &[u8] = include_bytes!("intel_sgx_root_ca.der");
 
 /// Verifies DCAP quotes of one platform (SGX or TDX) under its policy.
 #[derive(Debug)]
@@ -28,42 +36,50 @@ impl DcapVerifier {
         }
     }
 
-    fn verify_quote(
-        &self,
-        quote: &[u8],
-        collateral: &QuoteCollateralV3,
-        now: UnixTime,
-    ) -> Result<VerifiedReport, AttestationError> {
-        let verifier = match &self.policy.root_ca_der {
-            Some(root) => QuoteVerifier::new(root.clone()),
-            None => QuoteVerifier::new_prod(),
-        };
+    fn root(&self) -> &[u8] {
+        self.policy.root_ca_der.as_deref().unwrap_or(INTEL_SGX_ROOT_CA)
+    }
+
+    /// Verifies `quote` with one collateral set: first whether it is the set the quote
+    /// needs and is valid now (each failure typed, see `fit`), then dcap-qvl's checks.
+    fn verify_with(&self, quote: &[u8], c: &Collateral, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
+        let needs = QuoteNeeds::read(quote, c)?;
+        needs.check_fits(c)?;
+        needs.check_anchor(c, self.root())?;
+        needs.check_valid_at(c, now)?;
         // Debug enclaves pass dcap-qvl; the policy's appraisal refuses them with its own
         // error (DebugNotAllowed) unless `allow_debug` is set.
-        verifier
+        QuoteVerifier::new(self.root().to_vec())
             .allow_debug(true)
-            .verify(quote, collateral, now.as_millis() / 1000)
+            .verify(quote, &c.qvl, now.as_millis() / 1000)
             .map_err(dcap_error)
     }
 
-    /// Tries the evidence's own collateral, else each configured collateral file; the
-    /// first that verifies wins, else the last error is reported.
+    /// Tries the evidence's own collateral, then each collateral set of the policy; the
+    /// first that verifies wins. When none does, the refusal is the reason of the only
+    /// candidate made for this quote, or, if there are several or none, the list of every
+    /// candidate with its own reason.
     fn verify_any(&self, evidence: &Evidence<'_>, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
         // Only the quote's own bytes are verified (trailing zero padding dropped, anything
         // else after it refused).
         let quote = super::canonical_quote(evidence.bytes)?;
-        let carried = evidence.collateral.map(parse_collateral).transpose()?;
-        let candidates: Vec<&QuoteCollateralV3> = carried.iter().chain(self.policy.collateral.iter()).collect();
-        let mut last = AttestationError::collateral(
-            "no collateral: send it with the evidence or set collateral_dir in the policy",
-        );
-        for c in candidates {
-            match self.verify_quote(quote, c, now) {
-                Ok(r) => return Ok(r),
-                Err(e) => last = e,
+        let carried = evidence
+            .collateral
+            .map(|bytes| Collateral::from_qvl_json(bytes, "the evidence's collateral"))
+            .transpose()?;
+        let mut tried = Vec::new();
+        for c in carried.iter().chain(self.policy.collateral.iter()) {
+            match self.verify_with(quote, c, now) {
+                Ok(report) => return Ok(report),
+                // About the quote itself: every candidate would say the same.
+                Err(e @ AttestationError::Malformed { .. }) => return Err(e),
+                Err(reason) => tried.push(CollateralCandidate {
+                    source: c.source.clone(),
+                    reason,
+                }),
             }
         }
-        Err(last)
+        Err(most_relevant(tried))
     }
 
     fn check_tcb(&self, claims: &Claims) -> Result<(), AttestationError> {
@@ -86,40 +102,80 @@ impl DcapVerifier {
     }
 }
 
+/// The refusal to report after every candidate failed (see [`DcapVerifier::verify_any`]).
+fn most_relevant(mut tried: Vec<CollateralCandidate>) -> AttestationError {
+    let made_for_quote: Vec<usize> = (0..tried.len())
+        .filter(|&i| !matches!(tried[i].reason, AttestationError::CollateralMismatch { .. }))
+        .collect();
+    match (tried.len(), made_for_quote.as_slice()) {
+        (0, _) => AttestationError::collateral(
+            "no collateral: send it with the evidence, or set collateral_dir in the policy",
+        ),
+        (1, _) => tried.swap_remove(0).reason,
+        (_, &[only]) => tried.swap_remove(only).reason,
+        _ => AttestationError::NoFittingCollateral(tried),
+    }
+}
+
 /// What a pinned dcap-qvl message means.
 #[derive(Clone, Copy)]
 enum Pinned {
-    Collateral(&'static str),
+    CollateralSignature(&'static str),
+    EvidenceSignature,
     NoTcbLevel,
 }
 
 /// dcap-qvl reports failures as `anyhow` text with no typed kinds. Its error is always
-/// kept as the cause. Only the exact messages below (compared whole, at any level of its
-/// chain) are sorted into a typed variant, and each is pinned by a test on real evidence
-/// (`tests/real_evidence.rs`: `dcap_messages_that_are_classified_stay_pinned`), so a
-/// dependency update that rewords one fails that test instead of silently changing the
-/// verdict's kind. Anything else is [`AttestationError::Other`] in dcap-qvl's own words.
+/// kept as the cause. The checks in `fit` run first and type the causes operators meet
+/// most (dates, anchors, misfit collateral, revocation); of what remains, the typed
+/// certificate-chain errors of its webpki are reached by downcasting, and only the exact
+/// messages below (compared whole, at any level of the chain) are sorted into a variant.
+/// Each is pinned by a test on real evidence (`tests/real_evidence.rs`:
+/// `dcap_messages_that_are_classified_stay_pinned`), so a dependency update that rewords
+/// one fails that test instead of silently changing the verdict's kind. Anything else is
+/// [`AttestationError::Other`] in dcap-qvl's own words.
 const PINNED: &[(&str, Pinned)] = &[
-    ("TCBInfo expired", Pinned::Collateral("TCB info has expired")),
-    (
-        "TCBInfo issue date is in the future",
-        Pinned::Collateral("TCB info is not yet valid"),
-    ),
     ("No matching TCB level found", Pinned::NoTcbLevel),
+    (
+        "Signature is invalid for tcb_info in quote_collateral",
+        Pinned::CollateralSignature("TCB info"),
+    ),
+    (
+        "Signature is invalid for qe_identity in quote_collateral",
+        Pinned::CollateralSignature("QE identity"),
+    ),
+    (
+        "Failed to parse root CA CRL",
+        Pinned::CollateralSignature("root CA CRL"),
+    ),
+    ("ISV enclave report signature is invalid", Pinned::EvidenceSignature),
+    ("Signature is invalid for qe_report in quote", Pinned::EvidenceSignature),
+    ("QE report hash mismatch", Pinned::EvidenceSignature),
 ];
 
 fn dcap_error(e: anyhow::Error) -> AttestationError {
     let pinned = e
         .chain()
         .find_map(|c| PINNED.iter().find(|(m, _)| c.to_string() == *m).map(|(_, k)| *k));
+    let chain_error = e.downcast_ref::<webpki::Error>().cloned();
     let cause = OtherError::new(e);
-    match pinned {
-        Some(Pinned::Collateral(what)) => AttestationError::Collateral {
-            what: what.into(),
+    match (pinned, chain_error) {
+        (Some(Pinned::CollateralSignature(item)), _) => AttestationError::CollateralSignature {
+            item,
             cause: Some(cause),
         },
-        Some(Pinned::NoTcbLevel) => AttestationError::TcbNotAccepted(TcbRejection::NoMatchingLevel(cause)),
-        None => AttestationError::Other(cause),
+        (Some(Pinned::EvidenceSignature), _) => AttestationError::BadSignature { cause: Some(cause) },
+        (Some(Pinned::NoTcbLevel), _) => AttestationError::TcbNotAccepted(TcbRejection::NoMatchingLevel(cause)),
+        (None, Some(webpki::Error::InvalidCrlSignatureForPublicKey)) => AttestationError::CollateralSignature {
+            item: "PCK CRL",
+            cause: Some(cause),
+        },
+        (None, Some(webpki::Error::CertRevoked)) => AttestationError::Revoked {
+            item: "a certificate of the PCK or collateral chains".into(),
+            by: "CRL",
+        },
+        (None, Some(_)) => AttestationError::UntrustedRoot { cause: Some(cause) },
+        (None, None) => AttestationError::Other(cause),
     }
 }
 
