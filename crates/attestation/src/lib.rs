@@ -48,6 +48,7 @@ pub mod attesters;
 mod basevalue;
 mod cache;
 pub mod hex_text;
+mod hints;
 mod identity;
 mod measure;
 mod platform;
@@ -59,6 +60,7 @@ mod x509;
 
 pub use appraisal::ReferenceValues;
 pub use basevalue::{BaseValue, BaseValueError, parse_basevalues};
+pub use hints::hint;
 pub use identity::RefreshingIdentity;
 pub use measure::measure_file;
 pub use platform::{PlatformPolicy, PlatformVerifier};

@@ -115,4 +115,15 @@ impl Policy {
     pub fn section<T: PlatformPolicy>(&self) -> Option<&T> {
         self.sections().find_map(|s| s.as_any().downcast_ref::<T>())
     }
+
+    /// The policy with every section of type `T` replaced by `f` of it (a tool adding
+    /// collateral given on its command line to the `[sgx]` and `[tdx]` sections, say).
+    pub fn map_sections<T: PlatformPolicy + Clone>(mut self, f: impl Fn(T) -> T) -> Self {
+        for section in &mut self.sections {
+            if let Some(t) = section.as_any().downcast_ref::<T>() {
+                *section = Arc::new(f(t.clone()));
+            }
+        }
+        self
+    }
 }

@@ -46,9 +46,12 @@ pub(crate) fn certificates(bytes: &[u8]) -> Result<Vec<Certificate>, Attestation
 /// A CRL in DER, or PEM (`X509 CRL`), or hex of the DER (as some collateral JSON holds it).
 pub(crate) fn crl(bytes: &[u8], item: &str) -> Result<CertificateList, AttestationError> {
     let unreadable = |e: x509_cert::der::Error| AttestationError::collateral_by(format!("unreadable {item}"), e);
-    if bytes.first() == Some(&0x30) {
-        return CertificateList::from_der(bytes).map_err(unreadable);
-    }
+    // DER starts with a SEQUENCE tag (0x30), but so does hex text ("30..." or "0x..."):
+    // DER is tried first and the text forms only if it does not read.
+    let der_error = match CertificateList::from_der(bytes) {
+        Ok(crl) => return Ok(crl),
+        Err(e) => e,
+    };
     let text = String::from_utf8_lossy(bytes);
     if text.contains("-----BEGIN") {
         let (_label, der) = x509_cert::der::pem::decode_vec(text.trim().as_bytes()).map_err(|e| {
@@ -58,9 +61,7 @@ pub(crate) fn crl(bytes: &[u8], item: &str) -> Result<CertificateList, Attestati
     }
     match crate::hex_text::decode(&text) {
         Some(der) => CertificateList::from_der(&der).map_err(unreadable),
-        None => Err(AttestationError::collateral(format!(
-            "unreadable {item}: neither DER, PEM nor hex"
-        ))),
+        None => Err(unreadable(der_error)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Attestation verbs: simulated root creation, measuring, simulated evidence, verification.
 
 use rand_core::{OsRng, RngCore};
+use sc_attestation::platforms::dcap;
 use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot, system_clock};
 use sc_attestation::{Policy, VerifierRegistry, measure_file};
 use sc_protocol::{Attester, Claims, Evidence, PlatformId, Verifier};
@@ -74,9 +75,9 @@ pub struct VerifyArgs<'a> {
     pub evidence: &'a Path,
     /// Policy file.
     pub policy: &'a Path,
-    /// Collateral file (DCAP: QuoteCollateralV3 JSON; SEV-SNP: VCEK/VLEK certificate or
-    /// cert table), when the policy does not hold it.
-    pub collateral: Option<&'a Path>,
+    /// Collateral files or directories (DCAP: dcap-qvl JSON or Intel PCS responses, tried
+    /// after the policy's; SEV-SNP: one VCEK/VLEK certificate or cert table).
+    pub collateral: &'a [std::path::PathBuf],
     /// Expected report data; `None` checks the evidence against its own (no binding).
     pub report_data: Option<[u8; 64]>,
     /// Platform, when detection is not wanted.
@@ -101,14 +102,38 @@ pub fn parse_platform(s: &str) -> std::result::Result<PlatformId, String> {
     })
 }
 
-/// Reads an evidence file: binary as is, or hex text (as some captures are stored).
+/// Reads an evidence file: binary as is, or hex text (as some captures are stored; a `0x`
+/// prefix and line breaks allowed).
 fn read_evidence(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path)?;
-    let text: String = String::from_utf8_lossy(&bytes).split_whitespace().collect();
-    if !text.is_empty() && text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Ok(hex::decode(text)?);
+    if bytes.len() < 1 << 24 {
+        if let Some(decoded) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(sc_attestation::hex_text::decode)
+        {
+            return Ok(decoded);
+        }
     }
     Ok(bytes)
+}
+
+/// DCAP collateral sets from `--collateral` paths (files read together, so that PCS
+/// responses given as separate files form one set; directories as `collateral_dir`).
+fn dcap_collateral(paths: &[std::path::PathBuf]) -> Result<Vec<dcap::Collateral>> {
+    let mut files = Vec::new();
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            out.extend(dcap::collateral::from_dir(path)?);
+        } else {
+            files.push((path.display().to_string(), std::fs::read(path)?));
+        }
+    }
+    out.extend(dcap::collateral::from_files(&files)?);
+    if out.is_empty() && !paths.is_empty() {
+        return Err("--collateral: no DCAP collateral found in the files given".into());
+    }
+    Ok(out)
 }
 
 fn platform_name(p: PlatformId) -> &'static str {
@@ -125,8 +150,7 @@ fn platform_name(p: PlatformId) -> &'static str {
 /// `verify`: appraises an evidence file against a policy; prints the claims and the
 /// verdict. Returns whether it was accepted.
 pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
-    let policy = Policy::load(args.policy)?;
-    let registry = VerifierRegistry::from_policy(&policy)?;
+    let mut policy = Policy::load(args.policy)?;
     let bytes = read_evidence(args.evidence)?;
     let platform = match args
         .platform
@@ -136,6 +160,26 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         None => return Err("cannot tell the evidence's platform; name it with --platform".into()),
     };
     writeln!(out, "evidence: {} ({} bytes)", platform_name(platform), bytes.len())?;
+    // DCAP collateral from the command line joins the policy's; other platforms' is sent
+    // as the evidence's own.
+    let mut carried = None;
+    if matches!(platform, PlatformId::SGX_DCAP | PlatformId::TDX_DCAP) {
+        let sets = dcap_collateral(args.collateral)?;
+        for set in &sets {
+            writeln!(out, "collateral: {} ({})", set.form, set.source)?;
+        }
+        policy = policy.map_sections(|mut section: dcap::DcapPolicy| {
+            section.collateral.splice(0..0, sets.iter().cloned());
+            section
+        });
+    } else {
+        match args.collateral {
+            [] => {}
+            [one] if one.is_file() => carried = Some(std::fs::read(one)?),
+            _ => return Err("--collateral: this platform takes one file (a certificate or certificate table)".into()),
+        }
+    }
+    let registry = VerifierRegistry::from_policy(&policy)?;
     // The claims as the evidence states them, before verification (so that a rejection can
     // be compared with the policy).
     let stated = match platform {
@@ -145,9 +189,8 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
     if let Some(c) = &stated {
         print_claims(c, out)?;
     }
-    let collateral = args.collateral.map(std::fs::read).transpose()?;
     let mut e = Evidence::new(platform, &bytes);
-    e.collateral = collateral.as_deref();
+    e.collateral = carried.as_deref();
     let report_data = match (args.report_data, &stated) {
         (Some(rd), _) => rd,
         (None, Some(c)) => {
@@ -177,6 +220,9 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         }
         Err(reason) => {
             writeln!(out, "verdict: REJECTED: {}", sc_protocol::ErrorChain(&reason))?;
+            if let Some(hint) = sc_attestation::hint(&reason) {
+                writeln!(out, "hint: {hint}")?;
+            }
             Ok(false)
         }
     }
@@ -214,9 +260,7 @@ fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// Parses `n` bytes of hex, for arguments.
+/// Parses `n` bytes of hex (a `0x` prefix allowed), for arguments.
 pub fn parse_hex<const N: usize>(s: &str) -> std::result::Result<[u8; N], String> {
-    let mut out = [0u8; N];
-    hex::decode_to_slice(s.trim(), &mut out).map_err(|_| format!("expected {} hex digits", 2 * N))?;
-    Ok(out)
+    sc_attestation::hex_text::decode_array(s).ok_or_else(|| format!("expected {} hex digits", 2 * N))
 }

@@ -141,10 +141,13 @@ enum Command {
         /// Policy file (TOML).
         #[arg(long)]
         policy: PathBuf,
-        /// Collateral: DCAP QuoteCollateralV3 JSON, or the SEV-SNP VCEK/VLEK certificate
-        /// (or cert table); otherwise the policy's collateral_dir / vek_dir is used.
+        /// Collateral, a file or a directory, repeatable. DCAP: dcap-qvl collateral JSON,
+        /// or Intel PCS/PCCS responses (TCB info, QE identity, PCK CRL, root CA CRL, issuer
+        /// chains as PEM files or saved response headers), told apart by content. SEV-SNP:
+        /// the VCEK/VLEK certificate (DER or PEM) or the certificate table. Added to the
+        /// policy's collateral_dir / vek_dir.
         #[arg(long)]
-        collateral: Option<PathBuf>,
+        collateral: Vec<PathBuf>,
         /// Expected report data (128 hex digits); without it the evidence's own is used
         /// and the binding is not checked.
         #[arg(long, value_parser = attestation_cmds::parse_hex::<64>)]
@@ -255,7 +258,7 @@ fn main() -> ExitCode {
             attestation_cmds::VerifyArgs {
                 evidence: &evidence,
                 policy: &policy,
-                collateral: collateral.as_deref(),
+                collateral: &collateral,
                 report_data,
                 platform,
                 at,

@@ -141,11 +141,14 @@ fn verify_real_evidence_files() {
         .output()
         .unwrap();
     assert_eq!(late.status.code(), Some(2));
+    let text = stdout(&late);
     assert!(
-        stdout(&late).contains("verdict: REJECTED: collateral problem"),
-        "{}",
-        stdout(&late)
+        text.contains(
+            "verdict: REJECTED: PCK CRL expired at 2025-07-19T10:00:35Z; the verification time is 2025-07-20T00:00:00Z"
+        ),
+        "{text}"
     );
+    assert!(text.contains("\nhint: fetch fresh collateral"), "{text}");
 
     // An SEV-SNP report (hex text) whose measurement the policy lacks: the claims show the
     // value to compare.
@@ -188,4 +191,80 @@ fn verify_real_evidence_files() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).contains("not bound to a hardware key"), "{}", stdout(&out));
+}
+
+/// The formats `verify` reads and says it read: a quote as 0x-prefixed hex, collateral as
+/// Intel PCS responses in a directory or as separate files, and the reason with a hint
+/// when the collateral is for another platform.
+#[test]
+fn verify_detects_the_formats_it_is_given() {
+    use sc_test_support::evidence::{Saved, dir as set_dir, read, write_pcs_responses};
+    let dir = tempfile::tempdir().unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let policy = dir.path().join("sgx.toml");
+    std::fs::write(
+        &policy,
+        "[sgx]\nmrenclaves = [\"0x33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb\"]\naccepted_tcb_statuses = [\"ConfigurationAndSWHardeningNeeded\"]\naccepted_advisories = [\"INTEL-SA-00289\", \"INTEL-SA-00615\"]\n",
+    )
+    .unwrap();
+    let quote = dir.path().join("quote.hex");
+    std::fs::write(
+        &quote,
+        format!("0x{}\n", hex::encode(read("intel-dcap-phala", "sgx_quote"))),
+    )
+    .unwrap();
+    let pcs = dir.path().join("pcs");
+    std::fs::create_dir(&pcs).unwrap();
+    write_pcs_responses(
+        "intel-dcap-phala",
+        "sgx_quote_collateral.json",
+        Saved::WithHeaders,
+        &pcs,
+    );
+    let verify = |collateral: &[String]| {
+        let mut args = vec![
+            "verify".to_string(),
+            "--evidence".into(),
+            s(&quote),
+            "--policy".into(),
+            s(&policy),
+        ];
+        for c in collateral {
+            args.extend(["--collateral".to_string(), c.clone()]);
+        }
+        args.extend(["--at".to_string(), "1751328000".into()]);
+        let out = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+            .args(&args)
+            .output()
+            .unwrap();
+        (out.status.code(), stdout(&out))
+    };
+    // A directory of PCS responses.
+    let (code, text) = verify(&[s(&pcs)]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("evidence: Intel SGX (DCAP quote)"), "{text}");
+    assert!(text.contains("collateral: Intel PCS/PCCS responses ("), "{text}");
+    assert!(text.contains("verdict: ACCEPTED"), "{text}");
+    // The same responses as separate files.
+    let files: Vec<String> = std::fs::read_dir(&pcs)
+        .unwrap()
+        .map(|e| s(&e.unwrap().path()))
+        .collect();
+    let (code, text) = verify(&files);
+    assert_eq!(code, Some(0), "{text}");
+    // dcap-qvl JSON.
+    let (code, text) = verify(&[s(&set_dir("intel-dcap-phala").join("sgx_quote_collateral.json"))]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("collateral: dcap-qvl collateral JSON ("), "{text}");
+    // TDX collateral for the SGX quote: the reason and what to do.
+    let (code, text) = verify(&[s(&set_dir("intel-dcap-phala").join("tdx_quote_collateral.json"))]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("verdict: REJECTED: TCB info is for TDX; this evidence needs SGX"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nhint: this collateral was made for another platform"),
+        "{text}"
+    );
 }

@@ -10,6 +10,8 @@
 //!   policy file holds, and client configurations verifying against them;
 //! * [`stack`]: the real process stack: the enclave program as its own process, the host
 //!   with its supervisor, and the network server on a loopback port;
+//! * [`evidence`]: the real evidence sets, and DCAP collateral re-shaped as Intel PCS
+//!   responses;
 //! * [`eventually`]: waiting for a condition with a limit.
 //!
 //! `publish = false`: shipped crates never depend on it.
@@ -31,6 +33,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod double;
+pub mod evidence;
 pub mod pair;
 pub mod sim;
 pub mod stack;

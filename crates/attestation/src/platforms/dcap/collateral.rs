@@ -22,11 +22,32 @@ use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 use x509_cert::der::Encode;
 
+/// The form collateral was given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CollateralForm {
+    /// dcap-qvl's `QuoteCollateralV3` JSON.
+    DcapQvlJson,
+    /// Intel PCS / PCCS API responses.
+    IntelPcs,
+}
+
+impl std::fmt::Display for CollateralForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::DcapQvlJson => "dcap-qvl collateral JSON",
+            Self::IntelPcs => "Intel PCS/PCCS responses",
+        })
+    }
+}
+
 /// One collateral set for one quote, parsed, with where it came from.
 #[derive(Clone)]
 pub struct Collateral {
     /// Where it came from ("the evidence's collateral", file names).
     pub source: String,
+    /// The form it was given in.
+    pub form: CollateralForm,
     /// The form dcap-qvl verifies.
     pub(super) qvl: QuoteCollateralV3,
     pub(super) tcb_info: SignedBodyHead,
@@ -42,6 +63,7 @@ impl std::fmt::Debug for Collateral {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Collateral")
             .field("source", &self.source)
+            .field("form", &self.form)
             .field("tcb_info", &self.tcb_info)
             .field("qe_identity", &self.qe_identity)
             .finish_non_exhaustive()
@@ -53,6 +75,7 @@ impl Collateral {
     pub fn from_qvl(qvl: QuoteCollateralV3, source: impl Into<String>) -> Result<Self, AttestationError> {
         Ok(Self {
             source: source.into(),
+            form: CollateralForm::DcapQvlJson,
             tcb_info: SignedBodyHead::read(&qvl.tcb_info, "TCB info")?,
             qe_identity: SignedBodyHead::read(&qvl.qe_identity, "QE identity")?,
             root_ca_crl: x509::crl(&qvl.root_ca_crl, "root CA CRL")?,
@@ -149,7 +172,14 @@ fn classify(file: &str, bytes: &[u8]) -> Result<Option<Piece>, AttestationError>
     let (chain, body) = split_response(bytes);
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim_start();
-    let context = |e: AttestationError| AttestationError::collateral_by(file.to_owned(), e);
+    // Names the file in a collateral error (once: "file: what: cause").
+    let context = |e: AttestationError| match e {
+        AttestationError::Collateral { what, cause } => AttestationError::Collateral {
+            what: format!("{file}: {what}"),
+            cause,
+        },
+        other => AttestationError::collateral_by(file.to_owned(), other),
+    };
     if trimmed.starts_with('{') {
         if trimmed.contains("\"tcb_info\"") {
             return Collateral::from_qvl_json(body, file)
@@ -275,7 +305,10 @@ pub fn from_files(files: &[(String, Vec<u8>)]) -> Result<Vec<Collateral>, Attest
                     pck_certificate_chain: None,
                 };
                 let source = format!("{} + {} + {} + {}", info.file, identity.file, pck.file, root.file);
-                out.push(Collateral::from_qvl(qvl, source)?);
+                out.push(Collateral {
+                    form: CollateralForm::IntelPcs,
+                    ..Collateral::from_qvl(qvl, source)?
+                });
             }
         }
     }

@@ -6,7 +6,7 @@ mod fit;
 mod policy;
 mod verifier;
 
-pub use collateral::{Collateral, parse_collateral};
+pub use collateral::{Collateral, CollateralForm, parse_collateral};
 pub use policy::DcapPolicy;
 pub use verifier::{DcapVerifier, INTEL_SGX_ROOT_CA};
 

@@ -24,41 +24,26 @@ impl std::fmt::Debug for Cert {
 }
 
 impl Cert {
-    /// Parses one DER certificate.
+    /// Parses one DER certificate. (Certificates are collateral: an unreadable one is a
+    /// collateral problem, not malformed evidence.)
     pub fn from_der(der: &[u8]) -> Result<Self, AttestationError> {
-        let x509 =
-            x509_cert::Certificate::from_der(der).map_err(|e| AttestationError::malformed_by("certificate", e))?;
-        let sev = Certificate::from_der(der).map_err(|e| AttestationError::malformed_by("certificate", e))?;
+        let x509 = x509_cert::Certificate::from_der(der)
+            .map_err(|e| AttestationError::collateral_by("unreadable certificate", e))?;
+        let sev =
+            Certificate::from_der(der).map_err(|e| AttestationError::collateral_by("unreadable certificate", e))?;
         Ok(Self { sev, x509 })
     }
 
     /// Parses every certificate of a PEM bundle, or one DER certificate.
     pub fn parse_all(bytes: &[u8]) -> Result<Vec<Self>, AttestationError> {
-        // DER starts with a SEQUENCE tag; anything else is read as PEM.
-        if bytes.first() == Some(&0x30) {
-            return Ok(vec![Self::from_der(bytes)?]);
-        }
-        let text = std::str::from_utf8(bytes).map_err(|e| AttestationError::malformed_by("PEM certificates", e))?;
-        let mut out = Vec::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-            let end = rest[start..]
-                .find("-----END CERTIFICATE-----")
-                .ok_or(AttestationError::malformed("PEM certificate without END"))?
-                + start
-                + "-----END CERTIFICATE-----".len();
-            let x509 = <x509_cert::Certificate as x509_cert::der::DecodePem>::from_pem(&rest[start..end])
-                .map_err(|e| AttestationError::malformed_by("PEM certificate", e))?;
-            let der = x509
-                .to_der()
-                .map_err(|e| AttestationError::malformed_by("PEM certificate", e))?;
-            out.push(Self::from_der(&der)?);
-            rest = &rest[end..];
-        }
-        if out.is_empty() {
-            return Err(AttestationError::malformed("no certificate found"));
-        }
-        Ok(out)
+        crate::x509::certificates(bytes)?
+            .iter()
+            .map(|c| {
+                c.to_der()
+                    .map_err(|e| AttestationError::collateral_by("unreadable certificate", e))
+                    .and_then(|der| Self::from_der(&der))
+            })
+            .collect()
     }
 
     /// The subject, RFC 4514 style.
@@ -84,21 +69,10 @@ impl Cert {
         (&self.sev, &other.sev).verify().is_ok()
     }
 
-    /// Checks the validity period at `now`.
+    /// Checks the validity period at `now` ([`AttestationError::Expired`] or
+    /// [`AttestationError::NotYetValid`], naming the certificate and its dates).
     pub fn check_valid_at(&self, now: UnixTime) -> Result<(), AttestationError> {
-        let v = &self.x509.tbs_certificate.validity;
-        let secs = now.as_millis() / 1000;
-        let (from, to) = (
-            v.not_before.to_unix_duration().as_secs(),
-            v.not_after.to_unix_duration().as_secs(),
-        );
-        if secs < from || secs > to {
-            return Err(AttestationError::collateral(format!(
-                "certificate {} is valid from {from} to {to} (unix time), not at {secs}",
-                self.subject()
-            )));
-        }
-        Ok(())
+        crate::x509::check_certificate(&self.x509, "certificate", now)
     }
 
     /// The value of AMD extension `1.3.6.1.4.1.3704.1.<suffix>`, if present.
@@ -140,15 +114,24 @@ impl Cert {
     }
 }
 
-/// GUID of a VCEK entry in an SEV-SNP certificate table (bytes as stored).
-const VCEK_GUID: [u8; 16] = guid(0x63da758d_e664_4564_adc5_f4b93be8accd);
+/// GUID of a VCEK entry in an SEV-SNP certificate table.
+const VCEK_GUID: u128 = 0x63da758d_e664_4564_adc5_f4b93be8accd;
 /// GUID of a VLEK entry.
-const VLEK_GUID: [u8; 16] = guid(0xa8074bc2_a25a_483e_aae6_39c045a0b8a1);
+const VLEK_GUID: u128 = 0xa8074bc2_a25a_483e_aae6_39c045a0b8a1;
 /// Entries read at most (the table has a handful).
 const MAX_TABLE_ENTRIES: usize = 64;
 
-const fn guid(v: u128) -> [u8; 16] {
-    v.to_be_bytes()
+/// Whether table entry bytes `stored` are `guid`, in either byte order met in practice:
+/// the textual order (as AMD's tools and the `sev` crate write it), or the mixed-endian
+/// EFI layout (first three fields little-endian, as the Linux kernel's `guid_t` and
+/// firmware write it).
+fn is_guid(stored: &[u8; 16], guid: u128) -> bool {
+    let textual = guid.to_be_bytes();
+    let mut efi = textual;
+    efi[..4].reverse();
+    efi[4..6].reverse();
+    efi[6..8].reverse();
+    *stored == textual || *stored == efi
 }
 
 /// One certificate table entry: its GUID and its bytes.
@@ -159,7 +142,7 @@ pub type TableEntry<'a> = ([u8; 16], &'a [u8]);
 /// offset and length is checked. (The sev crate's parser reads through raw pointers
 /// without bounds checks, so it must not see untrusted bytes.)
 pub fn parse_cert_table(table: &[u8]) -> Result<Vec<TableEntry<'_>>, AttestationError> {
-    let bad = AttestationError::malformed;
+    let bad = AttestationError::collateral;
     let mut out = Vec::new();
     for i in 0..=MAX_TABLE_ENTRIES {
         let entry = table
@@ -184,12 +167,27 @@ pub fn parse_cert_table(table: &[u8]) -> Result<Vec<TableEntry<'_>>, Attestation
 /// bundle), or the certificate table a guest gets with its report (configfs-tsm
 /// `auxblob`), from which the VCEK and VLEK entries are taken.
 pub fn endorsement_certs(collateral: &[u8]) -> Result<Vec<Cert>, AttestationError> {
-    if let Ok(certs) = Cert::parse_all(collateral) {
-        return Ok(certs);
+    let text = String::from_utf8_lossy(&collateral[..collateral.len().min(64)]).into_owned();
+    if text.trim_start().starts_with('{') {
+        return Err(AttestationError::collateral(
+            "the SEV-SNP collateral is JSON (DCAP collateral?); expected a VCEK/VLEK certificate (DER or PEM) or the certificate table",
+        ));
     }
-    parse_cert_table(collateral)?
+    let looks_like_certificate = collateral.first() == Some(&0x30) || text.contains("-----BEGIN");
+    if looks_like_certificate {
+        return Cert::parse_all(collateral).map_err(|e| {
+            AttestationError::collateral_by("the SEV-SNP collateral's VCEK/VLEK certificate is unreadable", e)
+        });
+    }
+    parse_cert_table(collateral)
+        .map_err(|e| {
+            AttestationError::collateral_by(
+                "the SEV-SNP collateral is neither a certificate (DER or PEM) nor a certificate table",
+                e,
+            )
+        })?
         .into_iter()
-        .filter(|(g, _)| *g == VCEK_GUID || *g == VLEK_GUID)
+        .filter(|(g, _)| is_guid(g, VCEK_GUID) || is_guid(g, VLEK_GUID))
         .map(|(_, der)| Cert::from_der(der))
         .collect()
 }
