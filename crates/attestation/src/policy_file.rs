@@ -59,6 +59,9 @@ impl<'de, const N: usize> Deserialize<'de> for Hex<N> {
     }
 }
 
+/// A `pcrs` table: PCR index (`"0"`..`"23"`) to accepted SHA-256 values.
+pub(crate) type PcrTable = std::collections::BTreeMap<String, Vec<Hex<32>>>;
+
 /// The values of a list of hex fields, as byte vectors.
 pub(crate) fn hex_values<const N: usize>(v: Vec<Hex<N>>) -> Vec<Vec<u8>> {
     v.into_iter().map(|h| h.0.to_vec()).collect()

@@ -94,9 +94,11 @@ pub fn parse_platform(s: &str) -> std::result::Result<PlatformId, String> {
         "tdx" => PlatformId::TDX_DCAP,
         "sev-snp" | "snp" => PlatformId::SEV_SNP,
         "cca" | "virtcca" => PlatformId::ARM_CCA,
+        "azure-snp" => PlatformId::AZURE_SNP_VTPM,
+        "azure-tdx" => PlatformId::AZURE_TDX_VTPM,
         other => {
             return Err(format!(
-                "unknown platform {other:?}: simulated, sgx, tdx, sev-snp, virtcca"
+                "unknown platform {other:?}: simulated, sgx, tdx, sev-snp, virtcca, azure-snp, azure-tdx"
             ));
         }
     })
@@ -143,6 +145,8 @@ fn platform_name(p: PlatformId) -> &'static str {
         PlatformId::TDX_DCAP => "Intel TDX (DCAP quote)",
         PlatformId::SEV_SNP => "AMD SEV-SNP report",
         PlatformId::ARM_CCA => "Arm CCA / virtCCA token",
+        PlatformId::AZURE_SNP_VTPM => "Azure confidential VM, SEV-SNP (vTPM quote, HCL report)",
+        PlatformId::AZURE_TDX_VTPM => "Azure confidential VM, TDX (vTPM quote, HCL report, TD quote)",
         _ => "unknown",
     }
 }

@@ -135,7 +135,7 @@ enum Command {
     /// Verify an evidence file against a policy; print the claims and the verdict.
     Verify {
         /// Evidence file (binary or hex text): simulated, SGX or TDX quote, SEV-SNP report,
-        /// virtCCA token.
+        /// virtCCA token, Azure confidential-VM evidence (JSON).
         #[arg(long)]
         evidence: PathBuf,
         /// Policy file (TOML).
@@ -152,7 +152,8 @@ enum Command {
         /// and the binding is not checked.
         #[arg(long, value_parser = attestation_cmds::parse_hex::<64>)]
         report_data: Option<[u8; 64]>,
-        /// The evidence's platform (simulated, sgx, tdx, sev-snp, virtcca); detected if absent.
+        /// The evidence's platform (simulated, sgx, tdx, sev-snp, virtcca, azure-snp,
+        /// azure-tdx); detected if absent.
         #[arg(long, value_parser = attestation_cmds::parse_platform)]
         platform: Option<sc_protocol::PlatformId>,
         /// Verify as of this time (Unix seconds) instead of now.

@@ -251,6 +251,12 @@ impl PlatformId {
     pub const SEV_SNP: Self = Self(0x0004);
     /// Arm CCA / Huawei virtCCA token.
     pub const ARM_CCA: Self = Self(0x0005);
+    /// Azure confidential VM on AMD SEV-SNP: the paravisor's HCL report (holding the SNP
+    /// report), a vTPM quote whose nonce is the report data, and the VCEK.
+    pub const AZURE_SNP_VTPM: Self = Self(0x0006);
+    /// Azure confidential VM on Intel TDX: the HCL report, a vTPM quote whose nonce is the
+    /// report data, and the TD quote.
+    pub const AZURE_TDX_VTPM: Self = Self(0x0007);
     /// The in-crate test double (feature `test-double`). Never accepted by real verifiers.
     pub const TEST_DOUBLE: Self = Self(0xfffe);
 }

@@ -5,9 +5,12 @@
 //! * [`sim`]: the simulated TEE for development and CI; policy `[simulated]`;
 //! * [`dcap`]: Intel SGX and TDX quotes (`dcap-qvl`); policy `[sgx]` and `[tdx]`;
 //! * [`snp`]: AMD SEV-SNP reports (`sev`); policy `[sev_snp]`;
+//! * [`azure`]: Azure confidential VMs (vTPM quote, HCL report, SNP report or TD quote);
+//!   policy `[azure_snp]` and `[azure_tdx]`;
 //! * [`virtcca`]: Huawei virtCCA tokens: parsed, and refused unless bound to a device key;
 //! * [`inspect`]: which platform a file holds and what it claims, unverified (for tools).
 
+pub mod azure;
 pub mod dcap;
 pub mod inspect;
 pub mod sim;
@@ -19,7 +22,13 @@ use sc_protocol::PlatformId;
 use std::sync::Arc;
 
 /// Every platform this crate knows.
-pub(crate) const ALL: &[&Platform] = &[&sim::PLATFORM, &dcap::PLATFORM, &snp::PLATFORM, &virtcca::PLATFORM];
+pub(crate) const ALL: &[&Platform] = &[
+    &sim::PLATFORM,
+    &dcap::PLATFORM,
+    &snp::PLATFORM,
+    &virtcca::PLATFORM,
+    &azure::PLATFORM,
+];
 
 /// Every policy section of every platform.
 pub(crate) fn sections() -> Vec<Section> {

@@ -3,7 +3,7 @@
 
 pub mod collateral;
 mod fit;
-mod policy;
+pub(crate) mod policy;
 mod verifier;
 
 pub use collateral::{Collateral, CollateralForm, parse_collateral};

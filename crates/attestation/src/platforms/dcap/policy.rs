@@ -22,7 +22,7 @@
 use super::collateral::Collateral;
 use crate::appraisal::ReferenceValues;
 use crate::platform::{PlatformPolicy, SectionInput};
-use crate::policy_file::{Hex, PolicyError, hex_values};
+use crate::policy_file::{Hex, PcrTable, PolicyError, hex_values};
 use sc_protocol::{PlatformId, TcbStatus};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -79,6 +79,9 @@ struct TdxSection {
     rtmr2: Vec<Hex<48>>,
     #[serde(default)]
     rtmr3: Vec<Hex<48>>,
+    /// Only in `[azure_tdx]`: the vTPM's PCR reference values.
+    #[serde(default)]
+    pcrs: Option<PcrTable>,
     #[serde(default)]
     allow_debug: bool,
     #[serde(default = "default_statuses")]
@@ -128,7 +131,18 @@ pub(super) fn parse_sgx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPoli
 
 /// Reads the `[tdx]` section.
 pub(super) fn parse_tdx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
-    Ok(Arc::new(input.parse::<TdxSection>()?.resolve(input)?))
+    match read_tdx(input)? {
+        (policy, None) => Ok(Arc::new(policy)),
+        (_, Some(_)) => Err(input.invalid("pcrs: only in [azure_tdx], where a vTPM has PCRs")),
+    }
+}
+
+/// Reads a section with `[tdx]`'s fields and an optional `pcrs` table (`[azure_tdx]` is
+/// this plus its vTPM's PCRs).
+pub(crate) fn read_tdx(input: &SectionInput<'_>) -> Result<(DcapPolicy, Option<PcrTable>), PolicyError> {
+    let mut section = input.parse::<TdxSection>()?;
+    let pcrs = section.pcrs.take();
+    Ok((section.resolve(input)?, pcrs))
 }
 
 impl SgxSection {

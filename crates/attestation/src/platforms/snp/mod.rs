@@ -2,7 +2,7 @@
 //! section ([`SnpPolicy`]) and the AMD certificates around a report ([`certs`]).
 
 pub mod certs;
-mod policy;
+pub(crate) mod policy;
 mod verifier;
 
 pub use policy::{KeyType, MinTcb, SnpPolicy};

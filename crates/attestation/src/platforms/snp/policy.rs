@@ -19,7 +19,7 @@
 use super::certs::{Cert, builtin};
 use crate::appraisal::ReferenceValues;
 use crate::platform::{PlatformPolicy, SectionInput};
-use crate::policy_file::{Hex, PolicyError, files_in, hex_values};
+use crate::policy_file::{Hex, PcrTable, PolicyError, files_in, hex_values};
 use sc_protocol::ErrorChain;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -95,6 +95,9 @@ struct SnpSection {
     signing_keys: Vec<KeyType>,
     ca_chain: Option<String>,
     vek_dir: Option<String>,
+    /// Only in `[azure_snp]`: the vTPM's PCR reference values.
+    #[serde(default)]
+    pcrs: Option<PcrTable>,
 }
 
 /// Every certificate in the files of `dir`. A file that cannot be read or holds no
@@ -117,7 +120,18 @@ fn load_dir(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<Cert>, Po
 
 /// Reads the `[sev_snp]` section.
 pub(super) fn parse(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
-    Ok(Arc::new(input.parse::<SnpSection>()?.resolve(input)?))
+    match read(input)? {
+        (policy, None) => Ok(Arc::new(policy)),
+        (_, Some(_)) => Err(input.invalid("pcrs: only in [azure_snp], where a vTPM has PCRs")),
+    }
+}
+
+/// Reads a section with `[sev_snp]`'s fields and an optional `pcrs` table (`[azure_snp]`
+/// is this plus its vTPM's PCRs).
+pub(crate) fn read(input: &SectionInput<'_>) -> Result<(SnpPolicy, Option<PcrTable>), PolicyError> {
+    let mut section = input.parse::<SnpSection>()?;
+    let pcrs = section.pcrs.take();
+    Ok((section.resolve(input)?, pcrs))
 }
 
 fn parse_u64(s: &str) -> Option<u64> {
