@@ -55,6 +55,7 @@ mod platform;
 pub mod platforms;
 mod policy;
 mod policy_file;
+pub mod tpm_wire;
 mod verifier;
 mod x509;
 

@@ -2,7 +2,10 @@
 //!
 //! * [`ConfigFsTsm`]: Linux configfs-tsm (`/sys/kernel/config/tsm/report`), used by TDX,
 //!   SEV-SNP and Arm CCA confidential VMs;
-//! * [`GramineAttester`]: Gramine's `/dev/attestation` inside an SGX enclave (DCAP quotes).
+//! * [`GramineAttester`]: Gramine's `/dev/attestation` inside an SGX enclave (DCAP quotes);
+//! * [`AzureVtpmAttester`]: Azure confidential VMs, through the guest's vTPM (TPM 2.0
+//!   commands over `/dev/tpmrm0`); tested against the `swtpm` simulator holding a captured
+//!   HCL report, the only fake part.
 //!
 //! Neither can run on machines without that hardware. The tests drive them against
 //! directory trees in a temporary directory that behave like the kernel and Gramine
@@ -12,9 +15,13 @@
 
 mod configfs_tsm;
 mod gramine;
+mod vtpm;
 
 pub use configfs_tsm::{ConfigFsTsm, TsmReport};
 pub use gramine::GramineAttester;
+pub use vtpm::{
+    AK_HANDLE, AzureVtpmAttester, HCL_REPORT_INDEX, TdQuoteSource, TpmDevice, TpmResponseCode, TpmStream, TpmTransport,
+};
 
 use sc_protocol::AttesterError;
 use std::io::{Read, Write};
