@@ -51,6 +51,9 @@ pub fn hint(error: &AttestationError) -> Option<&'static str> {
         E::NotYetValid { .. } => {
             "the clock is behind, or the verification time asked for is earlier than the collateral: check the clock and --at"
         }
+        E::StaleCollateral { .. } => {
+            "the collateral service could not be reached and the cached copy expired: restore access to it (collateral_service / kds_url) or supply fresh collateral"
+        }
         E::Revoked { .. } => {
             "the platform's key was revoked by its vendor: the platform cannot be trusted until it is re-provisioned"
         }

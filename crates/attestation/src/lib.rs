@@ -47,6 +47,7 @@ mod appraisal;
 pub mod attesters;
 mod basevalue;
 mod cache;
+pub mod fetch;
 pub mod hex_text;
 mod hints;
 mod identity;

@@ -183,6 +183,20 @@ pub enum AttestationError {
         /// The list that revokes it ("PCK CRL", "root CA CRL").
         by: &'static str,
     },
+    /// Collateral kept from a service had expired and a fresh copy could not be fetched:
+    /// verification fails closed rather than use it.
+    #[error("the cached {item} expired at {expired} (verification time {at}) and no fresh copy could be fetched")]
+    StaleCollateral {
+        /// The item that expired first.
+        item: String,
+        /// When it expired.
+        expired: UnixTime,
+        /// The verification time.
+        at: UnixTime,
+        /// Why the fetch failed.
+        #[source]
+        cause: Option<OtherError>,
+    },
     /// The signature over an item of collateral does not verify: the collateral was altered,
     /// or signed by a key other than its issuer chain's. (The evidence's own signatures are
     /// [`AttestationError::BadSignature`].)

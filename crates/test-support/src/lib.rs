@@ -12,6 +12,7 @@
 //!   with its supervisor, and the network server on a loopback port;
 //! * [`evidence`]: the real evidence sets, and DCAP collateral re-shaped as Intel PCS
 //!   responses;
+//! * [`http`]: a loopback HTTP server with scripted answers (collateral services);
 //! * [`eventually`]: waiting for a condition with a limit.
 //!
 //! `publish = false`: shipped crates never depend on it.
@@ -34,6 +35,7 @@
 
 pub mod double;
 pub mod evidence;
+pub mod http;
 pub mod pair;
 pub mod sim;
 pub mod stack;

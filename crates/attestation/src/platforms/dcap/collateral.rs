@@ -15,7 +15,7 @@
 use super::fit::SignedBodyHead;
 use crate::x509;
 use dcap_qvl::QuoteCollateralV3;
-use sc_protocol::AttestationError;
+use sc_protocol::{AttestationError, UnixTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use x509_cert::Certificate;
@@ -85,6 +85,26 @@ impl Collateral {
             qe_identity_issuer_chain: x509::certificates(qvl.qe_identity_issuer_chain.as_bytes())?,
             qvl,
         })
+    }
+
+    /// When the first of its items expires, and which (`None` if a date is unreadable).
+    pub fn valid_until(&self) -> Option<(UnixTime, &'static str)> {
+        let crl = |c: &CertificateList| {
+            c.tbs_cert_list
+                .next_update
+                .map(|t| UnixTime::from_secs(t.to_unix_duration().as_secs()))
+        };
+        [
+            (self.tcb_info.next_update(), "TCB info"),
+            (self.qe_identity.next_update(), "QE identity"),
+            (crl(&self.pck_crl), "PCK CRL"),
+            (crl(&self.root_ca_crl), "root CA CRL"),
+        ]
+        .into_iter()
+        .map(|(t, item)| t.map(|t| (t, item)))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min_by_key(|(t, _)| *t)
     }
 
     /// Parses `QuoteCollateralV3` JSON.

@@ -47,6 +47,29 @@ pub(super) struct QuoteNeeds {
     ca: PckCa,
 }
 
+impl QuoteNeeds {
+    /// The path segment of the TEE in PCS URLs (`sgx`, `tdx`).
+    pub(super) fn tee_path(&self) -> &'static str {
+        match self.tee {
+            Tee::Sgx => "sgx",
+            Tee::Tdx => "tdx",
+        }
+    }
+
+    /// The FMSPC, upper-case hex.
+    pub(super) fn fmspc_hex(&self) -> String {
+        hex::encode_upper(self.fmspc)
+    }
+
+    /// The PCK CA's name in PCS URLs (`processor`, `platform`).
+    pub(super) fn ca_path(&self) -> &'static str {
+        match self.ca {
+            PckCa::Processor => "processor",
+            PckCa::Platform => "platform",
+        }
+    }
+}
+
 fn ca_name(ca: &PckCa) -> &'static str {
     match ca {
         PckCa::Processor => "the PCK processor CA",
@@ -56,15 +79,15 @@ fn ca_name(ca: &PckCa) -> &'static str {
 
 impl QuoteNeeds {
     /// Reads the TEE type, PCK chain, FMSPC and PCK CA from `quote` (its own bytes). A PCK
-    /// chain in the collateral replaces the quote's, as it does for dcap-qvl.
-    pub(super) fn read(quote: &[u8], collateral: &Collateral) -> Result<Self, AttestationError> {
+    /// chain given with the collateral replaces the quote's, as it does for dcap-qvl.
+    pub(super) fn read(quote: &[u8], pck_chain: Option<&str>) -> Result<Self, AttestationError> {
         let parsed = Quote::parse(quote).map_err(|e| AttestationError::malformed_by("DCAP quote", e))?;
         let tee = if parsed.header.tee_type == 0x81 {
             Tee::Tdx
         } else {
             Tee::Sgx
         };
-        let pck_chain = match &collateral.qvl.pck_certificate_chain {
+        let pck_chain = match pck_chain {
             Some(pem) => x509::certificates(pem.as_bytes())?,
             None => {
                 let ders = dcap_qvl::intel::extract_cert_chain(&parsed).map_err(|e| {
@@ -225,6 +248,11 @@ pub(super) struct SignedBodyHead {
 }
 
 impl SignedBodyHead {
+    /// When it stops being valid (`nextUpdate`).
+    pub(super) fn next_update(&self) -> Option<UnixTime> {
+        parse_date(&self.next_update)
+    }
+
     /// Reads the head of a signed JSON body (the text dcap-qvl verifies).
     pub(super) fn read(json: &str, item: &str) -> Result<Self, AttestationError> {
         serde_json::from_str(json).map_err(|e| AttestationError::collateral_by(format!("unreadable {item}"), e))
@@ -232,11 +260,7 @@ impl SignedBodyHead {
 
     fn check(&self, item: &str, now: UnixTime) -> Result<(), AttestationError> {
         let date = |s: &str| {
-            humantime::parse_rfc3339(s)
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| UnixTime::from_secs(d.as_secs()))
-                .ok_or_else(|| AttestationError::collateral(format!("{item}: unreadable date {s:?}")))
+            parse_date(s).ok_or_else(|| AttestationError::collateral(format!("{item}: unreadable date {s:?}")))
         };
         check_window(
             || item.to_owned(),
@@ -245,4 +269,12 @@ impl SignedBodyHead {
             now,
         )
     }
+}
+
+/// An RFC 3339 date of DCAP collateral.
+fn parse_date(s: &str) -> Option<UnixTime> {
+    humantime::parse_rfc3339(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| UnixTime::from_secs(d.as_secs()))
 }

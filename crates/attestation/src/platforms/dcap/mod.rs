@@ -4,10 +4,12 @@
 pub mod collateral;
 mod fit;
 pub(crate) mod policy;
+pub mod service;
 mod verifier;
 
 pub use collateral::{Collateral, CollateralForm, parse_collateral};
 pub use policy::DcapPolicy;
+pub use service::DcapService;
 pub use verifier::{DcapVerifier, INTEL_SGX_ROOT_CA};
 
 use crate::platform::{Platform, PlatformPolicy, PlatformVerifier, Section};

@@ -12,6 +12,11 @@
 //! collateral_dir = "collateral"         # optional: collateral tried when the evidence carries
 //!                                       # none or its own does not verify: dcap-qvl JSON files
 //!                                       # and/or Intel PCS/PCCS responses (see `collateral`)
+//! collateral_service = "https://api.trustedservices.intel.com"   # optional, opt-in: fetch
+//!                                       # collateral from this PCS/PCCS base URL (see `service`)
+//! collateral_cache = "cache"            # optional: where fetched collateral is kept (default
+//!                                       # $XDG_CACHE_HOME/secure-channel/dcap)
+//! fetch_timeout_secs = 10               # optional: time limit of each fetch
 //!
 //! [tdx]
 //! mrtds = ["<96 hex>"]                  # accepted MRTD values
@@ -20,6 +25,7 @@
 //! ```
 
 use super::collateral::Collateral;
+use super::service::DcapService;
 use crate::appraisal::ReferenceValues;
 use crate::platform::{PlatformPolicy, SectionInput};
 use crate::policy_file::{Hex, PcrTable, PolicyError, hex_values};
@@ -44,6 +50,8 @@ pub struct DcapPolicy {
     pub root_ca_der: Option<Vec<u8>>,
     /// Offline collateral sets, tried in order after the evidence's own.
     pub collateral: Vec<Collateral>,
+    /// The collateral service, when the policy names one.
+    pub service: Option<DcapService>,
 }
 
 fn default_statuses() -> Vec<String> {
@@ -65,6 +73,9 @@ struct SgxSection {
     accepted_advisories: Vec<String>,
     root_ca: Option<String>,
     collateral_dir: Option<String>,
+    collateral_service: Option<String>,
+    collateral_cache: Option<String>,
+    fetch_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +101,9 @@ struct TdxSection {
     accepted_advisories: Vec<String>,
     root_ca: Option<String>,
     collateral_dir: Option<String>,
+    collateral_service: Option<String>,
+    collateral_cache: Option<String>,
+    fetch_timeout_secs: Option<u64>,
 }
 
 /// The accepted statuses, by name; an unknown name or `Revoked` is an error (a typo must not
@@ -118,6 +132,34 @@ fn load_collateral(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<Co
             sc_protocol::ErrorChain(&e)
         ))
     })
+}
+
+/// The collateral service the section names, if any.
+fn service(
+    input: &SectionInput<'_>,
+    url: Option<&str>,
+    cache: Option<&str>,
+    timeout_secs: Option<u64>,
+) -> Result<Option<DcapService>, PolicyError> {
+    let Some(url) = url else {
+        if cache.is_some() || timeout_secs.is_some() {
+            return Err(input.invalid("collateral_cache and fetch_timeout_secs need collateral_service"));
+        }
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(input.invalid(format!("collateral_service: {url:?} is not an http(s) URL")));
+    }
+    let cache = match cache {
+        Some(dir) => crate::policy_file::resolve(input.base_dir, dir),
+        None => crate::fetch::default_cache_dir().join("dcap"),
+    };
+    let timeout = timeout_secs.map_or(crate::fetch::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
+    Ok(Some(DcapService::new(
+        url,
+        crate::fetch::Http::new(timeout),
+        crate::fetch::DiskCache::new(cache),
+    )))
 }
 
 fn root(input: &SectionInput<'_>, root_ca: Option<&str>) -> Result<Option<Vec<u8>>, PolicyError> {
@@ -161,6 +203,12 @@ impl SgxSection {
             accepted_advisories: self.accepted_advisories,
             root_ca_der: root(input, self.root_ca.as_deref())?,
             collateral: load_collateral(input, self.collateral_dir.as_deref())?,
+            service: service(
+                input,
+                self.collateral_service.as_deref(),
+                self.collateral_cache.as_deref(),
+                self.fetch_timeout_secs,
+            )?,
         })
     }
 }
@@ -184,6 +232,12 @@ impl TdxSection {
             accepted_advisories: self.accepted_advisories,
             root_ca_der: root(input, self.root_ca.as_deref())?,
             collateral: load_collateral(input, self.collateral_dir.as_deref())?,
+            service: service(
+                input,
+                self.collateral_service.as_deref(),
+                self.collateral_cache.as_deref(),
+                self.fetch_timeout_secs,
+            )?,
         })
     }
 }

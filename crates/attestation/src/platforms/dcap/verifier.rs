@@ -43,7 +43,7 @@ impl DcapVerifier {
     /// Verifies `quote` with one collateral set: first whether it is the set the quote
     /// needs and is valid now (each failure typed, see `fit`), then dcap-qvl's checks.
     fn verify_with(&self, quote: &[u8], c: &Collateral, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
-        let needs = QuoteNeeds::read(quote, c)?;
+        let needs = QuoteNeeds::read(quote, c.qvl.pck_certificate_chain.as_deref())?;
         needs.check_fits(c)?;
         needs.check_anchor(c, self.root())?;
         needs.check_valid_at(c, now)?;
@@ -68,7 +68,25 @@ impl DcapVerifier {
             .map(|bytes| Collateral::from_qvl_json(bytes, "the evidence's collateral"))
             .transpose()?;
         let mut tried = Vec::new();
-        for c in carried.iter().chain(self.policy.collateral.iter()) {
+        // The evidence's own collateral first; then the service's, fetched or cached;
+        // then the policy's offline sets.
+        let fetched = self.policy.service.as_ref().map(|service| {
+            let c = QuoteNeeds::read(quote, None).and_then(|needs| service.collateral(&needs, now));
+            (service.base().to_owned(), c)
+        });
+        let mut from_service = None;
+        if let Some((source, result)) = fetched {
+            match result {
+                Ok(c) => from_service = Some(c),
+                Err(e @ AttestationError::Malformed { .. }) => return Err(e),
+                Err(reason) => tried.push(CollateralCandidate { source, reason }),
+            }
+        }
+        for c in carried
+            .iter()
+            .chain(from_service.iter())
+            .chain(self.policy.collateral.iter())
+        {
             match self.verify_with(quote, c, now) {
                 Ok(report) => return Ok(report),
                 // About the quote itself: every candidate would say the same.
