@@ -75,6 +75,12 @@ impl Cert {
         crate::x509::check_certificate(&self.x509, "certificate", now)
     }
 
+    /// The end of the validity period.
+    pub fn not_after(&self) -> Option<UnixTime> {
+        let t = self.x509.tbs_certificate.validity.not_after.to_unix_duration();
+        Some(UnixTime::from_secs(t.as_secs()))
+    }
+
     /// The value of AMD extension `1.3.6.1.4.1.3704.1.<suffix>`, if present.
     fn amd_extension(&self, suffix: &str) -> Option<&[u8]> {
         let oid = format!("{AMD_ARC}{suffix}");

@@ -2,9 +2,11 @@
 //! section ([`SnpPolicy`]) and the AMD certificates around a report ([`certs`]).
 
 pub mod certs;
+pub mod kds;
 pub(crate) mod policy;
 mod verifier;
 
+pub use kds::KdsService;
 pub use policy::{KeyType, MinTcb, SnpPolicy};
 pub use verifier::SnpVerifier;
 

@@ -14,9 +14,15 @@
 //! vek_dir = "vcek"                       # optional: VCEK/VLEK certificates (DER or PEM) for
 //!                                        # evidence that carries none; a VCEK is found by
 //!                                        # the report's chip id
+//! kds_url = "https://kdsintf.amd.com"    # optional, opt-in: fetch VCEKs and AMD chains from
+//!                                        # this AMD KDS-compatible base URL (see `kds`)
+//! kds_cache = "cache"                    # optional (default $XDG_CACHE_HOME/secure-channel/kds)
+//! kds_product = "Milan"                  # optional: for reports that do not name their CPU
+//! fetch_timeout_secs = 10                # optional: time limit of each fetch
 //! ```
 
 use super::certs::{Cert, builtin};
+use super::kds::KdsService;
 use crate::appraisal::ReferenceValues;
 use crate::platform::{PlatformPolicy, SectionInput};
 use crate::policy_file::{Hex, PcrTable, PolicyError, files_in, hex_values};
@@ -75,6 +81,8 @@ pub struct SnpPolicy {
     pub trusted_arks: Vec<[u8; 32]>,
     /// Endorsement key certificates held offline (`vek_dir`).
     pub endorsement_keys: Vec<Cert>,
+    /// The KDS to fetch VCEKs and chains from, when the policy names one.
+    pub kds: Option<KdsService>,
 }
 
 fn both_keys() -> Vec<KeyType> {
@@ -95,6 +103,10 @@ struct SnpSection {
     signing_keys: Vec<KeyType>,
     ca_chain: Option<String>,
     vek_dir: Option<String>,
+    kds_url: Option<String>,
+    kds_cache: Option<String>,
+    kds_product: Option<String>,
+    fetch_timeout_secs: Option<u64>,
     /// Only in `[azure_snp]`: the vTPM's PCR reference values.
     #[serde(default)]
     pcrs: Option<PcrTable>,
@@ -142,7 +154,41 @@ fn parse_u64(s: &str) -> Option<u64> {
 }
 
 impl SnpSection {
+    /// The KDS the section names, if any.
+    fn kds(&self, input: &SectionInput<'_>) -> Result<Option<KdsService>, PolicyError> {
+        let Some(url) = &self.kds_url else {
+            if self.kds_cache.is_some() || self.kds_product.is_some() || self.fetch_timeout_secs.is_some() {
+                return Err(input.invalid("kds_cache, kds_product and fetch_timeout_secs need kds_url"));
+            }
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(input.invalid(format!("kds_url: {url:?} is not an http(s) URL")));
+        }
+        if let Some(p) = self
+            .kds_product
+            .as_deref()
+            .filter(|p| !["Milan", "Genoa", "Turin"].contains(p))
+        {
+            return Err(input.invalid(format!("kds_product: {p:?} is not Milan, Genoa or Turin")));
+        }
+        let cache = match &self.kds_cache {
+            Some(dir) => crate::policy_file::resolve(input.base_dir, dir),
+            None => crate::fetch::default_cache_dir().join("kds"),
+        };
+        let timeout = self
+            .fetch_timeout_secs
+            .map_or(crate::fetch::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
+        Ok(Some(KdsService::new(
+            url,
+            crate::fetch::Http::new(timeout),
+            crate::fetch::DiskCache::new(cache),
+            self.kds_product.clone(),
+        )))
+    }
+
     fn resolve(self, input: &SectionInput<'_>) -> Result<SnpPolicy, PolicyError> {
+        let kds = self.kds(input)?;
         let invalid = |message: String| input.invalid(message);
         let guest_policies = self
             .guest_policies
@@ -174,6 +220,7 @@ impl SnpSection {
             certificates,
             trusted_arks,
             endorsement_keys: load_dir(input, self.vek_dir.as_deref())?,
+            kds,
         })
     }
 }

@@ -19,11 +19,10 @@ use sev::parser::ByteParser;
 #[derive(Debug)]
 pub struct SnpVerifier {
     policy: SnpPolicy,
-    /// Endorsement keys whose chain verified: VEK fingerprint -> (ARK, intermediate)
-    /// indexes into the policy's certificates. The RSA-4096 chain signatures are most of
+    /// Endorsement keys whose chain verified: VEK fingerprint -> (ARK, intermediate). The RSA-4096 chain signatures are most of
     /// the cost, and one VCEK signs every report of its chip; validity periods are still
     /// checked on every use.
-    chains: BoundedCache<[u8; 32], (usize, usize)>,
+    chains: BoundedCache<[u8; 32], (Cert, Cert)>,
 }
 
 /// Chains remembered at most.
@@ -44,60 +43,72 @@ impl SnpVerifier {
     }
 
     /// The endorsement key certificate: from the evidence's collateral, else from the
-    /// policy's `vek_dir`. A VCEK is chosen by the report's chip id; a VLEK by key type.
-    fn vek(&self, evidence: &Evidence<'_>, report: &AttestationReport) -> Result<Cert, AttestationError> {
+    /// policy's `vek_dir`, else (a VCEK) from the policy's KDS. A VCEK is chosen by the
+    /// report's chip id; a VLEK by key type.
+    fn vek(
+        &self,
+        evidence: &Evidence<'_>,
+        report: &AttestationReport,
+        now: UnixTime,
+    ) -> Result<Cert, AttestationError> {
         let carried = evidence.collateral.map(endorsement_certs).transpose()?;
         let candidates: Vec<&Cert> = carried
             .iter()
             .flatten()
             .chain(self.policy.endorsement_keys.iter())
             .collect();
-        let fits = |c: &Cert| match report.key_info.signing_key() {
-            0 => c.subject().contains("VCEK") && c.hardware_id().is_some_and(|h| h[..] == report.chip_id[..]),
-            _ => c.subject().contains("VLEK"),
+        let is_vcek = report.key_info.signing_key() == 0;
+        let fits = |c: &Cert| match is_vcek {
+            true => c.subject().contains("VCEK") && c.hardware_id().is_some_and(|h| h[..] == report.chip_id[..]),
+            false => c.subject().contains("VLEK"),
         };
-        // Prefer a certificate that fits; else the evidence's own (its misfit is then
-        // reported precisely below).
-        candidates
-            .iter()
-            .copied()
-            .find(|c| fits(c))
-            .or_else(|| carried.as_ref().and_then(|c| c.first()))
-            .cloned()
-            .ok_or_else(|| {
-                AttestationError::collateral("no VCEK or VLEK certificate for this report (evidence or vek_dir)")
-            })
+        if let Some(c) = candidates.iter().copied().find(|c| fits(c)) {
+            return Ok(c.clone());
+        }
+        if let (Some(kds), true) = (&self.policy.kds, is_vcek) {
+            return kds.vcek(report, now);
+        }
+        // Else the evidence's own (its misfit is then reported precisely by the caller).
+        carried.as_ref().and_then(|c| c.first()).cloned().ok_or_else(|| {
+            AttestationError::collateral("no VCEK or VLEK certificate for this report (evidence, vek_dir or kds_url)")
+        })
     }
 
-    /// Finds ARK and intermediate that certify `vek` (or remembers them); checks every
-    /// link's validity at `now`.
-    fn chain(&self, vek: &Cert, now: UnixTime) -> Result<(), AttestationError> {
-        let certs = &self.policy.certificates;
-        let (a, m) = self.chains.get_or_try_insert(vek.fingerprint(), || {
-            self.find_chain(vek)
+    /// Finds ARK and intermediate that certify `vek` (or remembers them), with the policy's
+    /// certificates and, failing that, the KDS's chain for the report's product; checks
+    /// every link's validity at `now`.
+    fn chain(&self, vek: &Cert, report: &AttestationReport, now: UnixTime) -> Result<(), AttestationError> {
+        let (ark, mid) = self.chains.get_or_try_insert(vek.fingerprint(), || {
+            if let Some(found) = self.find_chain(&self.policy.certificates, vek) {
+                return Ok(found);
+            }
+            let Some(kds) = &self.policy.kds else {
+                return Err(AttestationError::UntrustedRoot { cause: None });
+            };
+            let fetched = kds.chain(&kds.product_of(report)?, vek.subject().contains("VLEK"), now)?;
+            let pool: Vec<Cert> = self.policy.certificates.iter().chain(&fetched).cloned().collect();
+            self.find_chain(&pool, vek)
                 .ok_or(AttestationError::UntrustedRoot { cause: None })
         })?;
-        for c in [&certs[a], &certs[m], vek] {
+        for c in [&ark, &mid, vek] {
             c.check_valid_at(now)?;
         }
         Ok(())
     }
 
-    /// A trusted, self-signed ARK and an intermediate it signed that signed `vek`.
-    fn find_chain(&self, vek: &Cert) -> Option<(usize, usize)> {
-        let certs = &self.policy.certificates;
+    /// A trusted, self-signed ARK in `certs` and an intermediate it signed that signed `vek`.
+    fn find_chain(&self, certs: &[Cert], vek: &Cert) -> Option<(Cert, Cert)> {
         let arks = certs
             .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_self_issued() && self.policy.trusted_arks.contains(&c.fingerprint()));
-        for (a, ark) in arks {
+            .filter(|c| c.is_self_issued() && self.policy.trusted_arks.contains(&c.fingerprint()));
+        for ark in arks {
             if !ark.signed(ark) {
                 continue;
             }
-            let mids = certs.iter().enumerate().filter(|(_, c)| !c.is_self_issued());
-            for (m, mid) in mids {
+            let mids = certs.iter().filter(|c| !c.is_self_issued());
+            for mid in mids {
                 if mid.signed(vek) && ark.signed(mid) {
-                    return Some((a, m));
+                    return Some((ark.clone(), mid.clone()));
                 }
             }
         }
@@ -111,8 +122,8 @@ impl SnpVerifier {
         super::check_canonical(evidence.bytes)?;
         let report = AttestationReport::from_bytes(evidence.bytes)
             .map_err(|e| AttestationError::malformed_by("SEV-SNP report", e))?;
-        let vek = self.vek(evidence, &report)?;
-        self.chain(&vek, now)?;
+        let vek = self.vek(evidence, &report, now)?;
+        self.chain(&vek, &report, now)?;
 
         // The certificate must fit the report before its signature is worth checking; a
         // misfit gets its precise reason (the wrong chip's VCEK, a VLEK for a VCEK report).
