@@ -115,6 +115,24 @@ fn main() {
         "virtcca",
         &framed(4, &[], &evidence_file("huawei-virtcca-secgear", "virtcca.cbor.hex")),
     );
+    write(
+        "evidence",
+        "azure-snp",
+        &framed(
+            6,
+            &[],
+            &evidence_file("azure-cvm-trustee", "az-snp-vtpm/evidence-v1.json"),
+        ),
+    );
+    write(
+        "evidence",
+        "azure-tdx",
+        &framed(
+            7,
+            &[],
+            &evidence_file("azure-cvm-trustee", "az-tdx-vtpm/evidence-v1.json"),
+        ),
+    );
     let enclave = SimEnclave {
         measurement: [3; 32],
         signer: [4; 32],
