@@ -333,3 +333,40 @@ fn the_built_in_trust_anchor_is_intels_root() {
         &read("TrustedRootCA.der")[..]
     );
 }
+
+#[test]
+fn a_revoked_pck_certificate_is_named() {
+    use x509_cert::der::{Decode, DecodePem, EncodePem, pem::LineEnding};
+    // No real revoked platform is at hand: the PCK chain given with the collateral (which
+    // replaces the quote's, as dcap-qvl allows) is the quote's own with the leaf's serial
+    // number set to one the real PCK CRL lists. The revocation check reads the serial
+    // before any signature is checked, so this is the path a revoked platform takes.
+    let v: Value = serde_json::from_slice(&read("tdx_quote_collateral.json")).unwrap();
+    let crl = x509_cert::crl::CertificateList::from_der(&hex::decode(v["pck_crl"].as_str().unwrap()).unwrap()).unwrap();
+    let revoked = crl.tbs_cert_list.revoked_certificates.as_ref().unwrap()[0]
+        .serial_number
+        .clone();
+    let quote = read("tdx_quote");
+    let text = String::from_utf8_lossy(&quote).into_owned();
+    let mut pems: Vec<String> = Vec::new();
+    let mut rest = &text[..];
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let end = rest[start..].find("-----END CERTIFICATE-----").unwrap() + start + 25;
+        pems.push(rest[start..end].to_owned());
+        rest = &rest[end..];
+    }
+    let mut leaf = x509_cert::Certificate::from_pem(&pems[0]).unwrap();
+    leaf.tbs_certificate.serial_number = revoked.clone();
+    pems[0] = leaf.to_pem(LineEnding::LF).unwrap();
+    let collateral = edited("tdx_quote_collateral.json", |v| {
+        v["pck_certificate_chain"] = Value::String(pems.join("\n"));
+    });
+    let e = verify(&tdx(), "tdx_quote", Some(&collateral), JULY_2025).unwrap_err();
+    match &e {
+        AttestationError::Revoked { item, by } => {
+            assert_eq!(*by, "PCK CRL");
+            assert!(item.contains(&hex::encode(revoked.as_bytes())), "{item}");
+        }
+        other => panic!("{}", ErrorChain(other)),
+    }
+}
