@@ -12,8 +12,7 @@
 //! (other FMSPCs, both CAs) make several candidates; the verifier picks the one the quote
 //! needs.
 
-use super::fit::SignedBodyHead;
-use crate::x509;
+use crate::x509::{self, check_window};
 use dcap_qvl::QuoteCollateralV3;
 use sc_protocol::{AttestationError, UnixTime};
 use serde::Deserialize;
@@ -360,4 +359,51 @@ pub fn from_dir(dir: &std::path::Path) -> Result<Vec<Collateral>, AttestationErr
         out.extend(from_files(&read_files(&listing(sub)?)?)?);
     }
     Ok(out)
+}
+
+/// The fields of a TCB info or QE identity body that say what it is for and when.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SignedBodyHead {
+    /// `SGX`/`TDX` (TCB info), `QE`/`TD_QE`/`QVE` (identities).
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    /// TCB info only.
+    #[serde(default)]
+    pub(super) fmspc: Option<String>,
+    issue_date: String,
+    next_update: String,
+}
+
+impl SignedBodyHead {
+    /// When it stops being valid (`nextUpdate`).
+    pub(super) fn next_update(&self) -> Option<UnixTime> {
+        parse_date(&self.next_update)
+    }
+
+    /// Reads the head of a signed JSON body (the text dcap-qvl verifies).
+    pub(super) fn read(json: &str, item: &str) -> Result<Self, AttestationError> {
+        serde_json::from_str(json).map_err(|e| AttestationError::collateral_by(format!("unreadable {item}"), e))
+    }
+
+    /// Checks its `issueDate`..`nextUpdate` window at `now`.
+    pub(super) fn check(&self, item: &str, now: UnixTime) -> Result<(), AttestationError> {
+        let date = |s: &str| {
+            parse_date(s).ok_or_else(|| AttestationError::collateral(format!("{item}: unreadable date {s:?}")))
+        };
+        check_window(
+            || item.to_owned(),
+            date(&self.issue_date)?,
+            Some(date(&self.next_update)?),
+            now,
+        )
+    }
+}
+
+/// An RFC 3339 date of DCAP collateral.
+fn parse_date(s: &str) -> Option<UnixTime> {
+    humantime::parse_rfc3339(s)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| UnixTime::from_secs(d.as_secs()))
 }
