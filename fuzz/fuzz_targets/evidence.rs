@@ -25,11 +25,11 @@ fn registry() -> &'static VerifierRegistry {
              accepted_tcb_statuses = [\"UpToDate\", \"ConfigurationAndSWHardeningNeeded\"]\n\
              accepted_advisories = [\"INTEL-SA-00289\", \"INTEL-SA-00615\"]\n\
              root_ca = \"{evidence}/intel-dcap-phala/TrustedRootCA.der\"\n\
-             [tdx]\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n\
+             [tdx]\nallow_unpinned_workload = true\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n\
              root_ca = \"{evidence}/intel-dcap-phala/TrustedRootCA.der\"\n\
              [sev_snp]\nmeasurements = [\"a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c\"]\n\
              ca_chain = \"{evidence}/amd-snp-trustee/milan/milan_ask_ark_asvk.pem\"\n\
-             [azure_snp]\nmeasurements = [\"{}\"]\n",
+             [azure_snp]\nallow_unpinned_workload = true\nmeasurements = [\"{}\"]\n",
             hex_encode(&root.public_key()),
             hex_encode(&[3; 32]),
             hex_encode(&azure_measurement(evidence)),

@@ -1,9 +1,44 @@
 //! Appraisal shared by every platform: verified claims against reference values
-//! (measurements, signers, security version, debug mode, evidence age).
+//! (measurements, signers, security version, debug mode, evidence age and issue time, and
+//! any named claim a policy pins: RTMRs, HOST_DATA, PCRs...).
 
 use crate::basevalue::BaseValue;
-use sc_protocol::{AttestationError, Claims, UnixTime};
+use sc_protocol::{AttestationError, Claims, Mismatch, UnixTime};
 use std::time::Duration;
+
+/// Clock skew tolerated between the attester and the verifier, unless the policy says.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// A named claim the policy pins to a set of values (an empty set pins nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Required {
+    /// The claim's name, as in [`Claims::extra_measurements`] ("rtmr1", "host_data").
+    pub field: String,
+    /// The accepted values.
+    pub accepted: Vec<Vec<u8>>,
+}
+
+/// Checks every pinned claim: it must be present with an accepted value.
+pub fn check_required(required: &[Required], claims: &Claims) -> Result<(), AttestationError> {
+    for r in required.iter().filter(|r| !r.accepted.is_empty()) {
+        let value = claims
+            .extra_measurements
+            .iter()
+            .find(|(name, _)| *name == r.field)
+            .map(|(_, v)| v.as_slice());
+        if !value.is_some_and(|v| r.accepted.iter().any(|a| a[..] == *v)) {
+            let mut mismatch = Mismatch::of_bytes(value.unwrap_or_default(), r.accepted.iter().map(Vec::as_slice));
+            if value.is_none() {
+                mismatch.presented = "nothing (the evidence has no such value)".into();
+            }
+            return Err(AttestationError::PolicyMismatch {
+                field: r.field.clone(),
+                mismatch,
+            });
+        }
+    }
+    Ok(())
+}
 
 /// What a policy accepts on one platform.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +55,10 @@ pub struct ReferenceValues {
     pub allow_debug: bool,
     /// Oldest accepted evidence.
     pub max_evidence_age: Option<Duration>,
+    /// How far in the future an issue time may be (`None`: [`DEFAULT_CLOCK_SKEW`]).
+    pub max_clock_skew: Option<Duration>,
+    /// Named claims pinned to accepted values.
+    pub required: Vec<Required>,
 }
 
 impl ReferenceValues {
@@ -35,10 +74,21 @@ impl ReferenceValues {
                     .all(|(_, v)| v[..] == b.mem_hash[..])
         });
         if !(by_list || by_basevalue) {
-            return Err(AttestationError::WrongMeasurement);
+            let accepted = self
+                .measurements
+                .iter()
+                .map(Vec::as_slice)
+                .chain(self.basevalues.iter().map(|b| &b.img_hash[..]));
+            return Err(AttestationError::WrongMeasurement(Mismatch::of_bytes(
+                &claims.measurement,
+                accepted,
+            )));
         }
         if !self.signers.is_empty() && !claims.signer.as_ref().is_some_and(|s| self.signers.contains(s)) {
-            return Err(AttestationError::WrongSigner);
+            return Err(AttestationError::WrongSigner(Mismatch::of_bytes(
+                claims.signer.as_deref().unwrap_or_default(),
+                self.signers.iter().map(Vec::as_slice),
+            )));
         }
         if claims.debug && !self.allow_debug {
             return Err(AttestationError::DebugNotAllowed);
@@ -47,6 +97,11 @@ impl ReferenceValues {
             let found = claims.security_version.unwrap_or(0);
             if found < min {
                 return Err(AttestationError::SecurityVersionTooLow { found, min });
+            }
+        }
+        if let Some(issued) = claims.issued_at {
+            if issued > now.saturating_add(self.max_clock_skew.unwrap_or(DEFAULT_CLOCK_SKEW)) {
+                return Err(AttestationError::FromTheFuture { issued, at: now });
             }
         }
         if let Some(max) = self.max_evidence_age {
@@ -58,6 +113,6 @@ impl ReferenceValues {
                 return Err(AttestationError::Stale { age, max });
             }
         }
-        Ok(())
+        check_required(&self.required, claims)
     }
 }

@@ -18,15 +18,18 @@ pub fn hint(error: &AttestationError) -> Option<&'static str> {
         E::BadSignature { .. } => {
             "the evidence was altered after it was signed (or is not from this platform); capture it again"
         }
-        E::WrongMeasurement => {
+        E::WrongMeasurement(_) => {
             "the code is not the one the policy expects: add its measurement to the policy if it is trusted (`verify` prints it)"
         }
-        E::WrongSigner => "the enclave is signed by a key the policy does not list",
+        E::WrongSigner(_) => "the enclave is signed by a key the policy does not list",
         E::DebugNotAllowed => {
             "debug enclaves expose their memory to the host; set allow_debug = true only for development"
         }
         E::SecurityVersionTooLow { .. } => {
             "the enclave's security version is older than the policy's minimum: deploy the updated enclave"
+        }
+        E::FromTheFuture { .. } => {
+            "the attester's clock is ahead of the verifier's (or the verification time asked for is too early): fix the clocks"
         }
         E::Stale { .. } => "the evidence is older than the policy allows: attest again",
         E::ReportDataMismatch => {
@@ -35,7 +38,7 @@ pub fn hint(error: &AttestationError) -> Option<&'static str> {
         E::SimulatedNotAllowed => {
             "simulated evidence has no hardware behind it; set allow_simulated = true only for development"
         }
-        E::TcbNotAccepted(TcbRejection::Status(_) | TcbRejection::Advisory { .. }) => {
+        E::TcbNotAccepted(TcbRejection::Status(_) | TcbRejection::Advisories { .. }) => {
             "the platform needs a firmware or microcode update, or the policy must accept this status/advisory (accepted_tcb_statuses, accepted_advisories)"
         }
         E::TcbNotAccepted(TcbRejection::NoMatchingLevel(_)) => {
@@ -72,7 +75,7 @@ pub fn hint(error: &AttestationError) -> Option<&'static str> {
         E::ChipIdMismatch => "the VCEK is for another chip: fetch the VCEK for this report's chip id",
         E::KeyTypeMismatch { .. } => "supply the certificate of the key type the report names (VCEK or VLEK)",
         E::NotBound(_) => "this evidence cannot be tied to a hardware key; it cannot authenticate a channel",
-        E::PolicyMismatch(_) => {
+        E::PolicyMismatch { .. } => {
             "a value the policy constrains (named) differs: update the policy if the new value is trusted"
         }
         E::Unsupported(_) => "this build cannot verify this platform",
@@ -99,7 +102,7 @@ mod tests {
                 root: "CN=x".into(),
             },
             AttestationError::NoFittingCollateral(Vec::new()),
-            AttestationError::WrongMeasurement,
+            AttestationError::WrongMeasurement(sc_protocol::Mismatch::of_bytes(&[1], [&[2][..]])),
         ] {
             assert!(hint(&e).is_some_and(|h| !h.is_empty()), "{e:?}");
         }

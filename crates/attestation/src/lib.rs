@@ -60,7 +60,7 @@ pub mod tpm_wire;
 mod verifier;
 mod x509;
 
-pub use appraisal::ReferenceValues;
+pub use appraisal::{DEFAULT_CLOCK_SKEW, ReferenceValues, Required, check_required};
 pub use basevalue::{BaseValue, BaseValueError, parse_basevalues};
 pub use hints::hint;
 pub use identity::RefreshingIdentity;

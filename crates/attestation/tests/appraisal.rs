@@ -7,7 +7,7 @@ use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot};
 use sc_attestation::{Policy, PolicyError, RefreshingIdentity, VerifierRegistry};
 use sc_protocol::{
     AttestationError, BindingMode, ClientConfig, ClientHandshake, ConfigError, EnclaveConfig, EnclaveHandshake, Error,
-    UnixTime,
+    Mismatch, UnixTime,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,13 +95,19 @@ fn each_wrong_enclave_gets_its_own_error() {
     let att = |e| Error::Attestation(e);
     assert_eq!(
         rejection(attester(root(), enclave([0xbb; 32]), NOW), &p),
-        att(AttestationError::WrongMeasurement)
+        att(AttestationError::WrongMeasurement(Mismatch::of_bytes(
+            &[0xbb; 32],
+            [&GOOD[..]]
+        )))
     );
     let mut e = enclave(GOOD);
     e.signer = [0x77; 32];
     assert_eq!(
         rejection(attester(root(), e, NOW), &p),
-        att(AttestationError::WrongSigner)
+        att(AttestationError::WrongSigner(Mismatch::of_bytes(
+            &[0x77; 32],
+            [&SIGNER[..]]
+        )))
     );
     let mut e = enclave(GOOD);
     e.debug = true;
@@ -269,9 +275,35 @@ fn malformed_policy_names_line_and_field() {
         ("alow_simulated = true\n", 1, "sev_snp"),
         // A value only the platform can judge, at its section's line.
         (
-            "[tdx]\nmrtds = []\naccepted_tcb_statuses = [\"Revoked\"]\n",
+            "[tdx]\nmrtds = []\nallow_unpinned_workload = true\naccepted_tcb_statuses = [\"Revoked\"]\n",
             1,
             "tdx: accepted_tcb_statuses: Revoked can never be accepted",
+        ),
+        (
+            "[tdx]\nmrtds = []\nallow_unpinned_workload = true\naccepted_tcb_statuses = [\"ConfigurationAndSwHardeningNeeded\"]\n",
+            1,
+            "unknown status \"ConfigurationAndSwHardeningNeeded\" (known: UpToDate, SWHardeningNeeded",
+        ),
+        (
+            "[sgx]\nmrenclaves = []\naccepted_advisories = [\"INTEL-SA-615\"]\n",
+            1,
+            "\"INTEL-SA-615\" is not an Intel advisory id",
+        ),
+        // A policy that does not identify the workload, with the reason.
+        (
+            "[tdx]\nmrtds = []\n",
+            1,
+            "no RTMR is pinned (rtmr0..rtmr3): MRTD identifies the TD image, not the workload",
+        ),
+        (
+            "[sev_snp]\nmeasurements = []\n",
+            1,
+            "no measurement is listed: the policy would accept any guest",
+        ),
+        (
+            "[azure_snp]\nmeasurements = []\n",
+            1,
+            "no PCR is pinned (pcrs): the measurement is the paravisor's",
         ),
     ];
     for (text, line, needle) in cases {

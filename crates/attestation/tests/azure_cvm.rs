@@ -25,10 +25,13 @@ fn registry_for(platform: PlatformId, evidence: &[u8], extra: &str) -> VerifierR
     let stated = inspect::describe(platform, evidence).unwrap();
     let section = match platform {
         PlatformId::AZURE_SNP_VTPM => format!(
-            "[azure_snp]\nmeasurements = [\"{}\"]\n",
+            "[azure_snp]\nallow_unpinned_workload = true\nmeasurements = [\"{}\"]\n",
             hex::encode(&stated.measurement)
         ),
-        _ => format!("[azure_tdx]\nmrtds = [\"{}\"]\n", hex::encode(&stated.measurement)),
+        _ => format!(
+            "[azure_tdx]\nallow_unpinned_workload = true\nmrtds = [\"{}\"]\n",
+            hex::encode(&stated.measurement)
+        ),
     };
     VerifierRegistry::from_policy(&Policy::from_toml(&format!("{section}{extra}"), None).unwrap()).unwrap()
 }
@@ -203,9 +206,17 @@ fn pcr_reference_values_are_enforced() {
         &format!("pcrs = {{ 7 = [\"{}\"] }}\n", "00".repeat(32)),
     )
     .unwrap_err();
-    assert_eq!(e, AttestationError::PolicyMismatch("pcr07"));
+    assert!(
+        matches!(&e, AttestationError::PolicyMismatch { field, mismatch }
+            if field == "pcr07" && mismatch.presented == pcr7 && mismatch.accepted == ["00".repeat(32)]),
+        "{e}"
+    );
     // An index that is no PCR, and pcrs in a bare section, are policy errors.
-    let bad = Policy::from_toml("[azure_snp]\nmeasurements = []\npcrs = { 24 = [] }\n", None).unwrap_err();
+    let bad = Policy::from_toml(
+        "[azure_snp]\nallow_unpinned_workload = true\nmeasurements = []\npcrs = { 24 = [] }\n",
+        None,
+    )
+    .unwrap_err();
     assert!(bad.to_string().contains("not a PCR index"), "{bad}");
     let bad = Policy::from_toml("[sev_snp]\nmeasurements = []\npcrs = { 1 = [] }\n", None).unwrap_err();
     assert!(bad.to_string().contains("only in [azure_snp]"), "{bad}");

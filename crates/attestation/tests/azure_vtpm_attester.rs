@@ -216,7 +216,10 @@ fn the_attester_quotes_the_vtpm_and_the_verifier_checks_all_but_the_hardware() {
     )
     .unwrap()
     .measurement;
-    let policy = format!("[azure_snp]\nmeasurements = [\"{}\"]\n", hex::encode(measurement));
+    let policy = format!(
+        "[azure_snp]\nallow_unpinned_workload = true\nmeasurements = [\"{}\"]\n",
+        hex::encode(measurement)
+    );
     let reg = VerifierRegistry::from_policy(&Policy::from_toml(&policy, None).unwrap()).unwrap();
     let at = UnixTime::from_secs(1_748_736_000);
     let e = reg

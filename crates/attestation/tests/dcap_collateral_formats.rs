@@ -18,7 +18,9 @@ const MRENCLAVE: &str = "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f
 /// A registry for TDX and SGX whose collateral is only what `collateral_dir` holds.
 fn registry(base: &Path) -> Result<VerifierRegistry, String> {
     let common = "collateral_dir = \"collateral\"\naccepted_tcb_statuses = [\"UpToDate\", \"ConfigurationAndSWHardeningNeeded\"]\naccepted_advisories = [\"INTEL-SA-00289\", \"INTEL-SA-00615\"]\n";
-    let policy = format!("[tdx]\nmrtds = [\"{MRTD}\"]\n{common}\n[sgx]\nmrenclaves = [\"0x{MRENCLAVE}\"]\n{common}");
+    let policy = format!(
+        "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\n{common}\n[sgx]\nmrenclaves = [\"0x{MRENCLAVE}\"]\n{common}"
+    );
     let policy = Policy::from_toml(&policy, Some(base)).map_err(|e| e.to_string())?;
     VerifierRegistry::from_policy(&policy).map_err(|e| e.to_string())
 }
@@ -99,7 +101,7 @@ fn sets_side_by_side_each_verify_their_own_quote() {
     assert!(
         matches!(
             e,
-            AttestationError::TcbNotAccepted(_) | AttestationError::WrongMeasurement
+            AttestationError::TcbNotAccepted(_) | AttestationError::WrongMeasurement(_)
         ),
         "{}",
         ErrorChain(&e)

@@ -41,8 +41,9 @@ fn pcs(file: &'static str) -> Server {
 }
 
 fn registry(base: &Path, url: &str, extra: &str) -> VerifierRegistry {
-    let policy =
-        format!("[tdx]\nmrtds = [\"{MRTD}\"]\ncollateral_service = \"{url}\"\ncollateral_cache = \"cache\"\n{extra}");
+    let policy = format!(
+        "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\ncollateral_service = \"{url}\"\ncollateral_cache = \"cache\"\n{extra}"
+    );
     VerifierRegistry::from_policy(&Policy::from_toml(&policy, Some(base)).unwrap()).unwrap()
 }
 
@@ -150,7 +151,11 @@ fn service_settings_are_checked_when_the_policy_loads() {
         ("collateral_service = \"ftp://x\"\n", "not an http(s) URL"),
         ("collateral_cache = \"c\"\n", "need collateral_service"),
     ] {
-        let e = Policy::from_toml(&format!("[tdx]\nmrtds = [\"{MRTD}\"]\n{extra}"), None).unwrap_err();
+        let e = Policy::from_toml(
+            &format!("[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\n{extra}"),
+            None,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains(message), "{e}");
     }
 }

@@ -28,7 +28,7 @@ fn registry(policy: &str) -> VerifierRegistry {
 
 fn tdx() -> VerifierRegistry {
     registry(&format!(
-        "[tdx]\nmrtds = [\"{MRTD}\", \"{MRTD_OUTDATED}\"]\naccepted_tcb_statuses = [\"UpToDate\", \"OutOfDate\"]\n"
+        "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\", \"{MRTD_OUTDATED}\"]\naccepted_tcb_statuses = [\"UpToDate\", \"OutOfDate\"]\n"
     ))
 }
 
@@ -158,7 +158,7 @@ fn a_wrong_root_ca_in_the_policy_is_a_trust_anchor_mismatch() {
         tmp.path().join("root.der"),
     )
     .unwrap();
-    let policy = format!("[tdx]\nmrtds = [\"{MRTD}\"]\nroot_ca = \"root.der\"\n");
+    let policy = format!("[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\nroot_ca = \"root.der\"\n");
     let reg = VerifierRegistry::from_policy(&Policy::from_toml(&policy, Some(tmp.path())).unwrap()).unwrap();
     let collateral = read("tdx_quote_collateral.json");
     let e = verify(&reg, "tdx_quote", Some(&collateral), JULY_2025).unwrap_err();
@@ -284,7 +284,7 @@ fn with_collateral_dir(section: &str, mrs: &str) -> (tempfile::TempDir, Verifier
 
 #[test]
 fn a_collateral_dir_is_searched_by_what_the_quote_needs() {
-    let (_tmp, reg) = with_collateral_dir("tdx", &format!("mrtds = [\"{MRTD}\"]"));
+    let (_tmp, reg) = with_collateral_dir("tdx", &format!("mrtds = [\"{MRTD}\"]\nallow_unpinned_workload = true"));
     assert!(verify(&reg, "tdx_quote", None, JULY_2025).is_ok());
     let (_tmp, sgx_reg) = with_collateral_dir("sgx", &format!("mrenclaves = [\"{MRENCLAVE}\"]"));
     assert!(verify(&sgx_reg, "sgx_quote", None, JULY_2025).is_ok());
@@ -369,4 +369,12 @@ fn a_revoked_pck_certificate_is_named() {
         }
         other => panic!("{}", ErrorChain(other)),
     }
+}
+
+#[test]
+fn evidence_of_a_platform_the_policy_has_no_section_for_says_so() {
+    let collateral = read("sgx_quote_collateral.json");
+    let e = verify(&tdx(), "sgx_quote", Some(&collateral), JULY_2025).unwrap_err();
+    assert_eq!(e, AttestationError::UnsupportedPlatform(PlatformId::SGX_DCAP));
+    assert_eq!(e.to_string(), "the policy has no section for SGX (0x0002) evidence");
 }

@@ -3,7 +3,9 @@
 //! the same verifier registry a client uses.
 
 use sc_attestation::{Policy, VerifierRegistry};
-use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, TcbRejection, TcbStatus, UnixTime, Verifier};
+use sc_protocol::{
+    AttestationError, Claims, Evidence, Mismatch, PlatformId, TcbRejection, TcbStatus, UnixTime, Verifier,
+};
 use std::path::{Path, PathBuf};
 
 fn dir(set: &str) -> PathBuf {
@@ -53,7 +55,9 @@ const MRSIGNER: &str = "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66c
 fn tdx(policy_extra: &str) -> VerifierRegistry {
     registry(
         DCAP,
-        &format!("[tdx]\nmrtds = [\"{MRTD}\"]\nroot_ca = \"TrustedRootCA.der\"\n{policy_extra}"),
+        &format!(
+            "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\nroot_ca = \"TrustedRootCA.der\"\n{policy_extra}"
+        ),
     )
 }
 
@@ -82,15 +86,33 @@ fn tdx_quote_is_accepted_up_to_date() {
 #[test]
 fn tdx_quote_is_rejected_by_measurement_rtmr_report_data_or_a_flipped_byte() {
     let quote = read(DCAP, "tdx_quote");
-    let other = registry(DCAP, &format!("[tdx]\nmrtds = [\"{}\"]\n", "11".repeat(48)));
+    let other = registry(
+        DCAP,
+        &format!(
+            "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{}\"]\n",
+            "11".repeat(48)
+        ),
+    );
+    // The refusal shows the value presented beside the ones accepted.
+    let e = verify_tdx(&other, &quote, JULY_2025).unwrap_err();
     assert_eq!(
-        verify_tdx(&other, &quote, JULY_2025).unwrap_err(),
-        AttestationError::WrongMeasurement
+        e,
+        AttestationError::WrongMeasurement(Mismatch::of_bytes(&hex::decode(MRTD).unwrap(), [&[0x11; 48][..]]))
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "measurement is not in the policy: presented {MRTD}; the policy accepts {}",
+            "11".repeat(48)
+        )
     );
     let rtmr = tdx(&format!("rtmr1 = [\"{}\"]", "22".repeat(48)));
     assert_eq!(
         verify_tdx(&rtmr, &quote, JULY_2025).unwrap_err(),
-        AttestationError::PolicyMismatch("rtmr1")
+        AttestationError::PolicyMismatch {
+            field: "rtmr1".into(),
+            mismatch: Mismatch::of_bytes(&hex::decode(RTMR1).unwrap(), [&[0x22; 48][..]]),
+        }
     );
     let collateral = read(DCAP, "tdx_quote_collateral.json");
     let e = verify(
@@ -142,7 +164,7 @@ fn outdated_tdx_quote_is_rejected_whatever_the_accepted_statuses() {
     let reg = registry(
         DCAP,
         &format!(
-            "[tdx]\nmrtds = [\"{mrtd}\"]\naccepted_tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\", \"ConfigurationNeeded\", \"ConfigurationAndSWHardeningNeeded\", \"OutOfDate\", \"OutOfDateConfigurationNeeded\"]\n"
+            "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{mrtd}\"]\naccepted_tcb_statuses = [\"UpToDate\", \"SWHardeningNeeded\", \"ConfigurationNeeded\", \"ConfigurationAndSWHardeningNeeded\", \"OutOfDate\", \"OutOfDateConfigurationNeeded\"]\n"
         ),
     );
     let collateral = read(DCAP, "tdx_quote_outdated_collateral.json");
@@ -186,8 +208,8 @@ fn sgx_quote_needs_its_tcb_status_and_advisories_accepted() {
     assert!(
         matches!(
             &e,
-            AttestationError::TcbNotAccepted(TcbRejection::Advisory { id, status: TcbStatus::ConfigurationAndSwHardeningNeeded })
-                if id == "INTEL-SA-00289"
+            AttestationError::TcbNotAccepted(TcbRejection::Advisories { ids, status: TcbStatus::ConfigurationAndSwHardeningNeeded })
+                if ids == &["INTEL-SA-00289", "INTEL-SA-00615"]
         ),
         "{e:?}"
     );
@@ -223,7 +245,8 @@ fn dcap_collateral_can_come_from_the_policy_directory() {
         tmp.path().join("collateral/sgx.json"),
     )
     .unwrap();
-    let policy = format!("[tdx]\nmrtds = [\"{MRTD}\"]\ncollateral_dir = \"collateral\"\n");
+    let policy =
+        format!("[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\ncollateral_dir = \"collateral\"\n");
     let reg = VerifierRegistry::from_policy(&Policy::from_toml(&policy, Some(tmp.path())).unwrap()).unwrap();
     let claims = verify(
         &reg,
@@ -235,7 +258,10 @@ fn dcap_collateral_can_come_from_the_policy_directory() {
     );
     assert_eq!(hex::encode(claims.unwrap().measurement), MRTD);
     // No collateral anywhere: a typed refusal.
-    let bare = registry(DCAP, &format!("[tdx]\nmrtds = [\"{MRTD}\"]\n"));
+    let bare = registry(
+        DCAP,
+        &format!("[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{MRTD}\"]\n"),
+    );
     let e = verify(
         &bare,
         PlatformId::TDX_DCAP,
@@ -346,7 +372,10 @@ fn snp_reports_are_rejected_for_each_fault() {
     let other = snp(&[VIRTEE_MEASUREMENT], MILAN_CHAIN);
     assert_eq!(
         verify_snp(&other, &report, &vcek, JUNE_2025).unwrap_err(),
-        AttestationError::WrongMeasurement
+        AttestationError::WrongMeasurement(Mismatch::of_bytes(
+            &hex::decode(MILAN_MEASUREMENT).unwrap(),
+            [&hex::decode(VIRTEE_MEASUREMENT).unwrap()[..]]
+        ))
     );
     // The VLEK report presented with a VCEK: the key types differ.
     let vlek_report = read(TRUSTEE, "milan/test-vlek-report.bin");
@@ -371,7 +400,13 @@ fn snp_reports_are_rejected_for_each_fault() {
     );
     assert_eq!(
         verify_snp(&vcek_only, &vlek_report, &vlek, JUNE_2025).unwrap_err(),
-        AttestationError::PolicyMismatch("signing key type")
+        AttestationError::PolicyMismatch {
+            field: "signing key type".into(),
+            mismatch: Mismatch {
+                presented: "VLEK".into(),
+                accepted: vec!["VCEK".into()]
+            }
+        }
     );
     let e = verify_snp(&reg, &vlek_report, &vlek, 1_767_225_600).unwrap_err();
     assert!(
@@ -383,9 +418,11 @@ fn snp_reports_are_rejected_for_each_fault() {
         &[MILAN_MEASUREMENT],
         &format!("{MILAN_CHAIN}guest_policies = [\"0x30000\"]\n"),
     );
-    assert_eq!(
-        verify_snp(&policy, &report, &vcek, JUNE_2025).unwrap_err(),
-        AttestationError::PolicyMismatch("guest policy")
+    let e = verify_snp(&policy, &report, &vcek, JUNE_2025).unwrap_err();
+    assert!(
+        matches!(&e, AttestationError::PolicyMismatch { field, mismatch }
+            if field == "guest policy" && mismatch.accepted == ["0x30000"] && mismatch.presented.starts_with("0x")),
+        "{e}"
     );
     let ok = snp(
         &[MILAN_MEASUREMENT],
@@ -555,7 +592,10 @@ fn dcap_messages_that_are_classified_stay_pinned() {
     );
     // No TCB level for the platform.
     let mrtd = "273828c46252fcbdd8ad2dd907130222b03466d52a2911d70c1a5950895d6bd1ae451d382d5a9b1b4c0ed0e5ae9a3dbd";
-    let reg = registry(DCAP, &format!("[tdx]\nmrtds = [\"{mrtd}\"]\n"));
+    let reg = registry(
+        DCAP,
+        &format!("[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{mrtd}\"]\n"),
+    );
     let e = verify(
         &reg,
         PlatformId::TDX_DCAP,

@@ -28,7 +28,7 @@ fn cases() -> &'static (VerifierRegistry, Vec<Case>) {
     CASES.get_or_init(|| {
         let read = |p: &str| std::fs::read(dir().join(p)).unwrap();
         let policy = format!(
-            "[tdx]\nmrtds = [\"{}\"]\n[sev_snp]\nmeasurements = [\"{}\"]\nca_chain = \"amd-snp-trustee/milan/milan_ask_ark_asvk.pem\"\n",
+            "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"{}\"]\n[sev_snp]\nmeasurements = [\"{}\"]\nca_chain = \"amd-snp-trustee/milan/milan_ask_ark_asvk.pem\"\n",
             "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
             "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c",
         );

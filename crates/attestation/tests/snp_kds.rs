@@ -134,7 +134,7 @@ fn an_unreachable_service_without_a_cache_is_a_collateral_error() {
         ErrorChain(&e)
     );
     let bad = Policy::from_toml(
-        "[sev_snp]\nmeasurements = []\nkds_product = \"Rome\"\nkds_url = \"https://x\"\n",
+        "[sev_snp]\nmeasurements = []\nallow_unpinned_workload = true\nkds_product = \"Rome\"\nkds_url = \"https://x\"\n",
         None,
     )
     .unwrap_err();

@@ -264,6 +264,18 @@ fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// Parses a time for `--at`: RFC 3339 (`2025-07-01T00:00:00Z`) or Unix seconds.
+pub fn parse_time(s: &str) -> std::result::Result<u64, String> {
+    if let Ok(secs) = s.trim().parse::<u64>() {
+        return Ok(secs);
+    }
+    humantime::parse_rfc3339_weak(s.trim())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .ok_or_else(|| format!("{s:?} is neither RFC 3339 (2025-07-01T00:00:00Z) nor Unix seconds"))
+}
+
 /// Parses `n` bytes of hex (a `0x` prefix allowed), for arguments.
 pub fn parse_hex<const N: usize>(s: &str) -> std::result::Result<[u8; N], String> {
     sc_attestation::hex_text::decode_array(s).ok_or_else(|| format!("expected {} hex digits", 2 * N))

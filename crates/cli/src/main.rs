@@ -156,8 +156,9 @@ enum Command {
         /// azure-tdx); detected if absent.
         #[arg(long, value_parser = attestation_cmds::parse_platform)]
         platform: Option<sc_protocol::PlatformId>,
-        /// Verify as of this time (Unix seconds) instead of now.
-        #[arg(long)]
+        /// Verify as of this time instead of now: RFC 3339 (2025-07-01T00:00:00Z) or Unix
+        /// seconds.
+        #[arg(long, value_parser = attestation_cmds::parse_time)]
         at: Option<u64>,
     },
 }

@@ -71,7 +71,44 @@ fn create_measure_attest_verify() {
     policy(&dir.path().join("other.toml"), &root_line, &"ab".repeat(32));
     let rejected = run(&["verify", "--evidence", &p("ev.bin"), "--policy", &p("other.toml")]);
     assert_eq!(rejected.status.code(), Some(2));
-    assert!(stdout(&rejected).contains("REJECTED: measurement is not in the policy"));
+    // The refusal shows the presented value beside the accepted one.
+    assert!(
+        stdout(&rejected).contains(&format!(
+            "REJECTED: measurement is not in the policy: presented {measurement}; the policy accepts {}",
+            "ab".repeat(32)
+        )),
+        "{}",
+        stdout(&rejected)
+    );
+    // Evidence issued after the verification time (beyond the allowed skew) is refused.
+    let early = run(&[
+        "verify",
+        "--evidence",
+        &p("ev.bin"),
+        "--policy",
+        &p("good.toml"),
+        "--at",
+        "2001-01-01T00:00:00Z",
+    ]);
+    assert_eq!(early.status.code(), Some(2));
+    assert!(
+        stdout(&early).contains("is from the future: the verification time is 2001-01-01T00:00:00Z"),
+        "{}",
+        stdout(&early)
+    );
+    let bad_at = run(&[
+        "verify",
+        "--evidence",
+        &p("ev.bin"),
+        "--policy",
+        &p("good.toml"),
+        "--at",
+        "yesterday",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&bad_at.stderr).contains("\"yesterday\" is neither RFC 3339"),
+        "{bad_at:?}"
+    );
 
     let wrong_rd = run(&[
         "verify",
@@ -106,7 +143,7 @@ fn verify_real_evidence_files() {
     let tdx_policy = dir.path().join("tdx.toml");
     std::fs::write(
         &tdx_policy,
-        "[tdx]\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n",
+        "[tdx]\nallow_unpinned_workload = true\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n",
     )
     .unwrap();
     let dcap = evidence.join("intel-dcap-phala");
@@ -137,7 +174,7 @@ fn verify_real_evidence_files() {
     assert!(text.contains("verdict: ACCEPTED"), "{text}");
     // After the collateral expired.
     let late = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
-        .args(args("1752969600"))
+        .args(args("2025-07-20T00:00:00Z"))
         .output()
         .unwrap();
     assert_eq!(late.status.code(), Some(2));
@@ -177,7 +214,10 @@ fn verify_real_evidence_files() {
         "{text}"
     );
     assert!(
-        text.contains("verdict: REJECTED: measurement is not in the policy"),
+        text.contains(&format!(
+            "verdict: REJECTED: measurement is not in the policy: presented 7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f; the policy accepts {}",
+            "ab".repeat(48)
+        )),
         "{text}"
     );
 
@@ -232,7 +272,7 @@ fn verify_detects_the_formats_it_is_given() {
         for c in collateral {
             args.extend(["--collateral".to_string(), c.clone()]);
         }
-        args.extend(["--at".to_string(), "1751328000".into()]);
+        args.extend(["--at".to_string(), "2025-07-01T00:00:00Z".into()]);
         let out = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
             .args(&args)
             .output()

@@ -93,7 +93,7 @@ fn client_whose_policy_does_not_match_refuses_the_channel() {
     // The right root (the stack's seed), the wrong measurement.
     let wrong = sim::client(s.root_public_key, &[[0xee; 32]]);
     match TcpClient::connect(s.addr, wrong, TIMEOUT) {
-        Err(ClientError::Handshake(Error::Attestation(AttestationError::WrongMeasurement))) => {}
+        Err(ClientError::Handshake(Error::Attestation(AttestationError::WrongMeasurement(_)))) => {}
         other => panic!("expected a measurement rejection, got {other:?}"),
     }
 }

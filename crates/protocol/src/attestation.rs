@@ -84,8 +84,9 @@ pub struct Claims {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AttestationError {
-    /// No verifier is registered for the evidence's platform.
-    #[error("no verifier for platform 0x{:04x}", .0.0)]
+    /// No verifier is registered for the evidence's platform (the policy has no section
+    /// for it).
+    #[error("the policy has no section for {0} evidence")]
     UnsupportedPlatform(PlatformId),
     /// The evidence could not be parsed (part named; the parser's error as the cause).
     #[error("malformed evidence: {what}")]
@@ -111,11 +112,11 @@ pub enum AttestationError {
         cause: Option<OtherError>,
     },
     /// The measurement is not among the policy's reference values.
-    #[error("measurement is not in the policy")]
-    WrongMeasurement,
+    #[error("measurement is not in the policy: {0}")]
+    WrongMeasurement(Mismatch),
     /// The signer is not among the policy's accepted signers.
-    #[error("signer is not in the policy")]
-    WrongSigner,
+    #[error("signer is not in the policy: {0}")]
+    WrongSigner(Mismatch),
     /// The enclave is in debug mode and the policy does not allow it.
     #[error("debug enclave refused by policy")]
     DebugNotAllowed,
@@ -246,9 +247,24 @@ pub enum AttestationError {
     /// The evidence is not bound to a hardware key (named why).
     #[error("evidence is not bound to a hardware key: {0}")]
     NotBound(&'static str),
-    /// The policy does not accept this value (field named).
-    #[error("policy rejects {0}")]
-    PolicyMismatch(&'static str),
+    /// The policy does not accept the value of a field other than the measurement and
+    /// signer (an RTMR, a PCR, HOST_DATA, the guest policy...).
+    #[error("the policy does not accept this {field}: {mismatch}")]
+    PolicyMismatch {
+        /// The field ("rtmr1", "pcr07", "host_data", "guest policy").
+        field: String,
+        /// What was presented and what the policy accepts.
+        mismatch: Mismatch,
+    },
+    /// The evidence says it was issued after the verification time, beyond the allowed
+    /// clock skew (a clock ahead, or evidence made for a later time).
+    #[error("evidence issued at {issued} is from the future: the verification time is {at}")]
+    FromTheFuture {
+        /// When the evidence says it was issued.
+        issued: UnixTime,
+        /// The verification time.
+        at: UnixTime,
+    },
     /// The platform cannot be verified by this build (named what is missing).
     #[error("not supported: {0}")]
     Unsupported(&'static str),
@@ -291,6 +307,56 @@ impl AttestationError {
         Self::Collateral {
             what: what.into(),
             cause: Some(OtherError::new(cause)),
+        }
+    }
+}
+
+/// A value the evidence presents that the policy does not accept, beside what it accepts
+/// (hex for bytes), so that a refusal can be compared with the policy without other tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The value presented.
+    pub presented: String,
+    /// The values the policy accepts.
+    pub accepted: Vec<String>,
+}
+
+impl Mismatch {
+    /// A mismatch of byte values, shown in hex.
+    pub fn of_bytes<'a>(presented: &[u8], accepted: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        Self {
+            presented: hex_string(presented),
+            accepted: accepted.into_iter().map(hex_string).collect(),
+        }
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    use core::fmt::Write;
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// At most this many accepted values are listed.
+const LISTED: usize = 4;
+
+impl core::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "presented {}; the policy accepts ", self.presented)?;
+        match self.accepted.as_slice() {
+            [] => f.write_str("none"),
+            values => {
+                for (i, v) in values.iter().take(LISTED).enumerate() {
+                    write!(f, "{}{v}", if i == 0 { "" } else { ", " })?;
+                }
+                if values.len() > LISTED {
+                    write!(f, " and {} more", values.len() - LISTED)?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -382,11 +448,11 @@ pub enum TcbRejection {
     /// The policy does not accept this TCB status.
     #[error("status {0} is not accepted by the policy")]
     Status(TcbStatus),
-    /// An advisory applies that the policy does not tolerate.
-    #[error("advisory {id} applies (status {status}) and the policy does not accept it")]
-    Advisory {
-        /// The advisory id.
-        id: String,
+    /// Advisories apply that the policy does not tolerate (every one of them listed).
+    #[error("advisories {} apply (status {status}) and the policy does not accept them", .ids.join(", "))]
+    Advisories {
+        /// The advisory ids not accepted.
+        ids: Vec<String>,
         /// The TCB status it came with.
         status: TcbStatus,
     },

@@ -65,7 +65,8 @@ pub mod testing;
 mod time;
 
 pub use attestation::{
-    AttestationError, Attester, AttesterError, Claims, CollateralCandidate, Evidence, TcbRejection, TcbStatus, Verifier,
+    AttestationError, Attester, AttesterError, Claims, CollateralCandidate, Evidence, Mismatch, TcbRejection,
+    TcbStatus, Verifier,
 };
 pub use binding::IdentityCredential;
 pub use config::{

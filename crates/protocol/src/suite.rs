@@ -259,4 +259,30 @@ impl PlatformId {
     pub const AZURE_TDX_VTPM: Self = Self(0x0007);
     /// The in-crate test double (feature `test-double`). Never accepted by real verifiers.
     pub const TEST_DOUBLE: Self = Self(0xfffe);
+
+    /// The platform's name, for messages ("TDX", "SEV-SNP"); `None` for codes this
+    /// build does not know.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::SIMULATED => "simulated",
+            Self::SGX_DCAP => "SGX",
+            Self::TDX_DCAP => "TDX",
+            Self::SEV_SNP => "SEV-SNP",
+            Self::ARM_CCA => "Arm CCA",
+            Self::AZURE_SNP_VTPM => "Azure SEV-SNP",
+            Self::AZURE_TDX_VTPM => "Azure TDX",
+            Self::TEST_DOUBLE => "test double",
+            _ => return None,
+        })
+    }
+}
+
+impl core::fmt::Display for PlatformId {
+    /// `TDX (0x0003)`, or `0x7778` for an unknown code.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name} (0x{:04x})", self.0),
+            None => write!(f, "0x{:04x}", self.0),
+        }
+    }
 }

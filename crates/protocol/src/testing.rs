@@ -141,7 +141,10 @@ impl Verifier for TestDoubleVerifier {
         hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, &self.key), signed, tag)
             .map_err(|_| AttestationError::UntrustedRoot { cause: None })?;
         if !self.accepted.contains(&measurement) {
-            return Err(AttestationError::WrongMeasurement);
+            return Err(AttestationError::WrongMeasurement(crate::Mismatch::of_bytes(
+                &measurement,
+                self.accepted.iter().map(|m| &m[..]),
+            )));
         }
         if debug {
             return Err(AttestationError::DebugNotAllowed);

@@ -118,7 +118,10 @@ fn wrong_measurement_and_untrusted_key_are_rejected() {
     other.set_time(NOW);
     let forged_root = Arc::new(TestDoubleAttester::new([0x55; 32], MEASUREMENT));
     for (attester, want) in [
-        (other, AttestationError::WrongMeasurement),
+        (
+            other,
+            AttestationError::WrongMeasurement(sc_protocol::Mismatch::of_bytes(&[0x99; 32], [&MEASUREMENT[..]])),
+        ),
         (forged_root, AttestationError::UntrustedRoot { cause: None }),
     ] {
         let enclave = EnclaveConfig::builder().attester(attester).build().unwrap();

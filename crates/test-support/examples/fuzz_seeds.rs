@@ -153,7 +153,7 @@ fn main() {
         "hardware",
         b"[sgx]\nmrenclaves = [\"33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb\"]\n\
           accepted_tcb_statuses = [\"UpToDate\"]\n\
-          [tdx]\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n\
+          [tdx]\nallow_unpinned_workload = true\nmrtds = [\"91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7\"]\n\
           rtmr1 = [\"0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378\"]\n\
           [sev_snp]\nmeasurements = [\"a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c\"]\n\
           guest_policies = [\"0x30000\"]\nmin_tcb = { bootloader = 3, tee = 0, snp = 8, microcode = 115 }\nsigning_keys = [\"vcek\"]\n",

@@ -297,7 +297,14 @@ pub fn attestation_error(e: &AttestationError) -> cc_enclave_result_t {
         AttestationError::UnsupportedPlatform(_)
         | AttestationError::UntrustedRoot { .. }
         | AttestationError::BadSignature { .. }
-        | AttestationError::Collateral { .. } => CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
+        | AttestationError::Collateral { .. }
+        | AttestationError::Expired { .. }
+        | AttestationError::NotYetValid { .. }
+        | AttestationError::StaleCollateral { .. }
+        | AttestationError::CollateralSignature { .. }
+        | AttestationError::TrustAnchorMismatch { .. }
+        | AttestationError::CollateralMismatch { .. }
+        | AttestationError::NoFittingCollateral(_) => CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
         _ => CC_ERROR_SEC_CHL_POLICY_REJECTED,
     }
 }
@@ -319,7 +326,9 @@ mod tests {
         assert_eq!(record_error(&RecordError::Replayed), CC_ERROR_SEC_CHL_REPLAYED);
         assert_eq!(record_error(&RecordError::Authentication), CC_ERROR_SEC_CHL_DECRYPT);
         assert_eq!(
-            handshake_error(&Error::Attestation(AttestationError::WrongMeasurement)),
+            handshake_error(&Error::Attestation(AttestationError::WrongMeasurement(
+                sc_protocol::Mismatch::of_bytes(&[1], [&[2][..]])
+            ))),
             CC_ERROR_SEC_CHL_POLICY_REJECTED
         );
         assert_eq!(

@@ -15,6 +15,7 @@
 //! ```
 
 use super::tpm::PCR_COUNT;
+use crate::Required;
 use crate::platform::{PlatformPolicy, SectionInput};
 use crate::platforms::dcap::DcapPolicy;
 use crate::platforms::snp::SnpPolicy;
@@ -38,21 +39,26 @@ pub struct AzurePolicy {
     pub platform: PlatformId,
     /// The hardware report's policy.
     pub hardware: Hardware,
-    /// Accepted values per PCR index (an empty list accepts any value).
-    pub pcrs: [Vec<[u8; 32]>; PCR_COUNT],
+    /// Accepted values of the PCRs the policy pins (`pcr00`..`pcr23`).
+    pub pcrs: Vec<Required>,
 }
 
-fn pcrs(input: &SectionInput<'_>, table: Option<PcrTable>) -> Result<[Vec<[u8; 32]>; PCR_COUNT], PolicyError> {
-    let mut out: [Vec<[u8; 32]>; PCR_COUNT] = Default::default();
-    for (index, values) in table.unwrap_or_default() {
-        let i: usize = index
-            .parse()
-            .ok()
-            .filter(|i| *i < PCR_COUNT)
-            .ok_or_else(|| input.invalid(format!("pcrs: {index:?} is not a PCR index (0 to 23)")))?;
-        out[i] = values.into_iter().map(|h| h.0).collect();
-    }
-    Ok(out)
+fn pcrs(input: &SectionInput<'_>, table: Option<PcrTable>) -> Result<Vec<Required>, PolicyError> {
+    table
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(index, values)| {
+            let i: usize = index
+                .parse()
+                .ok()
+                .filter(|i| *i < PCR_COUNT)
+                .ok_or_else(|| input.invalid(format!("pcrs: {index:?} is not a PCR index (0 to 23)")))?;
+            Ok(Required {
+                field: format!("pcr{i:02}"),
+                accepted: values.into_iter().map(|h| h.0.to_vec()).collect(),
+            })
+        })
+        .collect()
 }
 
 /// Reads `[azure_snp]`.

@@ -23,12 +23,6 @@ use crate::platform::PlatformVerifier;
 use sc_protocol::{AttestationError, Claims, Evidence, PlatformId, UnixTime};
 use std::sync::Arc;
 
-/// Names of the PCRs, for claims and policy errors.
-const PCR_NAMES: [&str; tpm::PCR_COUNT] = [
-    "pcr00", "pcr01", "pcr02", "pcr03", "pcr04", "pcr05", "pcr06", "pcr07", "pcr08", "pcr09", "pcr10", "pcr11",
-    "pcr12", "pcr13", "pcr14", "pcr15", "pcr16", "pcr17", "pcr18", "pcr19", "pcr20", "pcr21", "pcr22", "pcr23",
-];
-
 /// Verifies Azure confidential-VM evidence of one hardware type.
 pub struct AzureVerifier {
     policy: AzurePolicy,
@@ -131,9 +125,9 @@ pub(super) fn bind(platform: PlatformId, bytes: &[u8]) -> Result<Bound, Attestat
 pub(super) fn claims(platform: PlatformId, bound: &Bound, mut hw: Claims) -> Claims {
     hw.platform = platform;
     hw.report_data = bound.report_data();
-    for (index, name) in PCR_NAMES.iter().enumerate() {
+    for index in 0..tpm::PCR_COUNT {
         if let Some(value) = bound.pcr(index) {
-            hw.extra_measurements.push(((*name).into(), value.to_vec()));
+            hw.extra_measurements.push((format!("pcr{index:02}"), value.to_vec()));
         }
     }
     hw
@@ -151,23 +145,16 @@ impl PlatformVerifier for AzureVerifier {
         let hw_claims = self.hardware.verify(&hw, now)?;
         let claims = claims(self.policy.platform, &bound, hw_claims);
         if bound.hw_platform == PlatformId::SEV_SNP {
-            let vmpl = claims
-                .extra_measurements
-                .iter()
-                .find(|(n, _)| n == "vmpl")
-                .map(|(_, v)| v.as_slice());
-            if vmpl != Some(&[0, 0, 0, 0][..]) {
-                return Err(AttestationError::PolicyMismatch(
-                    "vmpl (the SNP report must come from the paravisor, VMPL 0)",
-                ));
-            }
+            // The paravisor, not the guest, must have made the report.
+            crate::check_required(
+                &[crate::Required {
+                    field: "vmpl".into(),
+                    accepted: vec![vec![0, 0, 0, 0]],
+                }],
+                &claims,
+            )?;
         }
-        for (i, accepted) in self.policy.pcrs.iter().enumerate() {
-            let value = bound.pcr(i);
-            if !accepted.is_empty() && !value.is_some_and(|v| accepted.iter().any(|a| a[..] == *v)) {
-                return Err(AttestationError::PolicyMismatch(PCR_NAMES[i]));
-            }
-        }
+        crate::check_required(&self.policy.pcrs, &claims)?;
         Ok(claims)
     }
 }

@@ -139,6 +139,8 @@ pub(crate) fn claims(platform: PlatformId, report: &Report) -> Result<Claims, At
                     ("mr_config_id".into(), td.mr_config_id.to_vec()),
                     ("mr_owner".into(), td.mr_owner.to_vec()),
                     ("mr_owner_config".into(), td.mr_owner_config.to_vec()),
+                    ("td_attributes".into(), td.td_attributes.to_vec()),
+                    ("xfam".into(), td.xfam.to_vec()),
                 ],
                 signer: None,
                 security_version: None,

@@ -4,10 +4,12 @@
 //! [sgx]
 //! mrenclaves = ["<64 hex>"]             # accepted MRENCLAVE values
 //! mrsigners = ["<64 hex>"]              # optional: accepted MRSIGNER values (any, if absent)
+//! isv_prod_ids = [0]                    # optional: accepted ISV product ids
 //! min_isv_svn = 1                       # optional
 //! allow_debug = false                   # default false
 //! accepted_tcb_statuses = ["UpToDate"]  # default; "Revoked" is never accepted
-//! accepted_advisories = []              # advisory ids tolerated (e.g. "INTEL-SA-00615")
+//! accepted_advisories = []              # advisory ids tolerated (e.g. "INTEL-SA-00615";
+//!                                       # checked for Intel's INTEL-SA-/INTEL-DOC- form)
 //! root_ca = "TrustedRootCA.der"         # optional: default is Intel's SGX Root CA
 //! collateral_dir = "collateral"         # optional: collateral tried when the evidence carries
 //!                                       # none or its own does not verify: dcap-qvl JSON files
@@ -19,14 +21,20 @@
 //! fetch_timeout_secs = 10               # optional: time limit of each fetch
 //!
 //! [tdx]
-//! mrtds = ["<96 hex>"]                  # accepted MRTD values
-//! rtmr0 = ["<96 hex>"]                  # optional, rtmr0..rtmr3: accepted values (any, if absent)
-//! # allow_debug, accepted_tcb_statuses, accepted_advisories, root_ca, collateral_dir as above
+//! mrtds = ["<96 hex>"]                  # accepted MRTD values (the TD image)
+//! rtmr0 = ["<96 hex>"]                  # rtmr0..rtmr3: accepted values (any, if absent); at
+//!                                       # least one must be pinned: the RTMRs measure the
+//!                                       # workload the image runs
+//! allow_unpinned_workload = false       # true: accept any workload of an accepted image
+//! mr_config_id = ["<96 hex>"]           # optional: also mr_owner, mr_owner_config
+//! td_attributes = ["<16 hex>"]          # optional: also xfam
+//! # allow_debug, accepted_tcb_statuses, accepted_advisories, root_ca, collateral_dir,
+//! # collateral_service, collateral_cache, fetch_timeout_secs as above
 //! ```
 
 use super::collateral::Collateral;
 use super::service::DcapService;
-use crate::appraisal::ReferenceValues;
+use crate::appraisal::{ReferenceValues, Required};
 use crate::platform::{PlatformPolicy, SectionInput};
 use crate::policy_file::{Hex, PcrTable, PolicyError, hex_values};
 use sc_protocol::{PlatformId, TcbStatus};
@@ -40,8 +48,6 @@ pub struct DcapPolicy {
     pub platform: PlatformId,
     /// Measurements (MRENCLAVE or MRTD), signers (MRSIGNER), minimum ISV SVN, debug.
     pub reference: ReferenceValues,
-    /// TDX: accepted values of RTMR0..RTMR3 (an empty list accepts any).
-    pub rtmrs: [Vec<Vec<u8>>; 4],
     /// Accepted TCB statuses (never [`TcbStatus::Revoked`]).
     pub accepted_tcb_statuses: Vec<TcbStatus>,
     /// Advisory ids that do not cause rejection.
@@ -64,6 +70,8 @@ struct SgxSection {
     mrenclaves: Vec<Hex<32>>,
     #[serde(default)]
     mrsigners: Vec<Hex<32>>,
+    #[serde(default)]
+    isv_prod_ids: Vec<u16>,
     min_isv_svn: Option<u16>,
     #[serde(default)]
     allow_debug: bool,
@@ -90,6 +98,18 @@ struct TdxSection {
     rtmr2: Vec<Hex<48>>,
     #[serde(default)]
     rtmr3: Vec<Hex<48>>,
+    #[serde(default)]
+    allow_unpinned_workload: bool,
+    #[serde(default)]
+    mr_config_id: Vec<Hex<48>>,
+    #[serde(default)]
+    mr_owner: Vec<Hex<48>>,
+    #[serde(default)]
+    mr_owner_config: Vec<Hex<48>>,
+    #[serde(default)]
+    td_attributes: Vec<Hex<8>>,
+    #[serde(default)]
+    xfam: Vec<Hex<8>>,
     /// Only in `[azure_tdx]`: the vTPM's PCR reference values.
     #[serde(default)]
     pcrs: Option<PcrTable>,
@@ -104,6 +124,28 @@ struct TdxSection {
     collateral_service: Option<String>,
     collateral_cache: Option<String>,
     fetch_timeout_secs: Option<u64>,
+}
+
+/// A pinned claim.
+fn required(field: &str, accepted: Vec<Vec<u8>>) -> Required {
+    Required {
+        field: field.into(),
+        accepted,
+    }
+}
+
+/// Advisory ids as Intel writes them (`INTEL-SA-00615`, `INTEL-DOC-00123`): a misspelt id
+/// would never match and silently refuse, or be a typo for one meant to be tolerated.
+fn advisories(input: &SectionInput<'_>, ids: Vec<String>) -> Result<Vec<String>, PolicyError> {
+    for id in &ids {
+        let digits = id.strip_prefix("INTEL-SA-").or_else(|| id.strip_prefix("INTEL-DOC-"));
+        if !digits.is_some_and(|d| d.len() >= 5 && d.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(input.invalid(format!(
+                "accepted_advisories: {id:?} is not an Intel advisory id (INTEL-SA-NNNNN or INTEL-DOC-NNNNN)"
+            )));
+        }
+    }
+    Ok(ids)
 }
 
 /// The accepted statuses, by name; an unknown name or `Revoked` is an error (a typo must not
@@ -173,10 +215,7 @@ pub(super) fn parse_sgx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPoli
 
 /// Reads the `[tdx]` section.
 pub(super) fn parse_tdx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
-    match read_tdx(input)? {
-        (policy, None) => Ok(Arc::new(policy)),
-        (_, Some(_)) => Err(input.invalid("pcrs: only in [azure_tdx], where a vTPM has PCRs")),
-    }
+    Ok(Arc::new(read_tdx(input)?.0))
 }
 
 /// Reads a section with `[tdx]`'s fields and an optional `pcrs` table (`[azure_tdx]` is
@@ -184,6 +223,28 @@ pub(super) fn parse_tdx(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPoli
 pub(crate) fn read_tdx(input: &SectionInput<'_>) -> Result<(DcapPolicy, Option<PcrTable>), PolicyError> {
     let mut section = input.parse::<TdxSection>()?;
     let pcrs = section.pcrs.take();
+    if pcrs.is_some() && input.key != "azure_tdx" {
+        return Err(input.invalid("pcrs: only in [azure_tdx], where a vTPM has PCRs"));
+    }
+    // What identifies the workload: the RTMRs on a TD of its own; on Azure, where a
+    // paravisor runs in the TD, the vTPM's PCRs.
+    let (pinned, what) = match input.key {
+        "azure_tdx" => (
+            pcrs.as_ref().is_some_and(|p| !p.is_empty()),
+            "no PCR is pinned (pcrs): MRTD and the RTMRs are the paravisor's, not the workload's",
+        ),
+        _ => (
+            [&section.rtmr0, &section.rtmr1, &section.rtmr2, &section.rtmr3]
+                .iter()
+                .any(|r| !r.is_empty()),
+            "no RTMR is pinned (rtmr0..rtmr3): MRTD identifies the TD image, not the workload it runs",
+        ),
+    };
+    if !pinned && !section.allow_unpinned_workload {
+        return Err(input.invalid(format!(
+            "{what}, so this policy would accept any workload; pin them (`secure-channel verify` prints the values) or set allow_unpinned_workload = true"
+        )));
+    }
     Ok((section.resolve(input)?, pcrs))
 }
 
@@ -196,11 +257,14 @@ impl SgxSection {
                 signers: hex_values(self.mrsigners),
                 min_security_version: self.min_isv_svn.map(u64::from),
                 allow_debug: self.allow_debug,
+                required: vec![Required {
+                    field: "isv_prod_id".into(),
+                    accepted: self.isv_prod_ids.iter().map(|id| id.to_be_bytes().to_vec()).collect(),
+                }],
                 ..ReferenceValues::default()
             },
-            rtmrs: Default::default(),
             accepted_tcb_statuses: statuses(input, self.accepted_tcb_statuses)?,
-            accepted_advisories: self.accepted_advisories,
+            accepted_advisories: advisories(input, self.accepted_advisories)?,
             root_ca_der: root(input, self.root_ca.as_deref())?,
             collateral: load_collateral(input, self.collateral_dir.as_deref())?,
             service: service(
@@ -220,16 +284,21 @@ impl TdxSection {
             reference: ReferenceValues {
                 measurements: hex_values(self.mrtds),
                 allow_debug: self.allow_debug,
+                required: vec![
+                    required("rtmr0", hex_values(self.rtmr0)),
+                    required("rtmr1", hex_values(self.rtmr1)),
+                    required("rtmr2", hex_values(self.rtmr2)),
+                    required("rtmr3", hex_values(self.rtmr3)),
+                    required("mr_config_id", hex_values(self.mr_config_id)),
+                    required("mr_owner", hex_values(self.mr_owner)),
+                    required("mr_owner_config", hex_values(self.mr_owner_config)),
+                    required("td_attributes", hex_values(self.td_attributes)),
+                    required("xfam", hex_values(self.xfam)),
+                ],
                 ..ReferenceValues::default()
             },
-            rtmrs: [
-                hex_values(self.rtmr0),
-                hex_values(self.rtmr1),
-                hex_values(self.rtmr2),
-                hex_values(self.rtmr3),
-            ],
             accepted_tcb_statuses: statuses(input, self.accepted_tcb_statuses)?,
-            accepted_advisories: self.accepted_advisories,
+            accepted_advisories: advisories(input, self.accepted_advisories)?,
             root_ca_der: root(input, self.root_ca.as_deref())?,
             collateral: load_collateral(input, self.collateral_dir.as_deref())?,
             service: service(

@@ -106,13 +106,15 @@ impl DcapVerifier {
         if status == TcbStatus::Revoked || !self.policy.accepted_tcb_statuses.contains(&status) {
             return Err(AttestationError::TcbNotAccepted(TcbRejection::Status(status)));
         }
-        if let Some(id) = claims
+        let unaccepted: Vec<String> = claims
             .advisory_ids
             .iter()
-            .find(|a| !self.policy.accepted_advisories.contains(a))
-        {
-            return Err(AttestationError::TcbNotAccepted(TcbRejection::Advisory {
-                id: id.clone(),
+            .filter(|a| !self.policy.accepted_advisories.contains(a))
+            .cloned()
+            .collect();
+        if !unaccepted.is_empty() {
+            return Err(AttestationError::TcbNotAccepted(TcbRejection::Advisories {
+                ids: unaccepted,
                 status,
             }));
         }
@@ -205,17 +207,6 @@ impl PlatformVerifier for DcapVerifier {
         claims.advisory_ids = report.advisory_ids;
         self.check_tcb(&claims)?;
         self.policy.reference.appraise(&claims, now)?;
-        for (i, accepted) in self.policy.rtmrs.iter().enumerate() {
-            let name = ["rtmr0", "rtmr1", "rtmr2", "rtmr3"][i];
-            let value = claims
-                .extra_measurements
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v);
-            if !accepted.is_empty() && !value.is_some_and(|v| accepted.contains(v)) {
-                return Err(AttestationError::PolicyMismatch(name));
-            }
-        }
         Ok(claims)
     }
 }

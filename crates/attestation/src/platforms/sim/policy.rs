@@ -9,6 +9,8 @@
 //! min_security_version = 1            # optional
 //! allow_debug = false                 # default false
 //! max_evidence_age_secs = 3600        # optional: reject older evidence
+//! max_clock_skew_secs = 300           # optional: evidence issued up to this far in the
+//!                                     # future is accepted (default 300)
 //! basevalues = "trusted_tas.txt"      # optional: original `taid img_hash mem_hash` file
 //! ```
 
@@ -61,6 +63,7 @@ struct Section {
     #[serde(default)]
     allow_debug: bool,
     max_evidence_age_secs: Option<u64>,
+    max_clock_skew_secs: Option<u64>,
     basevalues: Option<String>,
 }
 
@@ -91,6 +94,8 @@ pub(crate) fn parse(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>,
             min_security_version: s.min_security_version,
             allow_debug: s.allow_debug,
             max_evidence_age: s.max_evidence_age_secs.map(Duration::from_secs),
+            max_clock_skew: s.max_clock_skew_secs.map(Duration::from_secs),
+            required: Vec::new(),
         },
     }))
 }

@@ -2,7 +2,11 @@
 //!
 //! ```toml
 //! [sev_snp]
-//! measurements = ["<96 hex>"]            # accepted launch measurements
+//! measurements = ["<96 hex>"]            # accepted launch measurements (at least one, unless
+//!                                        # allow_unpinned_workload = true)
+//! host_data = ["<64 hex>"]               # optional: accepted HOST_DATA
+//! id_key_digest = ["<96 hex>"]           # optional: also author_key_digest
+//! vmpl = [0]                             # optional: accepted VMPLs
 //! min_guest_svn = 1                      # optional
 //! allow_debug = false                    # default false (guest policy bit 19)
 //! guest_policies = ["0x30000"]           # optional: accepted guest policy values (any, if absent)
@@ -23,7 +27,7 @@
 
 use super::certs::{Cert, builtin};
 use super::kds::KdsService;
-use crate::appraisal::ReferenceValues;
+use crate::appraisal::{ReferenceValues, Required};
 use crate::platform::{PlatformPolicy, SectionInput};
 use crate::policy_file::{Hex, PcrTable, PolicyError, files_in, hex_values};
 use sc_protocol::ErrorChain;
@@ -101,6 +105,16 @@ struct SnpSection {
     min_tcb: Option<MinTcb>,
     #[serde(default = "both_keys")]
     signing_keys: Vec<KeyType>,
+    #[serde(default)]
+    allow_unpinned_workload: bool,
+    #[serde(default)]
+    host_data: Vec<Hex<32>>,
+    #[serde(default)]
+    id_key_digest: Vec<Hex<48>>,
+    #[serde(default)]
+    author_key_digest: Vec<Hex<48>>,
+    #[serde(default)]
+    vmpl: Vec<u32>,
     ca_chain: Option<String>,
     vek_dir: Option<String>,
     kds_url: Option<String>,
@@ -132,10 +146,7 @@ fn load_dir(input: &SectionInput<'_>, dir: Option<&str>) -> Result<Vec<Cert>, Po
 
 /// Reads the `[sev_snp]` section.
 pub(super) fn parse(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>, PolicyError> {
-    match read(input)? {
-        (policy, None) => Ok(Arc::new(policy)),
-        (_, Some(_)) => Err(input.invalid("pcrs: only in [azure_snp], where a vTPM has PCRs")),
-    }
+    Ok(Arc::new(read(input)?.0))
 }
 
 /// Reads a section with `[sev_snp]`'s fields and an optional `pcrs` table (`[azure_snp]`
@@ -143,6 +154,26 @@ pub(super) fn parse(input: &SectionInput<'_>) -> Result<Arc<dyn PlatformPolicy>,
 pub(crate) fn read(input: &SectionInput<'_>) -> Result<(SnpPolicy, Option<PcrTable>), PolicyError> {
     let mut section = input.parse::<SnpSection>()?;
     let pcrs = section.pcrs.take();
+    if pcrs.is_some() && input.key != "azure_snp" {
+        return Err(input.invalid("pcrs: only in [azure_snp], where a vTPM has PCRs"));
+    }
+    // What identifies the workload: the launch measurement of a guest of its own; on
+    // Azure, where the measurement is the paravisor's, the vTPM's PCRs.
+    let (pinned, what) = match input.key {
+        "azure_snp" => (
+            pcrs.as_ref().is_some_and(|p| !p.is_empty()),
+            "no PCR is pinned (pcrs): the measurement is the paravisor's, not the workload's",
+        ),
+        _ => (
+            !section.measurements.is_empty(),
+            "no measurement is listed: the policy would accept any guest",
+        ),
+    };
+    if !pinned && !section.allow_unpinned_workload {
+        return Err(input.invalid(format!(
+            "{what}; pin it (`secure-channel verify` prints the values) or set allow_unpinned_workload = true"
+        )));
+    }
     Ok((section.resolve(input)?, pcrs))
 }
 
@@ -212,6 +243,24 @@ impl SnpSection {
                 measurements: hex_values(self.measurements),
                 min_security_version: self.min_guest_svn.map(u64::from),
                 allow_debug: self.allow_debug,
+                required: vec![
+                    Required {
+                        field: "host_data".into(),
+                        accepted: hex_values(self.host_data),
+                    },
+                    Required {
+                        field: "id_key_digest".into(),
+                        accepted: hex_values(self.id_key_digest),
+                    },
+                    Required {
+                        field: "author_key_digest".into(),
+                        accepted: hex_values(self.author_key_digest),
+                    },
+                    Required {
+                        field: "vmpl".into(),
+                        accepted: self.vmpl.iter().map(|v| v.to_be_bytes().to_vec()).collect(),
+                    },
+                ],
                 ..ReferenceValues::default()
             },
             guest_policies,

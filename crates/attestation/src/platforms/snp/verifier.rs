@@ -10,7 +10,7 @@ use super::policy::{KeyType, SnpPolicy};
 use super::{REPORT_LEN, claims, policy_bits};
 use crate::cache::BoundedCache;
 use crate::platform::PlatformVerifier;
-use sc_protocol::{AttestationError, Claims, Evidence, OtherError, TcbRejection, UnixTime};
+use sc_protocol::{AttestationError, Claims, Evidence, Mismatch, OtherError, TcbRejection, UnixTime};
 use sev::certs::snp::Verifiable;
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
@@ -149,7 +149,13 @@ impl SnpVerifier {
             });
         }
         if !self.policy.signing_keys.contains(&report_key) {
-            return Err(AttestationError::PolicyMismatch("signing key type"));
+            return Err(AttestationError::PolicyMismatch {
+                field: "signing key type".into(),
+                mismatch: Mismatch {
+                    presented: report_key.name().into(),
+                    accepted: self.policy.signing_keys.iter().map(|k| k.name().into()).collect(),
+                },
+            });
         }
         if report_key == KeyType::Vcek {
             let hwid = vek
@@ -186,7 +192,13 @@ impl PlatformVerifier for SnpVerifier {
             }
         }
         if !self.policy.guest_policies.is_empty() && !self.policy.guest_policies.contains(&policy_bits(&report)) {
-            return Err(AttestationError::PolicyMismatch("guest policy"));
+            return Err(AttestationError::PolicyMismatch {
+                field: "guest policy".into(),
+                mismatch: Mismatch {
+                    presented: format!("{:#x}", policy_bits(&report)),
+                    accepted: self.policy.guest_policies.iter().map(|p| format!("{p:#x}")).collect(),
+                },
+            });
         }
         self.policy.reference.appraise(&claims, now)?;
         Ok(claims)
