@@ -139,16 +139,24 @@ fn configfs_tsm_reports_auxblob_and_refuses_unknown_providers_and_missing_trees(
             .contains("unknown provider")
     );
     // The operating system's error is kept as the cause, not replaced by a fixed text.
+    // The message names the path, the OS error and what to check.
     let e = ConfigFsTsm::per_report(&tmp.path().join("no-such-dir")).unwrap_err();
-    let io = e
+    let path = e
         .cause
         .as_ref()
-        .and_then(|c| c.get_ref().downcast_ref::<std::io::Error>());
+        .and_then(|c| c.get_ref().downcast_ref::<sc_attestation::attesters::PathError>());
     assert_eq!(
-        io.map(std::io::Error::kind),
+        path.map(|p| p.source.kind()),
         Some(std::io::ErrorKind::NotFound),
         "{e:?}"
     );
+    let text = sc_protocol::ErrorChain(&e).to_string();
+    assert!(text.contains("is configfs mounted at /sys/kernel/config"), "{text}");
+    assert!(
+        text.contains(&tmp.path().join("no-such-dir").display().to_string()),
+        "{text}"
+    );
+    assert!(text.contains("No such file or directory"), "{text}");
     assert!(ConfigFsTsm::fixed_entry(&tmp.path().join("no-such-entry")).is_err());
 }
 

@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The kernel's report directory.
 pub const DEFAULT_ROOT: &str = "/sys/kernel/config/tsm/report";
 
+/// The failure to create a report entry, with what to check.
+const CANNOT_CREATE: &str = "configfs-tsm: cannot create a report entry (is this a TDX, SEV-SNP or Arm CCA guest whose kernel has configfs-tsm, is configfs mounted at /sys/kernel/config, and may this user create entries there, e.g. as root?)";
+
 /// One report from the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TsmReport {
@@ -82,8 +85,7 @@ impl ConfigFsTsm {
     /// A new entry under `root` for each report; the platform is found by creating one.
     pub fn per_report(root: &Path) -> Result<Self, AttesterError> {
         let probe = root.join(format!("sc-probe-{}", std::process::id()));
-        std::fs::create_dir(&probe)
-            .map_err(|e| AttesterError::with_cause("configfs-tsm: cannot create a report entry", e))?;
+        std::fs::create_dir(&probe).map_err(|e| super::at_path(CANNOT_CREATE, &probe, e))?;
         let provider = provider_at(&probe);
         let _ = std::fs::remove_dir(&probe);
         Self::build(Entry::PerReport(root.to_path_buf()), &provider?)
@@ -111,8 +113,7 @@ impl ConfigFsTsm {
             Entry::PerReport(root) => {
                 let n = self.next.fetch_add(1, Ordering::Relaxed);
                 let p = root.join(format!("sc-{}-{n}", std::process::id()));
-                std::fs::create_dir(&p)
-                    .map_err(|e| AttesterError::with_cause("configfs-tsm: cannot create a report entry", e))?;
+                std::fs::create_dir(&p).map_err(|e| super::at_path(CANNOT_CREATE, &p, e))?;
                 p
             }
         };

@@ -27,12 +27,36 @@ use sc_protocol::AttesterError;
 use std::io::{Read, Write};
 use std::path::Path;
 
+/// An I/O error and the path it concerns (the cause under an [`AttesterError`], so that
+/// the message names the file: "configfs-tsm: cannot read outblob: /sys/...: Permission
+/// denied").
+#[derive(Debug, thiserror::Error)]
+#[error("{path}")]
+pub struct PathError {
+    /// The file or directory.
+    pub path: String,
+    /// The operating system's error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// `what` failed on `path` with `e`.
+fn at_path(what: &'static str, path: &Path, e: std::io::Error) -> AttesterError {
+    AttesterError::with_cause(
+        what,
+        PathError {
+            path: path.display().to_string(),
+            source: e,
+        },
+    )
+}
+
 /// Reads a whole attribute file.
 fn read_file(path: &Path, what: &'static str) -> Result<Vec<u8>, AttesterError> {
     let mut out = Vec::new();
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_end(&mut out))
-        .map_err(|e| AttesterError::with_cause(what, e))?;
+        .map_err(|e| at_path(what, path, e))?;
     Ok(out)
 }
 
@@ -42,5 +66,5 @@ fn write_file(path: &Path, data: &[u8], what: &'static str) -> Result<(), Attest
         .write(true)
         .open(path)
         .and_then(|mut f| f.write_all(data))
-        .map_err(|e| AttesterError::with_cause(what, e))
+        .map_err(|e| at_path(what, path, e))
 }
