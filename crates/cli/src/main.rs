@@ -28,6 +28,12 @@ use std::process::ExitCode;
     about = "Attested secure channel for confidential computing"
 )]
 struct Cli {
+    /// More log output (-v: debug, -vv: trace); RUST_LOG, when set, takes precedence.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output (errors only).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,14 +63,19 @@ enum Command {
         /// `--sim-root <file>` and speaks the boundary protocol on stdin/stdout).
         #[arg(long)]
         enclave: Option<PathBuf>,
-        /// Where to write the policy clients need.
+        /// Where to write the policy clients need (an existing file is kept unless
+        /// --force).
         #[arg(long, default_value = "client-policy.toml")]
         policy_out: PathBuf,
+        /// Overwrite --policy-out if it exists.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         limits: serve_config::LimitArgs,
     },
     /// Run as the demo enclave program (the host starts this as its own process and speaks
     /// to it on stdin/stdout).
+    #[command(hide = true)]
     Enclave {
         /// Simulated root key file (for the simulated attester).
         #[arg(long)]
@@ -88,9 +99,16 @@ enum Command {
         /// Client policy file.
         #[arg(long, default_value = "client-policy.toml")]
         policy: PathBuf,
-        /// The private dataset (comma-separated numbers).
+        /// The private dataset (comma-separated numbers; `--data=-1,2` for a leading minus).
+        #[arg(long, required_unless_present = "data_file", conflicts_with = "data_file")]
+        data: Option<String>,
+        /// A file holding the dataset (numbers separated by commas or whitespace), or `-`
+        /// for standard input.
         #[arg(long)]
-        data: String,
+        data_file: Option<PathBuf>,
+        /// Print only the job's result (not what was attested).
+        #[arg(long)]
+        result_only: bool,
         /// Deadline for the TCP connection and for the handshake (e.g. 10s).
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
@@ -177,11 +195,21 @@ enum SimRootAction {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // RUST_LOG when set; else info, or as -v / -q say.
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_env_filter(filter)
         .init();
-    let cli = Cli::parse();
     let out = &mut std::io::stdout();
     let result = match cli.command {
         Command::Demo { enclave, data } => net::demo(&net::EnclaveProgram::from_option(enclave), &data, out),
@@ -190,12 +218,16 @@ fn main() -> ExitCode {
             sim_root,
             enclave,
             policy_out,
+            force,
             limits,
         } => net::serve(
             &listen,
             &net::EnclaveProgram::from_option(enclave),
             &sim_root,
-            &policy_out,
+            net::PolicyOut {
+                path: &policy_out,
+                force,
+            },
             &limits,
             out,
         ),
@@ -203,19 +235,24 @@ fn main() -> ExitCode {
             addr,
             policy,
             data,
+            data_file,
+            result_only,
             timeout,
             request_timeout,
-        } => net::connect(
-            &addr,
-            &policy,
-            &data,
-            sc_client::ClientTimeouts {
-                connect: timeout,
-                handshake: timeout,
-                request: Some(request_timeout),
-            },
-            out,
-        ),
+        } => net::read_dataset(data.as_deref(), data_file.as_deref()).and_then(|dataset| {
+            net::connect(
+                &addr,
+                &policy,
+                &dataset,
+                sc_client::ClientTimeouts {
+                    connect: timeout,
+                    handshake: timeout,
+                    request: Some(request_timeout),
+                },
+                result_only,
+                out,
+            )
+        }),
         Command::Enclave {
             sim_root,
             attester,

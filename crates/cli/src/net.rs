@@ -100,13 +100,15 @@ pub fn start_server(
     explicit_cap: bool,
 ) -> Result<Server> {
     fit_descriptors(&mut limits, explicit_cap);
+    // The address first: if it is taken, nothing has been started or written.
+    let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
     let (enclave, root) = (enclave.clone(), sim_root.to_path_buf());
     let spawn = move || enclave.spawn(&root);
-    let child = Arc::new(spawn()?);
+    let child =
+        Arc::new(spawn().map_err(|e| format!("cannot start the enclave program: {}", sc_protocol::ErrorChain(&e)))?);
     let host = Arc::new(Host::new(child.clone(), limits));
     let supervisor = Supervisor::start(host.clone(), child, spawn, Duration::from_millis(100));
-    let listener = TcpListener::bind(listen)?;
-    let addr = listener.local_addr()?;
     // The server holds each connection to its deadlines itself (no sweep needed: a sweep
     // would only race it, closing with a busy alert what is due a timeout alert).
     sc_host::spawn_server(host.clone(), listener)?;
@@ -203,42 +205,109 @@ pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Res
     Ok(())
 }
 
-/// `serve`: host + enclave on `listen` until interrupted. Writes the client policy.
+/// Where `serve` writes the client policy, and whether it may replace a file there.
+pub struct PolicyOut<'a> {
+    /// The path.
+    pub path: &'a Path,
+    /// Replace an existing file.
+    pub force: bool,
+}
+
+/// `serve`: host + enclave on `listen` until interrupted. Writes the client policy once
+/// the server is up (never over an existing file without `force`: it may be a key).
 pub fn serve(
     listen: &str,
     enclave: &EnclaveProgram,
     sim_root: &Path,
-    policy_out: &Path,
+    policy_out: PolicyOut<'_>,
     limits: &crate::serve_config::LimitArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
     let (limits, explicit_cap) = limits.resolve()?;
-    let root = SimRoot::read(sim_root)?;
-    std::fs::write(policy_out, client_policy_text(&root, &enclave.program)?)?;
+    if policy_out.path.exists() && !policy_out.force {
+        return Err(format!(
+            "{} exists: not overwriting it (give another --policy-out, or --force)",
+            policy_out.path.display()
+        )
+        .into());
+    }
+    let root = SimRoot::read(sim_root)
+        .map_err(|e| format!("cannot read the simulated root key {}: {e}", sim_root.display()))?;
+    let policy = client_policy_text(&root, &enclave.program)?;
     let server = start_server(listen, enclave, sim_root, limits, explicit_cap)?;
+    std::fs::write(policy_out.path, policy)
+        .map_err(|e| format!("cannot write the client policy to {}: {e}", policy_out.path.display()))?;
     writeln!(
         out,
         "listening on {}; client policy written to {}",
         server.addr,
-        policy_out.display()
+        policy_out.path.display()
     )?;
+    tracing::warn!("attestation is SIMULATED: a development stand-in with no hardware root of trust");
     out.flush()?;
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
 }
 
-/// `connect`: attest, send `data` to the enclave's statistics job, print the result.
+/// The dataset for `connect`: `--data` or `--data-file` (`-`: standard input), checked:
+/// every value must be a number, so that a typo is reported instead of computing over
+/// fewer values than given.
+pub fn read_dataset(data: Option<&str>, file: Option<&Path>) -> Result<String> {
+    let text = match (data, file) {
+        (Some(d), _) => d.to_owned(),
+        (None, Some(p)) if p == Path::new("-") => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+            s
+        }
+        (None, Some(p)) => std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        (None, None) => return Err("give --data or --data-file".into()),
+    };
+    let values: Vec<&str> = text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err("the dataset is empty".into());
+    }
+    if let Some(bad) = values.iter().find(|t| !t.parse::<f64>().is_ok_and(f64::is_finite)) {
+        return Err(format!("{bad:?} in the dataset is not a number").into());
+    }
+    Ok(values.join(","))
+}
+
+/// `connect`: attest, send `data` to the enclave's statistics job, print what was attested
+/// (unless `result_only`) and the result.
 pub fn connect(
     addr: &str,
     policy_path: &Path,
     data: &str,
     timeouts: ClientTimeouts,
+    result_only: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let text = std::fs::read_to_string(policy_path)?;
-    let config = client_config(&text, policy_path.parent())?;
-    let mut client = TcpClient::connect_with(addr, config, timeouts)?;
+    let text = std::fs::read_to_string(policy_path)
+        .map_err(|e| format!("cannot read the client policy {}: {e}", policy_path.display()))?;
+    let config = client_config(&text, policy_path.parent()).map_err(|e| format!("{}: {e}", policy_path.display()))?;
+    let mut client = TcpClient::connect_with(addr, config, timeouts)
+        .map_err(|e| format!("{addr}: {}", sc_protocol::ErrorChain(&e)))?;
+    if !result_only {
+        if let Some(claims) = client.client().peer_claims() {
+            let platform = claims.platform;
+            writeln!(
+                out,
+                "attested: {platform} enclave, measurement {}{}, session {:#018x}",
+                hex::encode(&claims.measurement),
+                if claims.simulated {
+                    " (SIMULATED: no hardware root of trust)"
+                } else {
+                    ""
+                },
+                client.client().session_id().unwrap_or(0)
+            )?;
+        }
+    }
     let reply = client.request(data.as_bytes())?;
     writeln!(out, "{}", String::from_utf8_lossy(&reply))?;
     client.close()?;

@@ -1,0 +1,138 @@
+//! What the CLI says when a user steps off the happy path: each message names the thing it
+//! is about (file, address, token) and nothing is left half done.
+
+#[path = "common/serve_process.rs"]
+mod serve_process;
+
+use serve_process::ServeProcess;
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn root_key(dir: &std::path::Path) -> String {
+    let path = dir.join("root.key");
+    sc_attestation::sim::SimRoot::from_secret([7; 32]).write(&path).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn serve_never_overwrites_a_file_and_names_a_taken_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root_key(dir.path());
+    // --policy-out naming an existing file (here the root key itself): refused, kept.
+    let before = std::fs::read(&root).unwrap();
+    let o = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--sim-root",
+        &root,
+        "--policy-out",
+        &root,
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("exists: not overwriting it"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&root).unwrap(), before);
+    // An address in use: named, and nothing written.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let policy = dir.path().join("policy.toml");
+    let o = run(&[
+        "serve",
+        "--listen",
+        &addr,
+        "--sim-root",
+        &root,
+        "--policy-out",
+        &policy.display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("cannot listen on {addr}: ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!policy.exists());
+}
+
+#[test]
+fn connect_checks_the_dataset_and_names_its_files() {
+    let o = run(&["connect", "--data", "1,b,3"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("\"b\" in the dataset is not a number"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["connect", "--data", ",,"]);
+    assert!(stderr(&o).contains("the dataset is empty"), "{}", stderr(&o));
+    let o = run(&["connect", "--data", "1", "--policy", "/nonexistent/policy.toml"]);
+    assert!(
+        stderr(&o).contains("cannot read the client policy /nonexistent/policy.toml"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn connect_says_what_it_attested_and_reads_data_from_stdin() {
+    let server = ServeProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, &server.policy).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+        .args(["connect", "--addr", &server.addr.to_string(), "--policy"])
+        .arg(&policy)
+        .args(["--data-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1 2\n3,-4\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text} {}", stderr(&o));
+    assert!(
+        text.contains("attested: simulated (0x0001) enclave, measurement ")
+            && text.contains("(SIMULATED: no hardware root of trust), session 0x"),
+        "{text}"
+    );
+    assert!(text.contains("count=4 mean=0.50 max=3.00"), "{text}");
+    // --result-only: the result alone.
+    let o = run(&[
+        "connect",
+        "--addr",
+        &server.addr.to_string(),
+        "--policy",
+        &policy.display().to_string(),
+        "--data=-1,5",
+        "--result-only",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "count=2 mean=2.00 max=5.00\n",
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_internal_enclave_verb_is_not_in_the_help() {
+    let o = run(&["--help"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("serve") && text.contains("connect"), "{text}");
+    assert!(!text.contains("\n  enclave "), "{text}");
+}
