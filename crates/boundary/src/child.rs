@@ -107,6 +107,11 @@ impl ChildProcess {
     pub fn has_exited(&self) -> bool {
         !matches!(lock(&self.child).try_wait(), Ok(None))
     }
+
+    /// How the process ended, once it has (`None` while it runs).
+    pub fn exit_status(&self) -> Option<std::process::ExitStatus> {
+        lock(&self.child).try_wait().ok().flatten()
+    }
 }
 
 impl EnclaveTransport for ChildProcess {

@@ -57,7 +57,22 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The relay (kept alive with the server).
     _host: Arc<Host>,
-    _supervisor: Supervisor,
+    supervisor: Supervisor,
+}
+
+impl Server {
+    /// How the first enclave process ended, if it did within `grace` of now (a program
+    /// that cannot run at all: a missing key or variable, a wrong path).
+    pub fn failed_start(&self, grace: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + grace;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.supervisor.current().exit_status() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
 }
 
 /// Descriptors kept free for everything but client connections (the enclave boundary,
@@ -115,7 +130,7 @@ pub fn start_server(
     Ok(Server {
         addr,
         _host: host,
-        _supervisor: supervisor,
+        supervisor,
     })
 }
 
@@ -205,6 +220,9 @@ pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Res
     Ok(())
 }
 
+/// How long `serve` watches the first enclave process before saying it is listening.
+const FIRST_START_GRACE: Duration = Duration::from_millis(300);
+
 /// Where `serve` writes the client policy, and whether it may replace a file there.
 pub struct PolicyOut<'a> {
     /// The path.
@@ -235,6 +253,15 @@ pub fn serve(
         .map_err(|e| format!("cannot read the simulated root key {}: {e}", sim_root.display()))?;
     let policy = client_policy_text(&root, &enclave.program)?;
     let server = start_server(listen, enclave, sim_root, limits, explicit_cap)?;
+    // An enclave program that cannot run at all fails here, with its own message above,
+    // rather than being restarted behind a "listening" line.
+    if let Some(status) = server.failed_start(FIRST_START_GRACE) {
+        return Err(format!(
+            "the enclave program {} exited at start ({status}); its messages are above",
+            enclave.program.display()
+        )
+        .into());
+    }
     std::fs::write(policy_out.path, policy)
         .map_err(|e| format!("cannot write the client policy to {}: {e}", policy_out.path.display()))?;
     writeln!(

@@ -68,6 +68,32 @@ fn serve_never_overwrites_a_file_and_names_a_taken_address() {
 }
 
 #[test]
+fn serve_exits_when_the_enclave_program_cannot_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = root_key(dir.path());
+    let policy = dir.path().join("policy.toml");
+    let o = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--sim-root",
+        &root,
+        "--enclave",
+        "/bin/false",
+        "--policy-out",
+        &policy.display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the enclave program /bin/false exited at start (exit status: 1)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("listening"));
+    assert!(!policy.exists());
+}
+
+#[test]
 fn connect_checks_the_dataset_and_names_its_files() {
     let o = run(&["connect", "--data", "1,b,3"]);
     assert!(!o.status.success());
