@@ -239,4 +239,19 @@ typedef uint32_t cc_enclave_result_t;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+/**
+ * The name and meaning of result code `code` ("CC_ERROR_SEC_CHL_POLICY_REJECTED: ..."), as
+ * static text that stays valid for the life of the program; an unknown code gets a text
+ * saying so. The detail of the last failure is [`cc_sec_chl_last_error`]'s.
+ */
+const char *cc_sec_chl_strerror(uint32_t code);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 #endif  /* SECURE_CHANNEL_STATUS_H */

@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     if (rc != CC_SUCCESS) {
         char why[512];
         cc_sec_chl_last_error(why, sizeof why);
-        fprintf(stderr, "client: secure channel init failed: 0x%x: %s\n", rc, why);
+        fprintf(stderr, "client: secure channel init failed: %s\n  detail: %s\n", cc_sec_chl_strerror(rc), why);
         close(fd);
         return 1;
     }

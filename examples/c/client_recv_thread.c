@@ -93,7 +93,7 @@ int main(int argc, char **argv)
     if (rc != CC_SUCCESS) {
         char why[512];
         cc_sec_chl_last_error(why, sizeof why);
-        fprintf(stderr, "client: secure channel init failed: 0x%x: %s\n", rc, why);
+        fprintf(stderr, "client: secure channel init failed: %s\n  detail: %s\n", cc_sec_chl_strerror(rc), why);
         goto out;
     }
     printf("client: channel ready, session %zu (replies on a receive thread)\n", ctx.session_id);

@@ -55,6 +55,6 @@ int main(void)
         return 1;
     int rc = cc_sec_chl_enclave_run();
     if (rc != CC_SUCCESS)
-        fprintf(stderr, "enclave: runtime failed: 0x%x\n", rc);
+        fprintf(stderr, "enclave: runtime failed: %s\n", cc_sec_chl_strerror(rc));
     return rc == CC_SUCCESS ? 0 : 1;
 }

@@ -176,10 +176,20 @@ unsafe fn init(algo: cc_sec_chl_algo_t, ctx: *mut cc_sec_chl_ctx_t, policy: &Pat
         // Published before anything is sent: the reply may come back on another thread,
         // and the callback finds the client through this field.
         ctx.handle = handle as usize as *mut cc_sec_chl_handle_t;
-        let result = CLIENTS.get(handle).map(|c| c.init().map(|()| c.session_id()));
+        let result = CLIENTS.get(handle).map(|c| {
+            c.init()
+                .map(|()| (c.session_id(), c.peer_claims().is_some_and(|p| p.simulated)))
+        });
         match result {
-            Some(Ok(Some(id))) => {
+            Some(Ok((Some(id), simulated))) => {
                 ctx.session_id = id as usize;
+                if simulated {
+                    // Said on stderr, once per channel: a C program has no other place
+                    // where its user would see it.
+                    eprintln!(
+                        "secure channel client: session {id:#x}: the enclave's attestation is SIMULATED (a development stand-in with no hardware root of trust)"
+                    );
+                }
                 Ok(())
             }
             other => {

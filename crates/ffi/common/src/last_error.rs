@@ -87,6 +87,32 @@ pub unsafe extern "C" fn cc_sec_chl_last_error(buf: *mut c_char, len: usize) -> 
     .unwrap_or(0)
 }
 
+/// The name and meaning of result code `code` ("CC_ERROR_SEC_CHL_POLICY_REJECTED: ..."), as
+/// static text that stays valid for the life of the program; an unknown code gets a text
+/// saying so. The detail of the last failure is [`cc_sec_chl_last_error`]'s.
+#[unsafe(no_mangle)]
+pub extern "C" fn cc_sec_chl_strerror(code: u32) -> *const c_char {
+    use crate::status::cc_enclave_result_t;
+    use std::ffi::CString;
+    use std::sync::OnceLock;
+    static TEXTS: OnceLock<Vec<CString>> = OnceLock::new();
+    const UNKNOWN: &std::ffi::CStr = c"unknown result code (not a cc_enclave_result_t value)";
+    std::panic::catch_unwind(|| {
+        let texts = TEXTS.get_or_init(|| {
+            cc_enclave_result_t::ALL
+                .iter()
+                .map(|c| CString::new(c.describe()).unwrap_or_default())
+                .collect()
+        });
+        cc_enclave_result_t::ALL
+            .iter()
+            .position(|c| *c as u32 == code)
+            .and_then(|i| texts.get(i))
+            .map_or(UNKNOWN.as_ptr(), |t| t.as_ptr())
+    })
+    .unwrap_or(UNKNOWN.as_ptr())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +142,20 @@ mod tests {
         record("x".repeat(10 * MAX_TEXT));
         assert_eq!(text().len(), MAX_TEXT);
         std::thread::spawn(|| assert_eq!(text(), "")).join().unwrap();
+    }
+
+    #[test]
+    fn every_code_has_a_static_text_starting_with_its_name() {
+        use crate::status::cc_enclave_result_t;
+        for code in cc_enclave_result_t::ALL {
+            // SAFETY: the function returns a NUL-terminated static text.
+            let text = unsafe { std::ffi::CStr::from_ptr(cc_sec_chl_strerror(code as u32)) };
+            let text = text.to_str().unwrap();
+            assert!(text.starts_with(&format!("{code:?}: ")), "{text}");
+            assert_eq!(cc_enclave_result_t::from_code(code as u32), Some(code));
+        }
+        // SAFETY: as above.
+        let unknown = unsafe { std::ffi::CStr::from_ptr(cc_sec_chl_strerror(0x1234_5678)) };
+        assert!(unknown.to_str().unwrap().starts_with("unknown result code"));
     }
 }

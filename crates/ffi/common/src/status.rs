@@ -118,6 +118,68 @@ pub enum cc_enclave_result_t {
 }
 
 impl cc_enclave_result_t {
+    /// Every code, for lookups by value.
+    ///
+    /// cbindgen:ignore
+    pub const ALL: [Self; 51] = [
+        Self::CC_SUCCESS,
+        Self::CC_ERROR_SEC_CHL_INVALID_CONN,
+        Self::CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
+        Self::CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID,
+        Self::CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID,
+        Self::CC_ERROR_SEC_CHL_GEN_RANDOM,
+        Self::CC_ERROR_SEC_CHL_SEND_MSG,
+        Self::CC_ERROR_SEC_CHL_WAITING_RECV_MSG,
+        Self::CC_ERROR_SEC_CHL_RECV_MSG_LEN_INVALID,
+        Self::CC_ERROR_SEC_CHL_GET_SVR_PUBKEY,
+        Self::CC_ERROR_SEC_CHL_PARSE_SVR_PUBKEY,
+        Self::CC_ERROR_SEC_CHL_GET_PEER_EXCH_PARAM,
+        Self::CC_ERROR_SEC_CHL_VERIFY_PEER_EXCH_BUF_SIGNATURE,
+        Self::CC_ERROR_SEC_CHL_INVALID_EXCH_BUF,
+        Self::CC_ERROR_SEC_CHL_GEN_LOCAL_EXCH_PARAM,
+        Self::CC_ERROR_DRIVE_SESSIONKEY,
+        Self::CC_ERROR_SEC_CHL_MEMORY,
+        Self::CC_ERROR_SEC_CHL_SET_PARAM_TO_PEER,
+        Self::CC_ERROR_SEC_CHL_DESTROY_SVR,
+        Self::CC_ERROR_SEC_CHL_ENCRYPT,
+        Self::CC_ERROR_SEC_CHL_DECRYPT,
+        Self::CC_ERROR_SEC_CHL_SVR_ALREADY_INIT,
+        Self::CC_ERROR_SEC_CHL_SVR_INIT,
+        Self::CC_ERROR_SEC_CHL_NOTREADY,
+        Self::CC_ERROR_SEC_CHL_CLI_NUM_EXCEED_MAX_LIMIT,
+        Self::CC_ERROR_SEC_CHL_INIT_GET_TAID,
+        Self::CC_ERROR_SEC_CHL_GET_RA_REPORT,
+        Self::CC_ERROR_SEC_CHL_INIT_VERIFY_REPORT,
+        Self::CC_ERROR_SEC_CHL_INVALID_REPORT,
+        Self::CC_ERROR_SEC_CHL_ENCLAVE_UNSEAL_ENC_KEY,
+        Self::CC_ERROR_SEC_CHL_INVALID_SESSION,
+        Self::CC_ERROR_SEC_CHL_INIT_SESSEION,
+        Self::CC_ERROR_SEC_CHL_REPLAYED,
+        Self::CC_ERROR_SEC_CHL_POLICY_REJECTED,
+        Self::CC_ERROR_SEC_CHL_VERSION_MISMATCH,
+        Self::CC_ERROR_SEC_CHL_CLOSED,
+        Self::CC_ERROR_SEC_CHL_EXPIRED,
+        Self::CC_ERROR_SEC_CHL_ENCLAVE_LOST,
+        Self::CC_ERROR_SEC_CHL_POLICY_INVALID,
+        Self::CC_ERROR_SEC_CHL_PEER_ALERT,
+        Self::CC_ERROR_SEC_CHL_APP_FUNCTION,
+        Self::CC_ERROR_SEC_CHL_TOO_OLD,
+        Self::CC_ERROR_SEC_CHL_ENCLAVE_START,
+        Self::CC_ERROR_SEC_CHL_PANIC,
+        Self::CC_ERROR_GENERIC,
+        Self::CC_ERROR_BAD_PARAMETERS,
+        Self::CC_ERROR_NO_DATA,
+        Self::CC_ERROR_OUT_OF_MEMORY,
+        Self::CC_ERROR_SHORT_BUFFER,
+        Self::CC_ERROR_TIMEOUT,
+        Self::CC_FAIL,
+    ];
+
+    /// The code with value `code`, if it is one.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| *c as u32 == code)
+    }
+
     /// The code's name and meaning, for error texts (`cc_sec_chl_last_error`).
     pub fn describe(self) -> &'static str {
         match self {

@@ -47,7 +47,7 @@ const HEADERS: &[Header] = &[
         guard: "SECURE_CHANNEL_STATUS_H",
         about: "Result codes (cc_enclave_result_t). Values up to 0x5e and from 0xffff0000 are the\n * original secure channel's; 0x00010001..0x000100ff are this project's own.",
         includes: &[],
-        items: &["cc_enclave_result_t"],
+        items: &["cc_enclave_result_t", "cc_sec_chl_strerror"],
     },
     Header {
         file: "secure_channel.h",
@@ -115,7 +115,7 @@ fn generate(h: &Header) -> String {
     };
     config.export.include = h.items.iter().map(|s| s.to_string()).collect();
     if h.file == "secure_channel.h" {
-        config.export.exclude = vec!["cc_enclave_result_t".into()];
+        config.export.exclude = vec!["cc_enclave_result_t".into(), "cc_sec_chl_strerror".into()];
     }
     // The host crate's items are split between enclave.h and secure_channel_host.h.
     if h.file == "secure_channel_host.h" {

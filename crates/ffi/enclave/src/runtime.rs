@@ -127,12 +127,45 @@ pub(crate) fn run() -> Result<(), cc_enclave_result_t> {
     result
 }
 
-fn start_and_serve() -> Result<(), cc_enclave_result_t> {
-    let name = std::env::var(ATTESTER_ENV).unwrap_or_else(|_| "simulated".into());
-    let attester = AttesterSource::parse(&name, std::env::var_os(SIM_ROOT_ENV).map(Into::into)).map_err(|e| {
-        last_error::record(format_args!("attester: {e}"));
+/// The value after `flag` on the program's command line (`--sim-root FILE`), so that C
+/// enclave programs take the same arguments as `secure-channel enclave` (which `serve
+/// --enclave` and `demo --enclave` pass).
+fn argument(flag: &str) -> Option<std::ffi::OsString> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.windows(2).find(|w| w[0] == flag).map(|w| w[1].clone())
+}
+
+/// The attester from `--attester` / `SECURE_CHANNEL_ATTESTER` (default simulated) and
+/// `--sim-root` / `SECURE_CHANNEL_SIM_ROOT`. A failure is said on stderr as well as kept
+/// for `cc_sec_chl_last_error`: the enclave program's stderr is the host's log, and an
+/// enclave that cannot start must say why there.
+fn attester() -> Result<AttesterSource, cc_enclave_result_t> {
+    let name = argument("--attester")
+        .map(|a| a.to_string_lossy().into_owned())
+        .or_else(|| std::env::var(ATTESTER_ENV).ok())
+        .unwrap_or_else(|| "simulated".into());
+    let sim_root = argument("--sim-root").or_else(|| std::env::var_os(SIM_ROOT_ENV));
+    let fail = |message: String| {
+        eprintln!("secure channel enclave runtime: {message}");
+        last_error::record(format_args!("{message}"));
         CC_ERROR_SEC_CHL_GET_RA_REPORT
-    })?;
+    };
+    if name == "simulated" && sim_root.is_none() {
+        return Err(fail(format!(
+            "the simulated attester needs its root key file: set {SIM_ROOT_ENV}=FILE or pass --sim-root FILE (create one with `secure-channel sim-root create --out FILE`)"
+        )));
+    }
+    let source = AttesterSource::parse(&name, sim_root.map(Into::into)).map_err(|e| fail(format!("attester: {e}")))?;
+    if matches!(source, AttesterSource::Simulated(_)) {
+        eprintln!(
+            "secure channel enclave runtime: attestation is SIMULATED (a development stand-in with no hardware root of trust)"
+        );
+    }
+    Ok(source)
+}
+
+fn start_and_serve() -> Result<(), cc_enclave_result_t> {
+    let attester = attester()?;
     let functions = FUNCTIONS
         .lock()
         .unwrap_or_else(|p| p.into_inner())

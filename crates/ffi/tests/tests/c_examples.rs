@@ -68,18 +68,30 @@ fn c_clients_attest_the_c_enclave_through_the_c_host() {
         let out = client(&bin, name, s.port, &policy, &[]);
         assert!(out.status.success(), "{name}: {}", text(&out));
         assert!(text(&out).contains(RESULT), "{name}: {}", text(&out));
+        assert!(
+            text(&out).contains("the enclave's attestation is SIMULATED"),
+            "{name}: {}",
+            text(&out)
+        );
     }
-    // The wrong policy refuses the enclave with the policy-rejected code, at init, and
-    // the C program reads why with cc_sec_chl_last_error.
+    // The wrong policy refuses the enclave with the policy-rejected code, at init; the C
+    // program names the code with cc_sec_chl_strerror and reads the detail with
+    // cc_sec_chl_last_error (the presented measurement beside the accepted one).
     for name in ["client", "client_recv_thread"] {
         let out = client(&bin, name, s.port, &wrong, &[]);
         assert!(!out.status.success());
+        let t = text(&out);
         assert!(
-            text(&out).contains(
-                "init failed: 0x10002: handshake failed: attestation rejected: measurement is not in the policy"
-            ),
-            "{name}: {}",
-            text(&out)
+            t.contains("init failed: CC_ERROR_SEC_CHL_POLICY_REJECTED: "),
+            "{name}: {t}"
+        );
+        assert!(
+            t.contains("detail: handshake failed: attestation rejected: measurement is not in the policy: presented "),
+            "{name}: {t}"
+        );
+        assert!(
+            t.contains(&format!("the policy accepts {}", "ab".repeat(32))),
+            "{name}: {t}"
         );
     }
     let (status, rest) = s.wait().unwrap();
@@ -193,4 +205,44 @@ fn the_c_host_restarts_a_killed_enclave() {
         text(&again)
     );
     assert_eq!(enclave_pids(), restarted);
+}
+
+/// The C enclave takes `--sim-root FILE` like `secure-channel enclave`, so the Rust host
+/// (`serve --enclave`, `demo --enclave`, here the shared stack, which starts it as
+/// `<program> enclave --sim-root FILE`) can run it; it says on stderr that attestation is
+/// simulated, and the C client says so too.
+#[test]
+fn the_c_enclave_takes_its_root_key_as_an_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let stack = sc_test_support::stack::Stack::start(&bin.join("enclave"));
+    let mut client =
+        sc_client::TcpClient::connect(stack.addr, stack.client(), std::time::Duration::from_secs(10)).unwrap();
+    let reply = client.request(DATA.as_bytes()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&reply), "count=8 mean=3.88 max=9.00");
+}
+
+/// Without a root key the C enclave program says what is missing and exits non-zero at
+/// once (the host's supervisor then backs off instead of restarting it forever).
+#[test]
+fn the_c_enclave_without_a_root_key_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let out = Command::new(bin.join("enclave"))
+        .env_remove("SECURE_CHANNEL_SIM_ROOT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let t = text(&out);
+    assert!(
+        t.contains(
+            "the simulated attester needs its root key file: set SECURE_CHANNEL_SIM_ROOT=FILE or pass --sim-root FILE"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("enclave: runtime failed: CC_ERROR_SEC_CHL_GET_RA_REPORT: "),
+        "{t}"
+    );
 }
