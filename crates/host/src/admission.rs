@@ -37,19 +37,25 @@ pub(crate) enum Phase {
     Hello,
     /// The enclave answered; its ClientFinished is awaited.
     Pending(u64),
+    /// The ClientFinished is with the enclave: a session slot is held for it, so that
+    /// concurrent (or earlier-admitted) handshakes cannot finish past `max_sessions`.
+    Finishing(u64),
     /// Established.
     Open(u64),
 }
 
 impl Phase {
     pub(crate) fn is_pending(self) -> bool {
-        matches!(self, Phase::Reserved | Phase::Hello | Phase::Pending(_))
+        matches!(
+            self,
+            Phase::Reserved | Phase::Hello | Phase::Pending(_) | Phase::Finishing(_)
+        )
     }
 
     /// The enclave session this phase holds, if any.
     pub(crate) fn session(self) -> Option<u64> {
         match self {
-            Phase::Pending(id) | Phase::Open(id) => Some(id),
+            Phase::Pending(id) | Phase::Finishing(id) | Phase::Open(id) => Some(id),
             Phase::New | Phase::Reserved | Phase::Hello => None,
         }
     }
@@ -151,6 +157,8 @@ impl EvictionIndex {
 pub(crate) struct Table {
     pub(crate) conns: HashMap<ConnId, Conn>,
     pub(crate) open: usize,
+    /// Connections in [`Phase::Finishing`]: session slots held for finishing handshakes.
+    pub(crate) finishing: usize,
     /// Not yet established (New, Reserved, Hello, Pending).
     handshaking: EvictionIndex,
     /// Holding a pending-handshake slot (Reserved, Hello, Pending): also the pending counts.
@@ -178,12 +186,11 @@ impl Table {
     /// Adds or removes `conn`'s phase from the counts and order sets.
     fn account(&mut self, id: ConnId, conn: &Conn, add: bool) {
         let phase = conn.phase;
-        if let Phase::Open(_) = phase {
-            self.open = if add {
-                self.open + 1
-            } else {
-                self.open.saturating_sub(1)
-            };
+        let step = |n: usize| if add { n + 1 } else { n.saturating_sub(1) };
+        match phase {
+            Phase::Open(_) => self.open = step(self.open),
+            Phase::Finishing(_) => self.finishing = step(self.finishing),
+            _ => {}
         }
         if !matches!(phase, Phase::Open(_)) {
             self.handshaking.update(id, conn.source, add);
@@ -227,11 +234,13 @@ impl Table {
     }
 
     /// Whether a handshake is a first choice for eviction within its source: not while its
-    /// ClientHello is at the enclave (that work would be wasted). Such a handshake goes
+    /// ClientHello or ClientFinished is at the enclave (that work would be wasted). Such a handshake goes
     /// only when its source has nothing else, so that a table full of hellos in flight
     /// cannot refuse a newcomer; the enclave's answer is then dropped when it comes.
     fn evictable(&self, id: ConnId) -> bool {
-        self.conns.get(&id).is_some_and(|c| !matches!(c.phase, Phase::Hello))
+        self.conns
+            .get(&id)
+            .is_some_and(|c| !matches!(c.phase, Phase::Hello | Phase::Finishing(_)))
     }
 
     /// The connection to evict for room in the connection table: an unfinished handshake

@@ -348,17 +348,27 @@ impl Host {
     pub fn submit_owned(&self, conn: ConnId, message: Vec<u8>) -> Result<Routed, HostError> {
         match self.route(conn, &message)? {
             Route::Hello { reserved } => self.client_hello(conn, &message, reserved),
-            Route::Finished(id) => match self.channel(&message)? {
-                ChannelOutcome::Established { ack } => {
-                    self.set_phase(conn, Phase::Open(id));
-                    Ok(ack.map_or(Routed::Nothing, Routed::Reply))
+            Route::Finished(id) => {
+                self.reserve_session(conn, id)?;
+                match self.channel(&message) {
+                    Ok(ChannelOutcome::Established { ack }) => {
+                        self.set_phase(conn, Phase::Open(id));
+                        Ok(ack.map_or(Routed::Nothing, Routed::Reply))
+                    }
+                    Ok(ChannelOutcome::Refused { alert }) => {
+                        self.set_phase(conn, Phase::New);
+                        Ok(Routed::Reply(alert))
+                    }
+                    other => {
+                        // The slot goes back; the handshake waits for its Finished again.
+                        self.set_phase(conn, Phase::Pending(id));
+                        match other {
+                            Err(e) => Err(e),
+                            Ok(_) => Err(HostError::BadAnswer("a ClientFinished answered as another message")),
+                        }
+                    }
                 }
-                ChannelOutcome::Refused { alert } => {
-                    self.set_phase(conn, Phase::New);
-                    Ok(Routed::Reply(alert))
-                }
-                _ => Err(HostError::BadAnswer("a ClientFinished answered as another message")),
-            },
+            }
             Route::Data(id) => {
                 let call = self.enclave().submit(Request::App {
                     session_id: id,
@@ -471,6 +481,23 @@ impl Host {
         reply.map(Routed::Reply)
     }
 
+    /// Holds a session slot for `conn`'s ClientFinished (handshake `id`), atomically with
+    /// the check: open and finishing sessions together stay within `max_sessions`, however
+    /// many handshakes were admitted while there was room.
+    fn reserve_session(&self, conn: ConnId, id: u64) -> Result<(), HostError> {
+        let mut t = self.table();
+        match t.conns.get(&conn).map(|c| c.phase) {
+            Some(Phase::Pending(p)) if p == id => {}
+            Some(_) => return Err(HostError::OutOfPlace("a ClientFinished while another is in progress")),
+            None => return Err(HostError::UnknownConnection),
+        }
+        if t.open + t.finishing >= self.limits.max_sessions {
+            return Err(HostError::TooManySessions);
+        }
+        t.set_phase(conn, Phase::Finishing(id));
+        Ok(())
+    }
+
     /// Reserves a pending-handshake slot for `conn`, evicting the oldest pending handshake
     /// when the table is full (returned, for the caller to release outside the lock).
     fn reserve_pending(&self, conn: ConnId) -> Result<Option<Conn>, HostError> {
@@ -485,7 +512,7 @@ impl Host {
                 what: "pending handshakes",
             });
         }
-        if t.open >= self.limits.max_sessions {
+        if t.open + t.finishing >= self.limits.max_sessions {
             return Err(HostError::TooManySessions);
         }
         let victim = if t.pending() >= self.limits.max_pending {

@@ -403,3 +403,39 @@ fn acknowledged_sessions_get_their_finished_and_close_answered() {
         "only the first connection's session is left"
     );
 }
+
+/// Found by the host_relay fuzz target: handshakes admitted while there was room for
+/// sessions (the check was at the ClientHello) all finished, and the host held more
+/// sessions than `max_sessions`. The check is now made again, atomically, when a
+/// ClientFinished goes to the enclave.
+#[test]
+fn handshakes_admitted_with_room_cannot_finish_past_the_session_limit() {
+    let f = fixture(HostLimits {
+        max_sessions: 2,
+        max_pending: 4,
+        ..HostLimits::default()
+    });
+    // Four handshakes answered while no session is open.
+    let pending: Vec<_> = (0..4)
+        .map(|_| {
+            let conn = f.host.connect();
+            let (hs, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
+            let est = hs
+                .read_server_hello(&reply(f.host.handle(conn, &hello)), now())
+                .unwrap();
+            (conn, est)
+        })
+        .collect();
+    assert_eq!(f.host.counts(), (0, 4));
+    let mut finished = 0;
+    for (conn, est) in &pending {
+        match f.host.handle(*conn, &est.client_finished) {
+            Ok(Routed::Nothing) => finished += 1,
+            Err(HostError::TooManySessions) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(finished, 2);
+    assert_eq!(f.host.counts().0, 2);
+    assert!(f.sessions.open_sessions() <= 2, "{}", f.sessions.open_sessions());
+}
