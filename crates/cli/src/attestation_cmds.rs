@@ -84,6 +84,8 @@ pub struct VerifyArgs<'a> {
     pub platform: Option<PlatformId>,
     /// Verification time (Unix seconds); default now.
     pub at: Option<u64>,
+    /// One JSON object instead of text.
+    pub json: bool,
 }
 
 /// Parses a platform name for `--platform`.
@@ -151,9 +153,49 @@ fn platform_name(p: PlatformId) -> &'static str {
     }
 }
 
+/// Where `verify` says what it found: lines of text, or one JSON object at the end
+/// (`--json`) with the same facts under stable keys.
+struct Report<'a> {
+    out: &'a mut dyn Write,
+    json: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Report<'_> {
+    /// One fact: `key` and `value` for JSON, `line` for text.
+    fn fact(&mut self, key: &str, value: serde_json::Value, line: std::fmt::Arguments<'_>) -> Result<()> {
+        match &mut self.json {
+            Some(map) => {
+                map.insert(key.to_owned(), value);
+            }
+            None => writeln!(self.out, "{line}")?,
+        }
+        Ok(())
+    }
+
+    /// A fact only the JSON object carries (the text says it in another line).
+    fn json_only(&mut self, key: &str, value: serde_json::Value) {
+        if let Some(map) = &mut self.json {
+            map.insert(key.to_owned(), value);
+        }
+    }
+
+    /// Writes the JSON object, in JSON mode.
+    fn finish(self) -> Result<()> {
+        if let Some(map) = self.json {
+            writeln!(self.out, "{}", serde_json::Value::Object(map))?;
+        }
+        Ok(())
+    }
+}
+
 /// `verify`: appraises an evidence file against a policy; prints the claims and the
-/// verdict. Returns whether it was accepted.
+/// verdict (as text, or one JSON object with `json`). Returns whether it was accepted.
 pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
+    use serde_json::json;
+    let mut report = Report {
+        out,
+        json: args.json.then(serde_json::Map::new),
+    };
     let mut policy = Policy::load(args.policy)?;
     let bytes = read_evidence(args.evidence)?;
     let platform = match args
@@ -163,14 +205,26 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         Some(p) => p,
         None => return Err("cannot tell the evidence's platform; name it with --platform".into()),
     };
-    writeln!(out, "evidence: {} ({} bytes)", platform_name(platform), bytes.len())?;
+    report.fact(
+        "evidence",
+        json!({ "platform": platform_name(platform), "code": platform.0, "bytes": bytes.len() }),
+        format_args!("evidence: {} ({} bytes)", platform_name(platform), bytes.len()),
+    )?;
     // DCAP collateral from the command line joins the policy's; other platforms' is sent
     // as the evidence's own.
     let mut carried = None;
     if matches!(platform, PlatformId::SGX_DCAP | PlatformId::TDX_DCAP) {
         let sets = dcap_collateral(args.collateral)?;
-        for set in &sets {
-            writeln!(out, "collateral: {} ({})", set.form, set.source)?;
+        let forms: Vec<_> = sets
+            .iter()
+            .map(|s| json!({ "form": s.form.to_string(), "source": s.source }))
+            .collect();
+        if report.json.is_some() {
+            report.json_only("collateral", json!(forms));
+        } else {
+            for set in &sets {
+                writeln!(report.out, "collateral: {} ({})", set.form, set.source)?;
+            }
         }
         policy = policy.map_sections(|mut section: dcap::DcapPolicy| {
             section.collateral.splice(0..0, sets.iter().cloned());
@@ -191,14 +245,23 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         p => sc_attestation::platforms::inspect::describe(p, &bytes).ok(),
     };
     if let Some(c) = &stated {
-        print_claims(c, out)?;
+        match &mut report.json {
+            Some(map) => {
+                map.insert("claims".into(), claims_json(c));
+            }
+            None => print_claims(c, report.out)?,
+        }
     }
     let mut e = Evidence::new(platform, &bytes);
     e.collateral = carried.as_deref();
     let report_data = match (args.report_data, &stated) {
         (Some(rd), _) => rd,
         (None, Some(c)) => {
-            writeln!(out, "(no --report-data: the binding to a handshake is not checked)")?;
+            report.fact(
+                "binding_checked",
+                json!(false),
+                format_args!("(no --report-data: the binding to a handshake is not checked)"),
+            )?;
             c.report_data
         }
         (None, None) => [0; 64],
@@ -206,30 +269,59 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
     let now = args
         .at
         .map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
-    match registry.verify(&e, &report_data, now) {
+    let accepted = match registry.verify(&e, &report_data, now) {
         Ok(c) => {
             if let Some(status) = &c.tcb_status {
-                writeln!(out, "tcb_status: {status}")?;
+                report.fact("tcb_status", json!(status.name()), format_args!("tcb_status: {status}"))?;
             }
             if !c.advisory_ids.is_empty() {
-                writeln!(out, "advisories: {}", c.advisory_ids.join(", "))?;
+                report.fact(
+                    "advisories",
+                    json!(c.advisory_ids),
+                    format_args!("advisories: {}", c.advisory_ids.join(", ")),
+                )?;
             }
             let note = if c.simulated {
                 " (SIMULATED evidence: no hardware root of trust)"
             } else {
                 ""
             };
-            writeln!(out, "verdict: ACCEPTED{note}")?;
-            Ok(true)
+            report.fact("verdict", json!("accepted"), format_args!("verdict: ACCEPTED{note}"))?;
+            report.json_only("simulated", json!(c.simulated));
+            true
         }
         Err(reason) => {
-            writeln!(out, "verdict: REJECTED: {}", sc_protocol::ErrorChain(&reason))?;
+            let text = sc_protocol::ErrorChain(&reason).to_string();
+            report.fact("verdict", json!("rejected"), format_args!("verdict: REJECTED: {text}"))?;
+            report.json_only("reason", json!(text));
             if let Some(hint) = sc_attestation::hint(&reason) {
-                writeln!(out, "hint: {hint}")?;
+                report.fact("hint", json!(hint), format_args!("hint: {hint}"))?;
             }
-            Ok(false)
+            false
         }
-    }
+    };
+    report.finish()?;
+    Ok(accepted)
+}
+
+/// The stated claims as JSON (bytes in hex).
+fn claims_json(c: &Claims) -> serde_json::Value {
+    let extra: serde_json::Map<String, serde_json::Value> = c
+        .extra_measurements
+        .iter()
+        .map(|(n, v)| (n.clone(), serde_json::Value::String(hex::encode(v))))
+        .collect();
+    serde_json::json!({
+        "platform": c.platform.0,
+        "simulated": c.simulated,
+        "measurement": hex::encode(&c.measurement),
+        "signer": c.signer.as_ref().map(hex::encode),
+        "security_version": c.security_version,
+        "debug": c.debug,
+        "issued_at_ms": c.issued_at.map(|t| t.as_millis()),
+        "report_data": hex::encode(c.report_data),
+        "extra": extra,
+    })
 }
 
 fn sim_root(policy: &Policy) -> [u8; 32] {

@@ -178,6 +178,10 @@ enum Command {
         /// seconds.
         #[arg(long, value_parser = attestation_cmds::parse_time)]
         at: Option<u64>,
+        /// Print one JSON object (evidence, collateral, claims, verdict, reason, hint)
+        /// instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -293,6 +297,7 @@ fn main() -> ExitCode {
             report_data,
             platform,
             at,
+            json,
         } => match attestation_cmds::verify(
             attestation_cmds::VerifyArgs {
                 evidence: &evidence,
@@ -301,6 +306,7 @@ fn main() -> ExitCode {
                 report_data,
                 platform,
                 at,
+                json,
             },
             out,
         ) {

@@ -308,3 +308,45 @@ fn verify_detects_the_formats_it_is_given() {
         "{text}"
     );
 }
+
+/// `verify --json`: one JSON object with the same facts, for scripts.
+#[test]
+fn verify_speaks_json() {
+    use sc_test_support::evidence::{dir as set_dir, read};
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("tdx.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[tdx]\nmrtds = [\"{}\"]\nallow_unpinned_workload = true\n",
+            "11".repeat(48)
+        ),
+    )
+    .unwrap();
+    let quote = dir.path().join("quote");
+    std::fs::write(&quote, read("intel-dcap-phala", "tdx_quote")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+        .args(["verify", "--json", "--evidence"])
+        .arg(&quote)
+        .arg("--collateral")
+        .arg(set_dir("intel-dcap-phala").join("tdx_quote_collateral.json"))
+        .arg("--policy")
+        .arg(&policy)
+        .args(["--at", "2025-07-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "rejected");
+    assert_eq!(v["evidence"]["code"], 3);
+    assert_eq!(v["collateral"][0]["form"], "dcap-qvl collateral JSON");
+    assert!(v["claims"]["measurement"].as_str().unwrap().starts_with("91eb2b44"));
+    assert!(v["claims"]["extra"]["rtmr1"].is_string());
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("measurement is not in the policy: presented 91eb2b44")
+    );
+    assert!(v["hint"].as_str().is_some());
+}
