@@ -123,7 +123,7 @@ fn read_evidence(path: &Path) -> Result<Vec<u8>> {
 
 /// DCAP collateral sets from `--collateral` paths (files read together, so that PCS
 /// responses given as separate files form one set; directories as `collateral_dir`).
-fn dcap_collateral(paths: &[std::path::PathBuf]) -> Result<Vec<dcap::Collateral>> {
+pub(crate) fn dcap_collateral(paths: &[std::path::PathBuf]) -> Result<Vec<dcap::Collateral>> {
     let mut files = Vec::new();
     let mut out = Vec::new();
     for path in paths {

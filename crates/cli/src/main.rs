@@ -15,6 +15,7 @@
 mod attestation_cmds;
 mod enclave_program;
 mod net;
+mod policy_init;
 mod serve_config;
 
 use clap::{Parser, Subcommand};
@@ -116,6 +117,11 @@ enum Command {
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         request_timeout: std::time::Duration,
     },
+    /// Write client policies.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
     /// Manage the simulated TEE's root key (development only: it can forge evidence).
     SimRoot {
         #[command(subcommand)]
@@ -187,6 +193,29 @@ enum Command {
 
 const ZERO32: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const ZERO64: &str = "00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Subcommand)]
+enum PolicyAction {
+    /// Verify real evidence (an SGX or TDX quote, an SEV-SNP report, Azure evidence) and
+    /// write the client policy that accepts exactly its workload, each value commented.
+    Init {
+        /// The evidence file (binary or hex).
+        #[arg(long)]
+        evidence: PathBuf,
+        /// Collateral files or directories, as for `verify`.
+        #[arg(long)]
+        collateral: Vec<PathBuf>,
+        /// Verify as of this time: RFC 3339 or Unix seconds (default now).
+        #[arg(long, value_parser = attestation_cmds::parse_time)]
+        at: Option<u64>,
+        /// Where to write the policy (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overwrite --out if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
 
 #[derive(Subcommand)]
 enum SimRootAction {
@@ -266,6 +295,25 @@ fn main() -> ExitCode {
             .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
             .and_then(|source| enclave_program::run(source, signer, svn))
             .map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Policy {
+            action:
+                PolicyAction::Init {
+                    evidence,
+                    collateral,
+                    at,
+                    out: path,
+                    force,
+                },
+        } => policy_init::init(
+            policy_init::InitArgs {
+                evidence: &evidence,
+                collateral: &collateral,
+                at,
+                out: path.as_deref(),
+                force,
+            },
+            out,
+        ),
         Command::SimRoot {
             action: SimRootAction::Create { out: path },
         } => attestation_cmds::sim_root_create(&path, out),

@@ -350,3 +350,70 @@ fn verify_speaks_json() {
     );
     assert!(v["hint"].as_str().is_some());
 }
+
+/// `policy init`: verified evidence in, a policy accepting exactly its workload out.
+#[test]
+fn policy_init_writes_a_policy_that_accepts_its_evidence() {
+    use sc_test_support::evidence::dir as set_dir;
+    let dcap = set_dir("intel-dcap-phala");
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("tdx.toml");
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let init = run(&[
+        "policy",
+        "init",
+        "--evidence",
+        &s(&dcap.join("tdx_quote")),
+        "--collateral",
+        &s(&dcap.join("tdx_quote_collateral.json")),
+        "--at",
+        "2025-07-01T00:00:00Z",
+        "--out",
+        &s(&policy),
+    ]);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("rtmr1 = [\"0084452c"), "{text}");
+    assert!(text.contains("# RTMR1: what the image measured at run time"), "{text}");
+    // The written policy accepts the evidence it came from.
+    let ok = run(&[
+        "verify",
+        "--evidence",
+        &s(&dcap.join("tdx_quote")),
+        "--collateral",
+        &s(&dcap.join("tdx_quote_collateral.json")),
+        "--policy",
+        &s(&policy),
+        "--at",
+        "2025-07-01T00:00:00Z",
+    ]);
+    assert!(stdout(&ok).contains("verdict: ACCEPTED"), "{}", stdout(&ok));
+    // Never over an existing file; evidence that does not verify writes nothing.
+    let again = run(&[
+        "policy",
+        "init",
+        "--evidence",
+        &s(&dcap.join("tdx_quote")),
+        "--out",
+        &s(&policy),
+    ]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists: not overwriting it"));
+    let sgx = run(&[
+        "policy",
+        "init",
+        "--evidence",
+        &s(&dcap.join("sgx_quote")),
+        "--collateral",
+        &s(&dcap.join("sgx_quote_collateral.json")),
+        "--at",
+        "2025-07-01T00:00:00Z",
+    ]);
+    assert!(!sgx.status.success());
+    assert!(
+        String::from_utf8_lossy(&sgx.stderr).contains(
+            "does not verify, so no policy was written: TCB not accepted: status ConfigurationAndSWHardeningNeeded"
+        ),
+        "{}",
+        String::from_utf8_lossy(&sgx.stderr)
+    );
+}
