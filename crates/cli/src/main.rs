@@ -57,11 +57,17 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7000")]
         listen: String,
-        /// Simulated root key file (create one with `sim-root create`).
+        /// Where the enclave's evidence comes from: sim (the simulated TEE, with
+        /// --sim-root), configfs-tsm (TDX, SEV-SNP, Arm CCA guests) or gramine (SGX).
+        #[arg(long, default_value = "sim")]
+        attester: String,
+        /// Simulated root key file (create one with `sim-root create`); only with
+        /// `--attester sim`.
         #[arg(long)]
-        sim_root: PathBuf,
+        sim_root: Option<PathBuf>,
         /// An enclave program to start instead of `secure-channel enclave` (it gets
-        /// `--sim-root <file>` and speaks the boundary protocol on stdin/stdout).
+        /// `--sim-root <file>` or `--attester <name>` and speaks the boundary protocol on
+        /// stdin/stdout).
         #[arg(long)]
         enclave: Option<PathBuf>,
         /// Where to write the policy clients need (an existing file is kept unless
@@ -248,22 +254,25 @@ fn main() -> ExitCode {
         Command::Demo { enclave, data } => net::demo(&net::EnclaveProgram::from_option(enclave), &data, out),
         Command::Serve {
             listen,
+            attester,
             sim_root,
             enclave,
             policy_out,
             force,
             limits,
-        } => net::serve(
-            &listen,
-            &net::EnclaveProgram::from_option(enclave),
-            &sim_root,
-            net::PolicyOut {
-                path: &policy_out,
-                force,
-            },
-            &limits,
-            out,
-        ),
+        } => net::Attestation::from_args(&attester, sim_root.as_deref()).and_then(|attestation| {
+            net::serve(
+                &listen,
+                &net::EnclaveProgram::from_option(enclave),
+                &attestation,
+                net::PolicyOut {
+                    path: &policy_out,
+                    force,
+                },
+                &limits,
+                out,
+            )
+        }),
         Command::Connect {
             addr,
             policy,

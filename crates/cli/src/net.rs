@@ -41,13 +41,40 @@ impl EnclaveProgram {
         }
     }
 
-    fn spawn(&self, sim_root: &Path) -> std::result::Result<ChildProcess, sc_boundary::BoundaryError> {
-        let args = self
-            .args
-            .iter()
-            .cloned()
-            .chain([OsString::from("--sim-root"), sim_root.as_os_str().to_owned()]);
+    fn spawn(&self, attestation: &Attestation) -> std::result::Result<ChildProcess, sc_boundary::BoundaryError> {
+        let extra = match attestation {
+            Attestation::Simulated(root) => [OsString::from("--sim-root"), root.as_os_str().to_owned()],
+            Attestation::Hardware(name) => [OsString::from("--attester"), OsString::from(name)],
+        };
+        let args = self.args.iter().cloned().chain(extra);
         ChildProcess::spawn(&self.program, args, Duration::from_secs(10))
+    }
+}
+
+/// How the enclave program attests: the simulated TEE with a root key file, or a hardware
+/// attester by name (`configfs-tsm`, `gramine`), passed to it as `--sim-root FILE` or
+/// `--attester NAME`.
+#[derive(Clone, Debug)]
+pub enum Attestation {
+    /// The simulated TEE (development).
+    Simulated(PathBuf),
+    /// A hardware attester.
+    Hardware(String),
+}
+
+impl Attestation {
+    /// From `serve`'s `--attester` and `--sim-root`.
+    pub fn from_args(attester: &str, sim_root: Option<&Path>) -> Result<Self> {
+        match (attester, sim_root) {
+            ("sim" | "simulated", Some(root)) => Ok(Self::Simulated(root.to_path_buf())),
+            ("sim" | "simulated", None) => Err(
+                "the simulated attester needs --sim-root FILE (create one with `secure-channel sim-root create`)"
+                    .into(),
+            ),
+            ("configfs-tsm" | "gramine", None) => Ok(Self::Hardware(attester.to_owned())),
+            ("configfs-tsm" | "gramine", Some(_)) => Err("--sim-root is only for --attester sim".into()),
+            (other, _) => Err(format!("unknown attester {other:?}: sim, configfs-tsm or gramine").into()),
+        }
     }
 }
 
@@ -110,7 +137,7 @@ fn fit_descriptors(limits: &mut HostLimits, explicit_cap: bool) {
 pub fn start_server(
     listen: &str,
     enclave: &EnclaveProgram,
-    sim_root: &Path,
+    attestation: &Attestation,
     mut limits: HostLimits,
     explicit_cap: bool,
 ) -> Result<Server> {
@@ -118,8 +145,8 @@ pub fn start_server(
     // The address first: if it is taken, nothing has been started or written.
     let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
-    let (enclave, root) = (enclave.clone(), sim_root.to_path_buf());
-    let spawn = move || enclave.spawn(&root);
+    let (enclave, attestation) = (enclave.clone(), attestation.clone());
+    let spawn = move || enclave.spawn(&attestation);
     let child =
         Arc::new(spawn().map_err(|e| format!("cannot start the enclave program: {}", sc_protocol::ErrorChain(&e)))?);
     let host = Arc::new(Host::new(child.clone(), limits));
@@ -180,7 +207,13 @@ pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Res
     let _ = std::fs::remove_file(&root_path);
     let root = new_root(&root_path)?;
     let policy = client_policy_text(&root, &enclave.program)?;
-    let server = start_server("127.0.0.1:0", enclave, &root_path, HostLimits::default(), false)?;
+    let server = start_server(
+        "127.0.0.1:0",
+        enclave,
+        &Attestation::Simulated(root_path.clone()),
+        HostLimits::default(),
+        false,
+    )?;
     writeln!(
         out,
         "host listening on {}; enclave process started from {}",
@@ -231,28 +264,34 @@ pub struct PolicyOut<'a> {
     pub force: bool,
 }
 
-/// `serve`: host + enclave on `listen` until interrupted. Writes the client policy once
-/// the server is up (never over an existing file without `force`: it may be a key).
+/// `serve`: host + enclave on `listen` until interrupted. With the simulated TEE, writes the
+/// client policy once the server is up (never over an existing file without `force`: it
+/// may be a key); with a hardware attester, says how to make one (`policy init`).
 pub fn serve(
     listen: &str,
     enclave: &EnclaveProgram,
-    sim_root: &Path,
+    attestation: &Attestation,
     policy_out: PolicyOut<'_>,
     limits: &crate::serve_config::LimitArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
     let (limits, explicit_cap) = limits.resolve()?;
-    if policy_out.path.exists() && !policy_out.force {
-        return Err(format!(
-            "{} exists: not overwriting it (give another --policy-out, or --force)",
-            policy_out.path.display()
-        )
-        .into());
-    }
-    let root = SimRoot::read(sim_root)
-        .map_err(|e| format!("cannot read the simulated root key {}: {e}", sim_root.display()))?;
-    let policy = client_policy_text(&root, &enclave.program)?;
-    let server = start_server(listen, enclave, sim_root, limits, explicit_cap)?;
+    let policy = match attestation {
+        Attestation::Simulated(root) => {
+            if policy_out.path.exists() && !policy_out.force {
+                return Err(format!(
+                    "{} exists: not overwriting it (give another --policy-out, or --force)",
+                    policy_out.path.display()
+                )
+                .into());
+            }
+            let root = SimRoot::read(root)
+                .map_err(|e| format!("cannot read the simulated root key {}: {e}", root.display()))?;
+            Some(client_policy_text(&root, &enclave.program)?)
+        }
+        Attestation::Hardware(_) => None,
+    };
+    let server = start_server(listen, enclave, attestation, limits, explicit_cap)?;
     // An enclave program that cannot run at all fails here, with its own message above,
     // rather than being restarted behind a "listening" line.
     if let Some(status) = server.failed_start(FIRST_START_GRACE) {
@@ -262,15 +301,24 @@ pub fn serve(
         )
         .into());
     }
-    std::fs::write(policy_out.path, policy)
-        .map_err(|e| format!("cannot write the client policy to {}: {e}", policy_out.path.display()))?;
-    writeln!(
-        out,
-        "listening on {}; client policy written to {}",
-        server.addr,
-        policy_out.path.display()
-    )?;
-    tracing::warn!("attestation is SIMULATED: a development stand-in with no hardware root of trust");
+    match (policy, attestation) {
+        (Some(policy), _) => {
+            std::fs::write(policy_out.path, policy)
+                .map_err(|e| format!("cannot write the client policy to {}: {e}", policy_out.path.display()))?;
+            writeln!(
+                out,
+                "listening on {}; client policy written to {}",
+                server.addr,
+                policy_out.path.display()
+            )?;
+            tracing::warn!("attestation is SIMULATED: a development stand-in with no hardware root of trust");
+        }
+        (None, attestation) => writeln!(
+            out,
+            "listening on {}; attester {attestation:?}: make the client policy with `secure-channel policy init --evidence <this enclave's evidence>` (docs/HARDWARE.md)",
+            server.addr
+        )?,
+    }
     out.flush()?;
     loop {
         std::thread::sleep(Duration::from_secs(3600));

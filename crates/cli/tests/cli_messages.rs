@@ -93,6 +93,26 @@ fn serve_exits_when_the_enclave_program_cannot_start() {
     assert!(!policy.exists());
 }
 
+/// `serve --attester configfs-tsm` passes the choice to the enclave program; outside a TEE
+/// guest it cannot attest, and says where it looked and what to check, and serve stops.
+#[test]
+fn serve_runs_a_hardware_attester_and_reports_why_it_cannot_start() {
+    let o = run(&["serve", "--listen", "127.0.0.1:0", "--attester", "configfs-tsm"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("/sys/kernel/config/tsm/report"), "{err}");
+    assert!(err.contains("is configfs mounted at /sys/kernel/config"), "{err}");
+    assert!(err.contains("exited at start"), "{err}");
+    let o = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(
+        stderr(&o).contains("the simulated attester needs --sim-root FILE"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["serve", "--attester", "sgx-magic"]);
+    assert!(stderr(&o).contains("unknown attester \"sgx-magic\""), "{}", stderr(&o));
+}
+
 #[test]
 fn connect_checks_the_dataset_and_names_its_files() {
     let o = run(&["connect", "--data", "1,b,3"]);
