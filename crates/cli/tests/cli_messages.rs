@@ -182,3 +182,34 @@ fn the_internal_enclave_verb_is_not_in_the_help() {
     assert!(text.contains("serve") && text.contains("connect"), "{text}");
     assert!(!text.contains("\n  enclave "), "{text}");
 }
+
+/// `serve` logs each connection's handshake outcome at info (rate-limited, see
+/// sc-host's outcome log).
+#[test]
+fn serve_logs_each_handshake_outcome() {
+    let server = ServeProcess::start(&[]);
+    let mut client =
+        sc_client::TcpClient::connect(server.addr, server.config(), std::time::Duration::from_secs(10)).unwrap();
+    client.request(b"1,2").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.log_contains("session established") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        server.log_contains("session established"),
+        "{}",
+        server.log.lock().unwrap()
+    );
+    // Garbage where a ClientHello should be.
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.write_all(&[0x53, 0x43, 0x01, 0x01, 0, 0, 0, 4, 1, 2, 3, 4]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.log_contains("handshake refused") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        server.log_contains("handshake refused"),
+        "{}",
+        server.log.lock().unwrap()
+    );
+}

@@ -29,12 +29,18 @@ pub(crate) struct Shared {
     pub(crate) host: Arc<Host>,
     /// The host's byte budget (`HostLimits::message_budget`).
     pub(crate) budget: Arc<Semaphore>,
+    /// The budget of connection-outcome log lines.
+    pub(crate) outcomes: super::outcome_log::OutcomeLog,
 }
 
 impl Shared {
     pub(crate) fn new(host: Arc<Host>) -> Self {
         let budget = Arc::new(Semaphore::new(host.limits().message_budget.min(Semaphore::MAX_PERMITS)));
-        Self { host, budget }
+        Self {
+            host,
+            budget,
+            outcomes: super::outcome_log::OutcomeLog::new(),
+        }
     }
 
     /// One connection's share of the budget: enough for a whole message, at most a
@@ -258,6 +264,12 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     let mut stage = Stage::Handshake;
     let end = loop {
         match host.stage(conn) {
+            Some(Stage::Established) if stage == Stage::Handshake => {
+                stage = Stage::Established;
+                if let Some(left_out) = shared.outcomes.admit(std::time::Instant::now()) {
+                    tracing::info!(%peer, left_out, "session established");
+                }
+            }
             Some(s) => stage = s,
             None => break End::Dropped,
         }
@@ -346,6 +358,13 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             }
         }
     };
+    if stage == Stage::Handshake {
+        if let End::Alert(code) = &end {
+            if let Some(left_out) = shared.outcomes.admit(std::time::Instant::now()) {
+                tracing::info!(%peer, alert = ?code, left_out, "handshake refused");
+            }
+        }
+    }
     let (abandon, last) = match end {
         End::PeerClosed => (false, None),
         End::Idle => (true, None),

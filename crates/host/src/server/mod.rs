@@ -11,6 +11,7 @@
 mod accept;
 mod connection;
 mod frames;
+mod outcome_log;
 mod pump;
 
 use crate::Host;
