@@ -109,7 +109,7 @@ pub fn parse_platform(s: &str) -> std::result::Result<PlatformId, String> {
 /// Reads an evidence file: binary as is, or hex text (as some captures are stored; a `0x`
 /// prefix and line breaks allowed).
 fn read_evidence(path: &Path) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path)?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the evidence {}: {e}", path.display()))?;
     if bytes.len() < 1 << 24 {
         if let Some(decoded) = std::str::from_utf8(&bytes)
             .ok()

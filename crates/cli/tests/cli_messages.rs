@@ -176,6 +176,31 @@ fn connect_says_what_it_attested_and_reads_data_from_stdin() {
 }
 
 #[test]
+fn missing_files_are_named() {
+    let o = run(&["measure", "/nonexistent/enclave"]);
+    assert!(
+        stderr(&o).contains("/nonexistent/enclave: No such file or directory"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "allow_simulated = true\n[simulated]\nroot_public_key = \"00\"\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "verify",
+        "--evidence",
+        "/nonexistent/ev.bin",
+        "--policy",
+        "/nonexistent/p.toml",
+    ]);
+    assert!(stderr(&o).contains("/nonexistent/p.toml"), "{}", stderr(&o));
+}
+
+#[test]
 fn the_internal_enclave_verb_is_not_in_the_help() {
     let o = run(&["--help"]);
     let text = String::from_utf8_lossy(&o.stdout);
