@@ -27,7 +27,7 @@ impl Supervisor {
     /// Watches `current` every `poll` (choose well under a second); on exit, starts a
     /// replacement with `spawn` and installs it in `host`. An enclave that keeps failing
     /// (exits within 10 s of its start, or cannot be started) is restarted after a wait
-    /// that doubles from `poll` up to [`MAX_BACKOFF`], with one log line per restart
+    /// that doubles from `poll` up to 30 s, with one log line per restart
     /// naming how it ended, rather than restarted ten times a second.
     pub fn start(
         host: Arc<Host>,
