@@ -18,6 +18,8 @@ use super::collateral::{self, Collateral};
 use super::fit::QuoteNeeds;
 use crate::fetch::{DiskCache, FetchError, Http, Response, due};
 use sc_protocol::{AttestationError, OtherError, UnixTime};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// A collateral service and its cache.
 #[derive(Debug, Clone)]
@@ -25,6 +27,9 @@ pub struct DcapService {
     base: String,
     http: Http,
     cache: DiskCache,
+    /// The sets in use, parsed, by cache key: verification reads neither the disk nor the
+    /// CRLs and chains again while a set is fresh.
+    parsed: Arc<Mutex<HashMap<String, Arc<Collateral>>>>,
 }
 
 impl DcapService {
@@ -34,6 +39,7 @@ impl DcapService {
             base: base.trim_end_matches('/').to_owned(),
             http,
             cache,
+            parsed: Arc::default(),
         }
     }
 
@@ -43,9 +49,26 @@ impl DcapService {
     }
 
     /// The collateral `needs` calls for, at `now`.
-    pub(super) fn collateral(&self, needs: &QuoteNeeds, now: UnixTime) -> Result<Collateral, AttestationError> {
+    pub(super) fn collateral(&self, needs: &QuoteNeeds, now: UnixTime) -> Result<Arc<Collateral>, AttestationError> {
         let key = format!("{}-{}-{}", needs.tee_path(), needs.fmspc_hex(), needs.ca_path());
-        let cached = collateral::from_dir(&self.cache.path(&key))
+        let fresh = |c: &Collateral| c.valid_until().is_some_and(|(until, _)| !due(until, now));
+        let memo = self.parsed.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
+        if let Some(c) = memo.filter(|c| fresh(c)) {
+            return Ok(c);
+        }
+        let result = self.load_or_fetch(&key, needs, now).map(Arc::new);
+        if let Ok(c) = &result {
+            self.parsed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key, c.clone());
+        }
+        result
+    }
+
+    /// The set from the disk cache while fresh, else fetched (see the module's rules).
+    fn load_or_fetch(&self, key: &str, needs: &QuoteNeeds, now: UnixTime) -> Result<Collateral, AttestationError> {
+        let cached = collateral::from_dir(&self.cache.path(key))
             .ok()
             .and_then(|mut sets| (sets.len() == 1).then(|| sets.remove(0)));
         let until = cached.as_ref().and_then(Collateral::valid_until);
@@ -61,7 +84,7 @@ impl DcapService {
                 })?;
                 // Another FMSPC's (or CA's, or TEE's) data is refused, and not cached.
                 needs.check_fits(&fetched)?;
-                if let Err(e) = self.cache.store_dir(&key, &files) {
+                if let Err(e) = self.cache.store_dir(key, &files) {
                     tracing::warn!(error = %e, "cannot cache DCAP collateral");
                 }
                 Ok(fetched)

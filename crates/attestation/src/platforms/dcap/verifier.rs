@@ -101,7 +101,7 @@ impl DcapVerifier {
         for c in carried
             .as_deref()
             .into_iter()
-            .chain(from_service.iter())
+            .chain(from_service.as_deref())
             .chain(self.policy.collateral.iter())
         {
             match self.verify_with(quote, c, now) {
