@@ -52,8 +52,23 @@ impl DcapVerifier {
 
     /// Verifies `quote` with one collateral set: first whether it is the set the quote
     /// needs and is valid now (each failure typed, see `fit`), then dcap-qvl's checks.
-    fn verify_with(&self, quote: &[u8], c: &Collateral, now: UnixTime) -> Result<VerifiedReport, AttestationError> {
-        let needs = QuoteNeeds::read(quote, c.qvl.pck_certificate_chain.as_deref())?;
+    /// `own` is what the quote needs read with its own PCK chain; a collateral set that
+    /// carries a PCK chain of its own is read again with it (as dcap-qvl does).
+    fn verify_with(
+        &self,
+        quote: &[u8],
+        own: &Result<QuoteNeeds, AttestationError>,
+        c: &Collateral,
+        now: UnixTime,
+    ) -> Result<VerifiedReport, AttestationError> {
+        let replaced;
+        let needs = match c.qvl.pck_certificate_chain.as_deref() {
+            Some(chain) => {
+                replaced = QuoteNeeds::read(quote, Some(chain))?;
+                &replaced
+            }
+            None => own.as_ref().map_err(Clone::clone)?,
+        };
         needs.check_fits(c)?;
         needs.check_anchor(c, self.root())?;
         needs.check_valid_at(c, now)?;
@@ -84,10 +99,15 @@ impl DcapVerifier {
             })
             .transpose()?;
         let mut tried = Vec::new();
+        // Read once for every candidate (the quote, its PCK chain and its extensions).
+        let own = QuoteNeeds::read(quote, None);
         // The evidence's own collateral first; then the service's, fetched or cached;
         // then the policy's offline sets.
         let fetched = self.policy.service.as_ref().map(|service| {
-            let c = QuoteNeeds::read(quote, None).and_then(|needs| service.collateral(&needs, now));
+            let c = own
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|needs| service.collateral(needs, now));
             (service.base().to_owned(), c)
         });
         let mut from_service = None;
@@ -104,7 +124,7 @@ impl DcapVerifier {
             .chain(from_service.as_deref())
             .chain(self.policy.collateral.iter())
         {
-            match self.verify_with(quote, c, now) {
+            match self.verify_with(quote, &own, c, now) {
                 Ok(report) => return Ok(report),
                 // About the quote itself: every candidate would say the same.
                 Err(e @ AttestationError::Malformed { .. }) => return Err(e),
