@@ -157,7 +157,7 @@ impl DiskCache {
     /// one rename.
     pub fn store_dir(&self, key: &str, files: &[(String, Vec<u8>)]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let staging = self.dir.join(format!(".{key}.{}", std::process::id()));
+        let staging = self.staging(key);
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging)?;
         for (name, bytes) in files {
@@ -171,9 +171,16 @@ impl DiskCache {
     /// Writes one file `key`, in one rename.
     pub fn store_file(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let staging = self.dir.join(format!(".{key}.{}", std::process::id()));
+        let staging = self.staging(key);
         std::fs::write(&staging, bytes)?;
         std::fs::rename(&staging, self.path(key))
+    }
+
+    /// A temporary name for `key` that no other writer, in this process or another, uses.
+    fn staging(&self, key: &str) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.dir.join(format!(".{key}.{}.{n}", std::process::id()))
     }
 
     /// Reads file `key`, if cached.
@@ -190,6 +197,28 @@ pub fn default_cache_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir)
         .join("secure-channel")
+}
+
+/// A service's client and cache from a policy's settings: its URL (named `url_key` in
+/// errors), the cache directory (relative to `base`, default `default_subdir` under
+/// [`default_cache_dir`]) and the time limit. The error is the message for the policy.
+pub fn configure(
+    url_key: &str,
+    url: &str,
+    cache: Option<&str>,
+    timeout_secs: Option<u64>,
+    base: Option<&Path>,
+    default_subdir: &str,
+) -> Result<(Http, DiskCache), String> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("{url_key}: {url:?} is not an http(s) URL"));
+    }
+    let cache = match cache {
+        Some(dir) => crate::policy_file::resolve(base, dir),
+        None => default_cache_dir().join(default_subdir),
+    };
+    let timeout = timeout_secs.map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    Ok((Http::new(timeout), DiskCache::new(cache)))
 }
 
 /// Whether an item valid until `until` should be fetched again at `now`.

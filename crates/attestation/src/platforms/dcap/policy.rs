@@ -189,19 +189,9 @@ fn service(
         }
         return Ok(None);
     };
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(input.invalid(format!("collateral_service: {url:?} is not an http(s) URL")));
-    }
-    let cache = match cache {
-        Some(dir) => crate::policy_file::resolve(input.base_dir, dir),
-        None => crate::fetch::default_cache_dir().join("dcap"),
-    };
-    let timeout = timeout_secs.map_or(crate::fetch::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
-    Ok(Some(DcapService::new(
-        url,
-        crate::fetch::Http::new(timeout),
-        crate::fetch::DiskCache::new(cache),
-    )))
+    let (http, cache) = crate::fetch::configure("collateral_service", url, cache, timeout_secs, input.base_dir, "dcap")
+        .map_err(|m| input.invalid(m))?;
+    Ok(Some(DcapService::new(url, http, cache)))
 }
 
 fn root(input: &SectionInput<'_>, root_ca: Option<&str>) -> Result<Option<Vec<u8>>, PolicyError> {

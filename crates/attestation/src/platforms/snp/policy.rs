@@ -193,9 +193,6 @@ impl SnpSection {
             }
             return Ok(None);
         };
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(input.invalid(format!("kds_url: {url:?} is not an http(s) URL")));
-        }
         if let Some(p) = self
             .kds_product
             .as_deref()
@@ -203,19 +200,16 @@ impl SnpSection {
         {
             return Err(input.invalid(format!("kds_product: {p:?} is not Milan, Genoa or Turin")));
         }
-        let cache = match &self.kds_cache {
-            Some(dir) => crate::policy_file::resolve(input.base_dir, dir),
-            None => crate::fetch::default_cache_dir().join("kds"),
-        };
-        let timeout = self
-            .fetch_timeout_secs
-            .map_or(crate::fetch::DEFAULT_TIMEOUT, std::time::Duration::from_secs);
-        Ok(Some(KdsService::new(
+        let (http, cache) = crate::fetch::configure(
+            "kds_url",
             url,
-            crate::fetch::Http::new(timeout),
-            crate::fetch::DiskCache::new(cache),
-            self.kds_product.clone(),
-        )))
+            self.kds_cache.as_deref(),
+            self.fetch_timeout_secs,
+            input.base_dir,
+            "kds",
+        )
+        .map_err(|m| input.invalid(m))?;
+        Ok(Some(KdsService::new(url, http, cache, self.kds_product.clone())))
     }
 
     fn resolve(self, input: &SectionInput<'_>) -> Result<SnpPolicy, PolicyError> {
