@@ -81,8 +81,10 @@ fn start_swtpm() -> Option<Swtpm> {
         .spawn()
         .unwrap();
     let swtpm = Swtpm { child, port, dir };
+    // Ready when its control port answers: probing the data port itself took swtpm's one
+    // data connection, and the next client's was sometimes reset.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while TcpStream::connect(("127.0.0.1", port + 1)).is_err() {
         assert!(Instant::now() < deadline, "swtpm did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -110,7 +112,14 @@ impl Swtpm {
     }
 
     fn attester(&self) -> AzureVtpmAttester {
-        let stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let stream = loop {
+            match TcpStream::connect(("127.0.0.1", self.port)) {
+                Ok(s) => break s,
+                Err(e) => assert!(Instant::now() < deadline, "swtpm data port: {e}"),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         AzureVtpmAttester::new(Box::new(TpmStream(stream)), PlatformId::AZURE_SNP_VTPM)
     }
 }
