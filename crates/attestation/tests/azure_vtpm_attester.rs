@@ -88,6 +88,9 @@ fn start_swtpm() -> Option<Swtpm> {
         assert!(Instant::now() < deadline, "swtpm did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // And ready to answer: one command through tpm2-tools (a first command sent while
+    // swtpm was still starting was sometimes answered with a reset).
+    swtpm.tool(&["tpm2_getcap", "properties-fixed"]);
     Some(swtpm)
 }
 
