@@ -12,8 +12,9 @@
 #   cc client.c $(pkg-config --cflags --libs csecure_channel)
 #   cc server.c $(pkg-config --cflags --libs usecure_channel)
 #   cc enclave.c $(pkg-config --cflags --libs --static tsecure_channel)
-# (set PKG_CONFIG_PATH=DIR/lib/pkgconfig for a non-standard prefix, and LD_LIBRARY_PATH or
-# an rpath so that programs find the shared libraries at run time).
+# (set PKG_CONFIG_PATH=DIR/lib/pkgconfig for a non-standard prefix). The shared libraries
+# carry the SONAME lib?secure_channel.so.0; the script says at the end how programs find
+# them at run time (ldconfig for a system prefix, an rpath or LD_LIBRARY_PATH otherwise).
 set -eu
 
 prefix=/usr/local
@@ -41,7 +42,13 @@ libdir=$prefix/lib
 includedir=$prefix/include/secure_channel
 pcdir=$libdir/pkgconfig
 install -d "$libdir" "$includedir" "$pcdir"
-install -m 0755 "$from/libcsecure_channel.so" "$from/libusecure_channel.so" "$libdir/"
+# Each shared library as the real file lib?secure_channel.so.VERSION, with the SONAME link
+# (.so.0, what programs load) and the development link (.so, what -l finds).
+for lib in libcsecure_channel libusecure_channel; do
+    install -m 0755 "$from/$lib.so" "$libdir/$lib.so.$version"
+    ln -sf "$lib.so.$version" "$libdir/$lib.so.0"
+    ln -sf "$lib.so.0" "$libdir/$lib.so"
+done
 install -m 0644 "$from/libtsecure_channel.a" "$libdir/"
 install -m 0644 "$root"/include/*.h "$includedir/"
 
@@ -62,5 +69,25 @@ PC
 pc csecure_channel "Attested secure channel: client (data owner)" "-lcsecure_channel" ""
 pc usecure_channel "Attested secure channel: server host (untrusted relay)" "-lusecure_channel" "-lpthread"
 pc tsecure_channel "Attested secure channel: enclave runtime (static)" "-ltsecure_channel" "-lpthread -ldl -lm"
-echo "installed libcsecure_channel.so, libusecure_channel.so, libtsecure_channel.a,"
-echo "headers in $includedir and pkg-config files in $pcdir"
+echo "installed libcsecure_channel.so.$version, libusecure_channel.so.$version (SONAME .so.0)"
+echo "and libtsecure_channel.a in $libdir, headers in $includedir,"
+echo "pkg-config files in $pcdir"
+echo
+# How programs will find the shared libraries at run time: the loader searches the
+# ldconfig cache and its trusted directories, never a prefix it was not told about.
+if ldconfig -p 2>/dev/null | grep -q "$libdir/libcsecure_channel.so.0"; then
+    echo "the loader already knows $libdir."
+else
+    case "$libdir" in
+        /lib|/usr/lib|/lib64|/usr/lib64|/usr/local/lib)
+            echo "run time: refresh the loader's cache so programs find the libraries:"
+            echo "  sudo ldconfig"
+            ;;
+        *)
+            echo "run time: $libdir is not searched by the loader. Either build with an rpath:"
+            echo "  cc app.c \$(pkg-config --cflags --libs csecure_channel) -Wl,-rpath,$libdir"
+            echo "or run with LD_LIBRARY_PATH=$libdir, or add it to the loader's search path:"
+            echo "  echo $libdir | sudo tee /etc/ld.so.conf.d/secure_channel.conf && sudo ldconfig"
+            ;;
+    esac
+fi

@@ -31,6 +31,26 @@ pub fn lib_dir() -> PathBuf {
     if dir.ends_with("deps") { dir } else { dir.join("deps") }
 }
 
+/// The names the shared libraries carry as their SONAME (`build.rs` of each FFI crate).
+pub const SONAMES: [(&str, &str); 2] = [
+    ("libcsecure_channel.so", "libcsecure_channel.so.0"),
+    ("libusecure_channel.so", "libusecure_channel.so.0"),
+];
+
+/// Makes this build's shared libraries loadable by their SONAME: a program linked with
+/// `-lcsecure_channel` asks the loader for `libcsecure_channel.so.0`, which cargo does not
+/// create (an install does, `scripts/install-c.sh`). Idempotent and safe when test
+/// processes race to create the same link.
+pub fn soname_links(dir: &Path) -> std::io::Result<()> {
+    for (file, soname) in SONAMES {
+        match std::os::unix::fs::symlink(file, dir.join(soname)) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `libtsecure_channel.a` of this build (cargo names a dependency's static library with
 /// a hash; the newest is this build's).
 pub fn enclave_staticlib() -> std::io::Result<PathBuf> {
@@ -68,6 +88,7 @@ fn run(cmd: &mut Command) -> std::io::Result<()> {
 pub fn build_examples(out: &Path, enclave_cflags: &str) -> std::io::Result<PathBuf> {
     let include = repo_root().join("include");
     let libs = lib_dir();
+    soname_links(&libs)?;
     let (inc, lib) = (include.display(), libs.display());
     let shared = |name: &str| format!("-I{inc} -L{lib} -Wl,-rpath,{lib} -l{name} -lpthread");
     let enclave = format!(
@@ -99,6 +120,7 @@ pub fn build_test_program(out: &Path, name: &str, library: &str) -> std::io::Res
         .join(format!("{name}.c"));
     let exe = out.join(name);
     let (include, libs) = (repo_root().join("include"), lib_dir());
+    soname_links(&libs)?;
     run(Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
         .args([
             "-O1",

@@ -25,6 +25,33 @@ fn install(dir: &std::path::Path) -> std::path::PathBuf {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A private prefix is not searched by the loader: the script says how to reach it.
+    let said = String::from_utf8_lossy(&out.stdout);
+    let libdir = prefix.join("lib").display().to_string();
+    assert!(
+        said.contains(&format!("-Wl,-rpath,{libdir}")) && said.contains(&format!("LD_LIBRARY_PATH={libdir}")),
+        "{said}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    for lib in ["libcsecure_channel", "libusecure_channel"] {
+        // The real file carries the version; .so.0 (the SONAME) and .so link to it.
+        let real = prefix.join(format!("lib/{lib}.so.{version}"));
+        assert!(real.is_file() && !real.is_symlink(), "{lib}.so.{version}");
+        for link in [format!("{lib}.so.0"), format!("{lib}.so")] {
+            let path = prefix.join("lib").join(&link);
+            assert!(path.is_symlink(), "{link} is not a link");
+            assert_eq!(
+                std::fs::canonicalize(&path).unwrap(),
+                std::fs::canonicalize(&real).unwrap()
+            );
+        }
+        let dynamic = Command::new("readelf").arg("-d").arg(&real).output().unwrap();
+        let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+        assert!(
+            dynamic.contains(&format!("Library soname: [{lib}.so.0]")),
+            "{lib}: {dynamic}"
+        );
+    }
     for f in [
         "lib/libcsecure_channel.so",
         "lib/libusecure_channel.so",
@@ -103,7 +130,10 @@ fn installed_copy_builds_and_runs_the_c_examples_through_pkg_config() {
         .unwrap();
     let ldd = String::from_utf8_lossy(&ldd.stdout);
     assert!(
-        ldd.contains(&libs.join("libcsecure_channel.so").display().to_string()),
+        ldd.contains(&format!(
+            "libcsecure_channel.so.0 => {}",
+            libs.join("libcsecure_channel.so.0").display()
+        )),
         "{ldd}"
     );
     assert!(s.wait().unwrap().0.success());
