@@ -19,6 +19,11 @@ impl EnclaveService for Echo {
             Request::Channel { message } => Response::Channel(ChannelOutcome::Refused { alert: message }),
             Request::App { record, .. } => Response::App { record },
             Request::CloseSession { .. } => Response::Done,
+            Request::Evidence { nonce } => Response::Evidence(sc_boundary::ProbeEvidence {
+                platform: sc_protocol::PlatformId(u16::from_be_bytes([nonce[0], nonce[1]])),
+                evidence: nonce.to_vec(),
+                collateral: (nonce[2] & 1 == 1).then(|| nonce[3..].to_vec()),
+            }),
         }
     }
 }

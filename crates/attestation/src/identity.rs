@@ -91,6 +91,11 @@ impl RefreshingIdentity {
         self.inner.refresh(now)
     }
 
+    /// The attester the key's evidence comes from.
+    pub fn attester(&self) -> Arc<dyn Attester> {
+        self.inner.attester.clone()
+    }
+
     /// When the current evidence was produced.
     pub fn attested_at(&self) -> UnixTime {
         self.inner.current.read().unwrap_or_else(|p| p.into_inner()).attested_at

@@ -9,6 +9,7 @@
 //! | [`Request::Channel`] with a Close record | [`ChannelOutcome::Closed`] (with the enclave's own Close on an acknowledged session) |
 //! | [`Request::App`] | [`Response::App`], the reply record |
 //! | [`Request::CloseSession`] | [`Response::Done`] |
+//! | [`Request::Evidence`] | [`Response::Evidence`]: fresh evidence over the probe report data |
 //!
 //! Any call may instead be answered with [`Response::Error`], whose [`ErrorCode`] says
 //! what kind of refusal it is. The host learns a handshake's session id and outcome from
@@ -44,6 +45,13 @@ pub enum Request {
         /// The session.
         session_id: u64,
     },
+    /// Attest now, over `sc_protocol::binding::probe_report_data(nonce)` (never over
+    /// report data the host chooses: that would let the host forge a handshake's
+    /// binding). For writing a client policy from the running enclave and for readiness.
+    Evidence {
+        /// The host's nonce (freshness of the answer).
+        nonce: [u8; 32],
+    },
 }
 
 /// The enclave's answer.
@@ -58,8 +66,21 @@ pub enum Response {
     },
     /// Done, nothing to return.
     Done,
+    /// The enclave's evidence for an [`Request::Evidence`] probe.
+    Evidence(ProbeEvidence),
     /// The call was refused.
     Error(CallError),
+}
+
+/// Evidence a running enclave produced for a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeEvidence {
+    /// The platform (as in the handshake's evidence extension).
+    pub platform: sc_protocol::PlatformId,
+    /// The evidence, in the platform's native format.
+    pub evidence: Vec<u8>,
+    /// Collateral the attester sends beside it (an SEV-SNP certificate table), if any.
+    pub collateral: Option<Vec<u8>>,
 }
 
 /// What the enclave made of a channel message, stated so that the host need not infer it.

@@ -43,7 +43,7 @@ mod serve;
 mod stream;
 mod wire;
 
-pub use call::{CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, Request, Response};
+pub use call::{CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, ProbeEvidence, Request, Response};
 pub use child::ChildProcess;
 pub use serve::serve;
 pub use stream::{Deadlines, StreamTransport};

@@ -48,6 +48,7 @@ impl Request {
                 (0x02, p, record)
             }
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec(), &[]),
+            Request::Evidence { nonce } => (0x04, Vec::new(), nonce),
         };
         let len = frame_len(prefix.len() + payload.len())?;
         let mut head = Vec::with_capacity(13 + prefix.len());
@@ -78,6 +79,7 @@ impl Request {
                 (0x02, b)
             }
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec()),
+            Request::Evidence { nonce } => (0x04, nonce.to_vec()),
         };
         frame(call_id, kind, &body).expect("test calls fit")
     }
@@ -96,6 +98,9 @@ impl Request {
                 r.expect_end("close").map_err(|_| "close trailing data")?;
                 Request::CloseSession { session_id }
             }
+            0x04 => Request::Evidence {
+                nonce: body.try_into().map_err(|_| "evidence probe nonce")?,
+            },
             _ => return Err("unknown request kind"),
         })
     }
@@ -127,6 +132,18 @@ impl Response {
             Response::Channel(ChannelOutcome::Closed { reply }) => (0x81, optional(4, reply)),
             Response::App { record } => (0x82, record.clone()),
             Response::Done => (0x83, Vec::new()),
+            // u16 platform | u32 len | evidence | collateral (the rest; empty: none)
+            Response::Evidence(p) => {
+                let len = u32::try_from(p.evidence.len())
+                    .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "evidence too large"))?;
+                let collateral = p.collateral.as_deref().unwrap_or_default();
+                let mut b = Vec::with_capacity(6 + p.evidence.len() + collateral.len());
+                b.extend_from_slice(&p.platform.0.to_be_bytes());
+                b.extend_from_slice(&len.to_be_bytes());
+                b.extend_from_slice(&p.evidence);
+                b.extend_from_slice(collateral);
+                (0x84, b)
+            }
             Response::Error(e) => {
                 let mut b = e.code.as_u16().to_be_bytes().to_vec();
                 b.extend_from_slice(e.message.as_bytes());
@@ -158,6 +175,16 @@ impl Response {
             }),
             0x82 => Response::App { record: body.to_vec() },
             0x83 if body.is_empty() => Response::Done,
+            0x84 => {
+                let platform = sc_protocol::PlatformId(r.u16("platform").map_err(|_| "evidence platform")?);
+                let len = r.u32("evidence length").map_err(|_| "evidence length")? as usize;
+                let evidence = r.take(len, "evidence").map_err(|_| "evidence length")?.to_vec();
+                Response::Evidence(crate::ProbeEvidence {
+                    platform,
+                    evidence,
+                    collateral: optional(r.rest()),
+                })
+            }
             0x8f => Response::Error(CallError {
                 code: ErrorCode::from_u16(r.u16("code").map_err(|_| "error code")?),
                 message: String::from_utf8_lossy(r.rest()).into_owned(),
@@ -316,6 +343,7 @@ mod tests {
             record: vec![5; 40],
         });
         round_trip_request(Request::CloseSession { session_id: 77 });
+        round_trip_request(Request::Evidence { nonce: [0xa5; 32] });
         round_trip_response(Response::Channel(ChannelOutcome::Accepted {
             session_id: 0x0102_0304_0506_0708,
             server_hello: vec![9; 30],
@@ -329,6 +357,13 @@ mod tests {
         }));
         round_trip_response(Response::App { record: vec![1] });
         round_trip_response(Response::Done);
+        for collateral in [None, Some(vec![4; 100])] {
+            round_trip_response(Response::Evidence(crate::ProbeEvidence {
+                platform: sc_protocol::PlatformId(4),
+                evidence: vec![2; 1184],
+                collateral,
+            }));
+        }
         round_trip_response(Response::Error(CallError::new(
             ErrorCode::UnknownSession,
             "no such session",
@@ -353,6 +388,11 @@ mod tests {
         assert!(sink.is_empty());
         assert!(Request::decode(0x02, &[0; 5]).is_err());
         assert!(Request::decode(0x09, &[]).is_err());
+        // A probe nonce is exactly 32 bytes; evidence longer than the frame is refused.
+        assert!(Request::decode(0x04, &[0; 31]).is_err());
+        assert!(Request::decode(0x04, &[0; 33]).is_err());
+        assert!(Response::decode(0x84, &[0, 4, 0xff, 0xff, 0xff, 0xff, 1]).is_err());
+        assert!(Response::decode(0x84, &[0, 4, 0]).is_err());
         assert!(Response::decode(0x81, &[9]).is_err());
         assert!(Response::decode(0x81, &[1, 0, 0]).is_err());
         let huge = ((MAX_CALL_LEN + 1) as u32).to_be_bytes();

@@ -16,7 +16,9 @@ mod attestation_cmds;
 mod enclave_program;
 mod net;
 mod policy_init;
+mod serve;
 mod serve_config;
+mod serve_policy;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -251,7 +253,7 @@ fn main() -> ExitCode {
         .init();
     let out = &mut std::io::stdout();
     let result = match cli.command {
-        Command::Demo { enclave, data } => net::demo(&net::EnclaveProgram::from_option(enclave), &data, out),
+        Command::Demo { enclave, data } => net::demo(&serve::EnclaveProgram::from_option(enclave), &data, out),
         Command::Serve {
             listen,
             attester,
@@ -260,12 +262,12 @@ fn main() -> ExitCode {
             policy_out,
             force,
             limits,
-        } => net::Attestation::from_args(&attester, sim_root.as_deref()).and_then(|attestation| {
-            net::serve(
+        } => serve::Attestation::from_args(&attester, sim_root.as_deref()).and_then(|attestation| {
+            serve::serve(
                 &listen,
-                &net::EnclaveProgram::from_option(enclave),
+                &serve::EnclaveProgram::from_option(enclave),
                 &attestation,
-                net::PolicyOut {
+                serve::PolicyOut {
                     path: &policy_out,
                     force,
                 },

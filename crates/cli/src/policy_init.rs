@@ -187,6 +187,77 @@ fn skeleton(platform: PlatformId, c: &Claims) -> Result<String> {
     Ok(t)
 }
 
+/// Where a piece of evidence came from, for the policy's header.
+pub enum Origin<'a> {
+    /// A file given to `policy init`.
+    File(&'a Path),
+    /// The running enclave, probed by `serve` (report data expected: the probe's).
+    Probe {
+        /// The report data the enclave must have attested.
+        report_data: [u8; 64],
+    },
+}
+
+/// A verified client policy for `bytes` (evidence of `platform`): the skeleton pinning
+/// what the evidence states, verified under exactly that policy (with DCAP collateral
+/// from `collateral`, or the evidence's own carried collateral) at `at`, with its header.
+pub fn policy_for_evidence(
+    platform: PlatformId,
+    bytes: &[u8],
+    collateral: &[PathBuf],
+    carried: Option<&[u8]>,
+    at: Option<u64>,
+    origin: &Origin<'_>,
+) -> Result<String> {
+    let stated = inspect::describe(platform, bytes)?;
+    let text = skeleton(platform, &stated)?;
+    let mut policy = Policy::from_toml(&text, None)?;
+    if matches!(
+        platform,
+        PlatformId::SGX_DCAP | PlatformId::TDX_DCAP | PlatformId::AZURE_TDX_VTPM
+    ) {
+        let sets = crate::attestation_cmds::dcap_collateral(collateral)?;
+        policy = policy.map_sections(|mut s: dcap::DcapPolicy| {
+            s.collateral.splice(0..0, sets.iter().cloned());
+            s
+        });
+    }
+    let registry = VerifierRegistry::from_policy(&policy)?;
+    let now = at.map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
+    let mut e = Evidence::new(platform, bytes);
+    e.collateral = carried;
+    let expected = match origin {
+        Origin::File(_) => stated.report_data,
+        Origin::Probe { report_data } => *report_data,
+    };
+    let claims = registry.verify(&e, &expected, now).map_err(|reason| {
+        let hint = sc_attestation::hint(&reason).map_or(String::new(), |h| format!(" (hint: {h})"));
+        format!(
+            "the evidence does not verify, so no policy was written: {}{hint}",
+            sc_protocol::ErrorChain(&reason)
+        )
+    })?;
+    let source = match origin {
+        Origin::File(path) => format!(
+            "`secure-channel policy init` from verified {platform} evidence ({})",
+            path.display()
+        ),
+        Origin::Probe { .. } => {
+            format!("`secure-channel serve` from the running enclave's verified {platform} evidence")
+        }
+    };
+    let header = format!(
+        "# Client policy written by {source}\n\
+         # (TCB status {}). It accepts only the values below; TCB rules are at their safe\n\
+         # defaults (accepted_tcb_statuses = [\"UpToDate\"], no advisories tolerated).\n\n",
+        claims
+            .tcb_status
+            .as_ref()
+            .map_or("not given".to_owned(), |s| s.to_string())
+    );
+    Ok(format!("{header}{text}"))
+}
+
 /// `policy init`.
 pub fn init(args: InitArgs<'_>, out: &mut dyn Write) -> Result<()> {
     if let Some(path) = args.out {
@@ -197,47 +268,22 @@ pub fn init(args: InitArgs<'_>, out: &mut dyn Write) -> Result<()> {
     let bytes = std::fs::read(args.evidence).map_err(|e| format!("cannot read {}: {e}", args.evidence.display()))?;
     let bytes = sc_attestation::hex_text::decode(&String::from_utf8_lossy(&bytes)).unwrap_or(bytes);
     let platform = inspect::detect(&bytes).ok_or("cannot tell the evidence's platform")?;
-    let stated = inspect::describe(platform, &bytes)?;
-    let text = skeleton(platform, &stated)?;
-    // Verified under exactly this policy before it is written.
-    let mut policy = Policy::from_toml(&text, None)?;
-    let mut carried = None;
-    if matches!(
+    let dcap = matches!(
         platform,
         PlatformId::SGX_DCAP | PlatformId::TDX_DCAP | PlatformId::AZURE_TDX_VTPM
-    ) {
-        let sets = crate::attestation_cmds::dcap_collateral(args.collateral)?;
-        policy = policy.map_sections(|mut s: dcap::DcapPolicy| {
-            s.collateral.splice(0..0, sets.iter().cloned());
-            s
-        });
-    } else if let [one] = args.collateral {
-        carried = Some(std::fs::read(one).map_err(|e| format!("cannot read {}: {e}", one.display()))?);
-    }
-    let registry = VerifierRegistry::from_policy(&policy)?;
-    let now = args
-        .at
-        .map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
-    let mut e = Evidence::new(platform, &bytes);
-    e.collateral = carried.as_deref();
-    let claims = registry.verify(&e, &stated.report_data, now).map_err(|reason| {
-        let hint = sc_attestation::hint(&reason).map_or(String::new(), |h| format!(" (hint: {h})"));
-        format!(
-            "the evidence does not verify, so no policy was written: {}{hint}",
-            sc_protocol::ErrorChain(&reason)
-        )
-    })?;
-    let header = format!(
-        "# Client policy written by `secure-channel policy init` from verified {} evidence\n\
-         # (TCB status {}). It accepts only the values below; TCB rules are at their safe\n\
-         # defaults (accepted_tcb_statuses = [\"UpToDate\"], no advisories tolerated).\n\n",
-        platform,
-        claims
-            .tcb_status
-            .as_ref()
-            .map_or("not given".to_owned(), |s| s.to_string())
     );
-    let full = format!("{header}{text}");
+    let carried = match args.collateral {
+        [one] if !dcap => Some(std::fs::read(one).map_err(|e| format!("cannot read {}: {e}", one.display()))?),
+        _ => None,
+    };
+    let full = policy_for_evidence(
+        platform,
+        &bytes,
+        if dcap { args.collateral } else { &[] },
+        carried.as_deref(),
+        args.at,
+        &Origin::File(args.evidence),
+    )?;
     match args.out {
         Some(path) => {
             std::fs::write(path, &full).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -93,6 +93,48 @@ fn serve_exits_when_the_enclave_program_cannot_start() {
     assert!(!policy.exists());
 }
 
+/// The policy `serve` writes is checked against what the enclave attests before it is
+/// written: a wrapper script measured in place of the program that really runs would give
+/// clients a policy that refuses every handshake, so serve stops and says why.
+#[test]
+fn serve_writes_no_policy_the_running_enclave_does_not_satisfy() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = root_key(dir.path());
+    let policy = dir.path().join("policy.toml");
+    let wrapper = dir.path().join("enclave.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {} enclave \"$@\"\n",
+            env!("CARGO_BIN_EXE_secure-channel")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--sim-root",
+        &root,
+        "--enclave",
+        &wrapper.display().to_string(),
+        "--policy-out",
+        &policy.display().to_string(),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "the enclave's evidence does not match the policy for {} under this root key",
+            wrapper.display()
+        )) && err.contains("measurement"),
+        "{err}"
+    );
+    assert!(!policy.exists());
+}
+
 /// `serve --attester configfs-tsm` passes the choice to the enclave program; outside a TEE
 /// guest it cannot attest, and says where it looked and what to check, and serve stops.
 #[test]

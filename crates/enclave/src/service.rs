@@ -126,6 +126,10 @@ impl EnclaveService for ChannelService {
                 self.sessions.remove(session_id);
                 Response::Done
             }
+            Request::Evidence { nonce } => match self.sessions.probe_evidence(&nonce) {
+                Ok(evidence) => Response::Evidence(evidence),
+                Err(e) => error(e),
+            },
         }
     }
 }

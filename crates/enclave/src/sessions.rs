@@ -72,6 +72,9 @@ pub enum EnclaveError {
     /// An application function reported failure with this code.
     #[error("application function failed with code {0}")]
     Application(i32),
+    /// Evidence could not be produced (or this enclave has no attester).
+    #[error("cannot attest: {0}")]
+    Attestation(#[source] sc_protocol::AttesterError),
 }
 
 impl EnclaveError {
@@ -85,6 +88,7 @@ impl EnclaveError {
             EnclaveError::Unexpected(_) => ErrorCode::UnexpectedMessage,
             EnclaveError::NoSuchFunction(_) => ErrorCode::NoSuchFunction,
             EnclaveError::Application(_) => ErrorCode::Application,
+            EnclaveError::Attestation(_) => ErrorCode::Attestation,
         }
     }
 }
@@ -238,6 +242,29 @@ impl SessionManager {
 
     fn shard(&self, id: u64) -> MutexGuard<'_, HashMap<u64, Slot>> {
         lock(&self.shards[(id % SHARDS as u64) as usize])
+    }
+
+    /// Fresh evidence for the host's probe, over the probe's own report data
+    /// ([`sc_protocol::binding::probe_report_data`]), never over report data the host
+    /// chooses.
+    pub fn probe_evidence(&self, nonce: &[u8; 32]) -> Result<sc_boundary::ProbeEvidence, EnclaveError> {
+        let attester = self
+            .base
+            .attester()
+            .cloned()
+            .or_else(|| self.identity.as_ref().map(|i| i.attester()));
+        let attester = attester.ok_or_else(|| {
+            EnclaveError::Attestation(sc_protocol::AttesterError::new("this enclave has no attester"))
+        })?;
+        let report_data = sc_protocol::binding::probe_report_data(nonce);
+        let (evidence, collateral) = attester
+            .attest_with_collateral(&report_data)
+            .map_err(EnclaveError::Attestation)?;
+        Ok(sc_boundary::ProbeEvidence {
+            platform: attester.platform(),
+            evidence,
+            collateral,
+        })
     }
 
     /// Established sessions.

@@ -59,6 +59,9 @@ pub enum HostError {
     /// The enclave could not be reached.
     #[error("enclave unavailable: {0}")]
     Boundary(#[from] BoundaryError),
+    /// The operating system's random generator failed (for a probe's nonce).
+    #[error("the system random generator failed: {0}")]
+    Random(#[source] sc_protocol::OtherError),
 }
 
 impl HostError {
@@ -543,6 +546,21 @@ impl Host {
             function,
             record: record.to_vec(),
         })?)
+    }
+
+    /// Asks the enclave for fresh evidence (the probe: a nonce from the operating system's
+    /// generator, report data the enclave derives from it under its own label). The answer
+    /// is as trustworthy as the evidence's signatures: verify it, against the report data
+    /// returned beside it, before using its claims.
+    pub fn probe_evidence(&self) -> Result<(sc_boundary::ProbeEvidence, [u8; 64]), HostError> {
+        let mut nonce = [0u8; 32];
+        rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut nonce)
+            .map_err(|e| HostError::Random(sc_protocol::OtherError::new(e)))?;
+        match self.enclave().call(Request::Evidence { nonce })? {
+            Response::Evidence(e) => Ok((e, sc_protocol::binding::probe_report_data(&nonce))),
+            Response::Error(e) => Err(HostError::Enclave(e)),
+            _ => Err(HostError::BadAnswer("an evidence probe not answered with evidence")),
+        }
     }
 
     /// Forgets a connection and tells the enclave to drop its session (without waiting

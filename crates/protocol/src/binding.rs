@@ -6,6 +6,9 @@
 //! * Identity key: `report_data = SHA-512("sch1 identity key report data" | 0x00 |
 //!   u16 scheme | u16 len | public key)`; the key then signs
 //!   `"sch1 enclave transcript signature" | 0x00 | TH_signature` in every handshake.
+//! * Evidence probe (the host asking a running enclave for its evidence, to write a policy
+//!   or to check readiness): `report_data = SHA-512("sch1 evidence probe" | 0x00 | nonce)`.
+//!   The label keeps such evidence from ever matching either handshake binding.
 //!
 //! SHA-512 is used whatever the suite so that the full 64 bytes of report data carry the
 //! binding and cached evidence does not depend on which suite a later client picks.
@@ -20,6 +23,7 @@ use ring::digest;
 const PER_SESSION_LABEL: &[u8] = b"sch1 per-session report data\0";
 const IDENTITY_LABEL: &[u8] = b"sch1 identity key report data\0";
 const SIGNATURE_LABEL: &[u8] = b"sch1 enclave transcript signature\0";
+const PROBE_LABEL: &[u8] = b"sch1 evidence probe\0";
 
 fn sha512(parts: &[&[u8]]) -> [u8; 64] {
     let mut ctx = digest::Context::new(&digest::SHA512);
@@ -34,6 +38,15 @@ fn sha512(parts: &[&[u8]]) -> [u8; 64] {
 /// Report data for per-session evidence, from the transcript hash before the evidence.
 pub fn per_session_report_data(transcript_hash: &[u8]) -> [u8; 64] {
     sha512(&[PER_SESSION_LABEL, transcript_hash])
+}
+
+/// Report data for probe evidence: what an enclave attests when the (untrusted) host asks
+/// for its evidence outside a handshake. **Why a label of its own:** the host chooses the
+/// nonce, so without it the host could have the enclave attest the report data of a
+/// handshake it forges; with it, probe evidence carries a SHA-512 preimage no client
+/// ever expects.
+pub fn probe_report_data(nonce: &[u8; 32]) -> [u8; 64] {
+    sha512(&[PROBE_LABEL, nonce])
 }
 
 /// Report data for evidence that binds an identity public key.
@@ -122,5 +135,26 @@ impl core::fmt::Debug for IdentityCredential {
             .field("platform", &self.platform)
             .field("evidence_len", &self.evidence.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The three report data forms never coincide for the same 32 input bytes: probe
+    /// evidence (host-chosen nonce) cannot stand in for either handshake binding.
+    #[test]
+    fn probe_report_data_is_apart_from_both_handshake_bindings() {
+        let input = [0x42u8; 32];
+        let probe = probe_report_data(&input);
+        assert_ne!(probe, per_session_report_data(&input));
+        assert_ne!(probe, identity_key_report_data(SignatureScheme::Ed25519, &input));
+        assert_ne!(probe, probe_report_data(&[0x43; 32]));
+        // Pinned: a change of label is a protocol change (docs/PROTOCOL.md §8.3).
+        let mut expected = digest::Context::new(&digest::SHA512);
+        expected.update(b"sch1 evidence probe\0");
+        expected.update(&input);
+        assert_eq!(&probe[..], expected.finish().as_ref());
     }
 }

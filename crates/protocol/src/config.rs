@@ -254,6 +254,11 @@ impl EnclaveConfig {
         &self.limits
     }
 
+    /// The attester, if per-session evidence is configured.
+    pub fn attester(&self) -> Option<&Arc<dyn Attester>> {
+        self.attester.as_ref()
+    }
+
     /// A copy with a fresh identity credential (after re-attestation).
     pub fn with_identity(&self, identity: Arc<IdentityCredential>) -> Self {
         let mut c = self.clone();
