@@ -19,6 +19,9 @@ impl EnclaveService for Echo {
             Request::Channel { message } => Response::Channel(ChannelOutcome::Refused { alert: message }),
             Request::App { record, .. } => Response::App { record },
             Request::CloseSession { .. } => Response::Done,
+            Request::EndSession { session_id } => Response::Channel(ChannelOutcome::Closed {
+                reply: (session_id & 1 == 1).then(|| session_id.to_be_bytes().to_vec()),
+            }),
             Request::Evidence { nonce } => Response::Evidence(sc_boundary::ProbeEvidence {
                 platform: sc_protocol::PlatformId(u16::from_be_bytes([nonce[0], nonce[1]])),
                 evidence: nonce.to_vec(),

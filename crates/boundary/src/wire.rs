@@ -49,6 +49,7 @@ impl Request {
             }
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec(), &[]),
             Request::Evidence { nonce } => (0x04, Vec::new(), nonce),
+            Request::EndSession { session_id } => (0x05, session_id.to_be_bytes().to_vec(), &[]),
         };
         let len = frame_len(prefix.len() + payload.len())?;
         let mut head = Vec::with_capacity(13 + prefix.len());
@@ -80,6 +81,7 @@ impl Request {
             }
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec()),
             Request::Evidence { nonce } => (0x04, nonce.to_vec()),
+            Request::EndSession { session_id } => (0x05, session_id.to_be_bytes().to_vec()),
         };
         frame(call_id, kind, &body).expect("test calls fit")
     }
@@ -97,6 +99,11 @@ impl Request {
                 let session_id = r.u64("session id").map_err(|_| "close session id")?;
                 r.expect_end("close").map_err(|_| "close trailing data")?;
                 Request::CloseSession { session_id }
+            }
+            0x05 => {
+                let session_id = r.u64("session id").map_err(|_| "end session id")?;
+                r.expect_end("end").map_err(|_| "end session trailing data")?;
+                Request::EndSession { session_id }
             }
             0x04 => Request::Evidence {
                 nonce: body.try_into().map_err(|_| "evidence probe nonce")?,
@@ -344,6 +351,7 @@ mod tests {
         });
         round_trip_request(Request::CloseSession { session_id: 77 });
         round_trip_request(Request::Evidence { nonce: [0xa5; 32] });
+        round_trip_request(Request::EndSession { session_id: 78 });
         round_trip_response(Response::Channel(ChannelOutcome::Accepted {
             session_id: 0x0102_0304_0506_0708,
             server_hello: vec![9; 30],

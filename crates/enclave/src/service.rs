@@ -126,6 +126,10 @@ impl EnclaveService for ChannelService {
                 self.sessions.remove(session_id);
                 Response::Done
             }
+            Request::EndSession { session_id } => match self.sessions.end_session(session_id, (self.clock)()) {
+                Ok(reply) => Response::Channel(sc_boundary::ChannelOutcome::Closed { reply }),
+                Err(e) => error(e),
+            },
             Request::Evidence { nonce } => match self.sessions.probe_evidence(&nonce) {
                 Ok(evidence) => Response::Evidence(evidence),
                 Err(e) => error(e),

@@ -504,6 +504,20 @@ impl SessionManager {
         self.with_session(id, now, |s| s.seal(now, plaintext))
     }
 
+    /// Ends session `id` from the enclave's side (the host is shutting down): its own Close
+    /// record for the client on an acknowledged session, and the session dropped.
+    pub fn end_session(&self, id: u64, now: UnixTime) -> Result<Option<Vec<u8>>, EnclaveError> {
+        let reply = self.with_session(id, now, |s| {
+            if s.acknowledged() {
+                s.seal_close(now).map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        self.remove(id);
+        reply
+    }
+
     /// Whether session `id` is established (not pending, closed or expired).
     pub fn is_open(&self, id: u64) -> bool {
         matches!(self.shard(id).get(&id), Some(Slot::Open(_)))

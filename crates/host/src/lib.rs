@@ -16,6 +16,11 @@
 //! * [`SessionRoutes`]: the same relay for callers that hand over single messages without
 //!   a connection (the C interface): routes found by session id.
 //! * [`Supervisor`]: restarts the enclave process when it exits.
+//! * [`metrics`]: what the host counts; [`ops`] (feature `tokio`): the `/metrics`,
+//!   `/healthz` and `/readyz` endpoint for operators. Readiness ([`Host::is_ready`]) is an
+//!   enclave that answered an evidence probe, and a host that is not draining
+//!   ([`Host::start_draining`]: stop accepting, finish handshakes, end sessions after
+//!   their records in flight).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -37,6 +42,9 @@
 mod admission;
 mod by_session;
 mod limits;
+pub mod metrics;
+#[cfg(feature = "tokio")]
+pub mod ops;
 mod relay;
 #[cfg(feature = "tokio")]
 mod server;
@@ -45,7 +53,9 @@ mod supervisor;
 pub use admission::{ConnId, EvictHook};
 pub use by_session::SessionRoutes;
 pub use limits::{HostLimits, raise_fd_limit};
-pub use relay::{Clock, Host, HostError, PendingReply, Routed, Stage};
+#[cfg(feature = "tokio")]
+pub use ops::spawn_ops_endpoint;
+pub use relay::{Clock, DrainHook, Host, HostError, PendingReply, Routed, Stage};
 #[cfg(feature = "tokio")]
 pub use server::{ENCLAVE_THREADS, serve, spawn_server};
 pub use supervisor::Supervisor;

@@ -2,10 +2,11 @@
 
 use crate::admission::{Conn, ConnId, EvictHook, Phase, Source, Table};
 use crate::limits::HostLimits;
+use crate::metrics::{CallKind, Direction, HostMetrics};
 use sc_boundary::{BoundaryError, ChannelOutcome, EnclaveTransport, Request, Response};
 use sc_protocol::msgs::{FRAME_HEADER_LEN, Frame, MessageType};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -113,12 +114,22 @@ pub enum Routed {
 
 /// A reply record the enclave is still producing.
 #[derive(Debug)]
-pub struct PendingReply(sc_boundary::PendingCall);
+pub struct PendingReply {
+    call: sc_boundary::PendingCall,
+    started: Instant,
+    metrics: Arc<HostMetrics>,
+}
 
 impl PendingReply {
     /// Waits for the reply record.
     pub fn wait(self) -> Result<Vec<u8>, HostError> {
-        app_reply(self.0.wait()?)
+        let reply = self.call.wait().map_err(HostError::from).and_then(app_reply);
+        self.metrics
+            .boundary_call(CallKind::App, reply.is_ok(), self.started.elapsed());
+        if let Ok(r) = &reply {
+            self.metrics.relayed(Direction::ToClient, r.len());
+        }
+        reply
     }
 }
 
@@ -149,15 +160,25 @@ pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 pub struct Host {
     enclave: RwLock<Arc<dyn EnclaveTransport>>,
     clock: Clock,
-    limits: HostLimits,
+    limits: RwLock<HostLimits>,
     table: Mutex<Table>,
     next: AtomicU64,
+    metrics: Arc<HostMetrics>,
+    /// The enclave answered an evidence probe since it (re)started.
+    ready: AtomicBool,
+    /// Shutting down: no new connections, readiness reported false.
+    draining: AtomicBool,
+    /// Called once when draining starts (servers stop accepting and close sessions).
+    drain_hooks: Mutex<Vec<DrainHook>>,
 }
+
+/// Called when the host starts draining.
+pub type DrainHook = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Host")
-            .field("limits", &self.limits)
+            .field("limits", &self.limits())
             .finish_non_exhaustive()
     }
 }
@@ -173,15 +194,120 @@ impl Host {
         Self {
             enclave: RwLock::new(enclave),
             clock,
-            limits,
+            limits: RwLock::new(limits),
             table: Mutex::new(Table::default()),
             next: AtomicU64::new(1),
+            metrics: Arc::new(HostMetrics::default()),
+            ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+            drain_hooks: Mutex::new(Vec::new()),
         }
     }
 
     /// The limits in force.
-    pub fn limits(&self) -> &HostLimits {
-        &self.limits
+    pub fn limits(&self) -> HostLimits {
+        *self.limits.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the limits (a configuration reload). Connections, handshakes and sessions
+    /// already admitted stay; the new caps and deadlines apply from the next admission or
+    /// frame on. The server's byte budget (`message_budget`) is sized at its start and
+    /// does not change.
+    pub fn set_limits(&self, limits: HostLimits) {
+        *self.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
+    }
+
+    /// The host's metrics.
+    pub fn metrics(&self) -> &Arc<HostMetrics> {
+        &self.metrics
+    }
+
+    /// Whether the host should get new clients: the enclave answered an evidence probe
+    /// since its last (re)start, and the host is not draining.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && !self.is_draining()
+    }
+
+    /// Checks readiness now: probes the enclave for evidence and records whether it
+    /// answered (the evidence itself is not verified here: the enclave attested, which is
+    /// what readiness is about; clients verify). Returns the new readiness.
+    pub fn check_ready(&self) -> bool {
+        let ok = self.probe_evidence().is_ok();
+        self.ready.store(ok, Ordering::Release);
+        self.is_ready()
+    }
+
+    /// Records that the enclave is gone (it exited; a restart is pending): not ready until
+    /// a later [`Host::check_ready`] succeeds.
+    pub fn mark_unready(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+
+    /// Starts draining (once; later calls do nothing): readiness is reported false from
+    /// now on, servers stop accepting connections, let handshakes in progress finish, and
+    /// end each established session once its records in flight are answered (the
+    /// enclave's own Close goes to the client, [`Host::end_session`]).
+    pub fn start_draining(&self) {
+        if self.draining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for hook in self.drain_hooks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook();
+        }
+    }
+
+    /// Registers `hook` to be called when draining starts (at once if it has).
+    pub fn on_drain(&self, hook: DrainHook) {
+        let mut hooks = self.drain_hooks.lock().unwrap_or_else(|p| p.into_inner());
+        if self.is_draining() {
+            hook();
+        }
+        hooks.push(hook);
+    }
+
+    /// Client connections registered (network connections and C-interface clients).
+    pub fn connections(&self) -> usize {
+        self.table().conns.len()
+    }
+
+    /// Ends `conn`'s established session from the enclave's side: returns the enclave's
+    /// Close record for the client (on an acknowledged session); the connection may then
+    /// be closed. For shutdown.
+    pub fn end_session(&self, conn: ConnId) -> Result<Option<Vec<u8>>, HostError> {
+        let Phase::Open(id) = self.phase(conn)? else {
+            return Err(HostError::OutOfPlace("no established session to end"));
+        };
+        self.set_phase(conn, Phase::New);
+        match self.enclave().call(Request::EndSession { session_id: id })? {
+            Response::Channel(ChannelOutcome::Closed { reply }) => Ok(reply),
+            Response::Error(e) => Err(HostError::Enclave(e)),
+            _ => Err(HostError::BadAnswer("an end of session answered as another call")),
+        }
+    }
+
+    /// Whether the host is draining.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Sets the state gauges of [`Host::metrics`] as of now (call before encoding them).
+    pub fn refresh_gauges(&self) {
+        let (open, pending) = self.counts();
+        self.metrics
+            .set_state(open, pending, self.is_ready(), self.is_draining());
+    }
+
+    /// Counts a refusal by the cap that made it (nothing for other errors).
+    fn count_refusal(&self, e: &HostError) {
+        let cap = match e {
+            HostError::TooManySessions => "sessions",
+            HostError::TooManyPending => "pending",
+            HostError::TooManyConnections => "connections",
+            HostError::SourceLimit { what: "connections" } => "connections_per_source",
+            HostError::SourceLimit { .. } => "pending_per_source",
+            _ => return,
+        };
+        self.metrics.refusal(cap);
     }
 
     /// Registers a new client connection with no address (callers that hand over single
@@ -197,14 +323,18 @@ impl Host {
     /// `evict` hook is called so that its server closes it) to make room; when every
     /// connection is established, or `source` holds its share, the new one is refused.
     pub fn accept(&self, source: IpAddr, evict: EvictHook) -> Result<ConnId, HostError> {
+        self.admit(source, evict).inspect_err(|e| self.count_refusal(e))
+    }
+
+    fn admit(&self, source: IpAddr, evict: EvictHook) -> Result<ConnId, HostError> {
         let source = Source::of(source);
         let id = self.next_id();
         let victim = {
             let mut t = self.table();
-            if t.conns_from(source) >= self.limits.max_connections_per_source {
+            if t.conns_from(source) >= self.limits().max_connections_per_source {
                 return Err(HostError::SourceLimit { what: "connections" });
             }
-            let victim = if t.conns.len() >= self.limits.max_connections {
+            let victim = if t.conns.len() >= self.limits().max_connections {
                 let victim = t.handshake_to_evict().ok_or(HostError::TooManyConnections)?;
                 t.remove(victim)
             } else {
@@ -250,8 +380,8 @@ impl Host {
     fn admissible(&self, msg_type: MessageType, phase: Phase) -> Result<usize, HostError> {
         match (msg_type, phase) {
             (MessageType::ClientHello, Phase::New | Phase::Reserved)
-            | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits.max_client_hello),
-            (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits.max_message),
+            | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits().max_client_hello),
+            (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits().max_message),
             (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
             (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
@@ -274,6 +404,8 @@ impl Host {
     /// every connection is forgotten (and its server told to close it); clients reconnect
     /// and handshake again.
     pub fn replace_enclave(&self, enclave: Arc<dyn EnclaveTransport>) {
+        // Not ready until the new enclave answers a probe.
+        self.ready.store(false, Ordering::Release);
         *self.enclave.write().unwrap_or_else(|p| p.into_inner()) = enclave;
         let all = self.table().drain();
         for conn in all {
@@ -349,10 +481,20 @@ impl Host {
     /// [`Host::submit`] taking the message by value: a data record then reaches the enclave
     /// without being copied.
     pub fn submit_owned(&self, conn: ConnId, message: Vec<u8>) -> Result<Routed, HostError> {
-        match self.route(conn, &message)? {
+        let route = self.route(conn, &message)?;
+        self.metrics.relayed(Direction::ToEnclave, message.len());
+        let routed = self.dispatch(conn, route, message);
+        if let Ok(Routed::Reply(r) | Routed::ClosedWithReply(r)) = &routed {
+            self.metrics.relayed(Direction::ToClient, r.len());
+        }
+        routed
+    }
+
+    fn dispatch(&self, conn: ConnId, route: Route, message: Vec<u8>) -> Result<Routed, HostError> {
+        match route {
             Route::Hello { reserved } => self.client_hello(conn, &message, reserved),
             Route::Finished(id) => {
-                self.reserve_session(conn, id)?;
+                self.reserve_session(conn, id).inspect_err(|e| self.count_refusal(e))?;
                 match self.channel(&message) {
                     Ok(ChannelOutcome::Established { ack }) => {
                         self.set_phase(conn, Phase::Open(id));
@@ -373,12 +515,20 @@ impl Host {
                 }
             }
             Route::Data(id) => {
-                let call = self.enclave().submit(Request::App {
-                    session_id: id,
-                    function: self.limits.data_function,
-                    record: message,
-                })?;
-                Ok(Routed::Pending(PendingReply(call)))
+                let started = Instant::now();
+                let call = self
+                    .enclave()
+                    .submit(Request::App {
+                        session_id: id,
+                        function: self.limits().data_function,
+                        record: message,
+                    })
+                    .inspect_err(|_| self.metrics.boundary_call(CallKind::App, false, started.elapsed()))?;
+                Ok(Routed::Pending(PendingReply {
+                    call,
+                    started,
+                    metrics: self.metrics.clone(),
+                }))
             }
             Route::Close(id) => {
                 // Nothing comes back from a Close, so nobody waits for the enclave: the
@@ -394,13 +544,13 @@ impl Host {
 
     /// Checks a message against the limits and the connection's state and says where it goes.
     fn route(&self, conn: ConnId, message: &[u8]) -> Result<Route, HostError> {
-        if message.len() > self.limits.max_message {
+        if message.len() > self.limits().max_message {
             return Err(HostError::TooLarge {
                 len: message.len(),
-                max: self.limits.max_message,
+                max: self.limits().max_message,
             });
         }
-        let frame = Frame::parse(message, self.limits.max_message.saturating_sub(FRAME_HEADER_LEN))?;
+        let frame = Frame::parse(message, self.limits().max_message.saturating_sub(FRAME_HEADER_LEN))?;
         let phase = self.phase(conn)?;
         let max = self.admissible(frame.msg_type, phase)?;
         if message.len() > max {
@@ -444,7 +594,7 @@ impl Host {
     /// [`Host::submit`] (which then uses the slot): a server calls it on its own thread, so
     /// that hellos over the caps are refused before they queue for the enclave.
     pub fn reserve_hello(&self, conn: ConnId) -> Result<(), HostError> {
-        if let Some(v) = self.reserve_pending(conn)? {
+        if let Some(v) = self.reserve_pending(conn).inspect_err(|e| self.count_refusal(e))? {
             tracing::debug!("pending handshake limit reached: evicted one from the heaviest source");
             self.dropped(v);
         }
@@ -494,7 +644,7 @@ impl Host {
             Some(_) => return Err(HostError::OutOfPlace("a ClientFinished while another is in progress")),
             None => return Err(HostError::UnknownConnection),
         }
-        if t.open + t.finishing >= self.limits.max_sessions {
+        if t.open + t.finishing >= self.limits().max_sessions {
             return Err(HostError::TooManySessions);
         }
         t.set_phase(conn, Phase::Finishing(id));
@@ -510,15 +660,15 @@ impl Host {
             return Err(HostError::OutOfPlace("second ClientHello on a connection"));
         }
         let source = c.source;
-        if source.is_some_and(|s| t.pending_from(s) >= self.limits.max_pending_per_source) {
+        if source.is_some_and(|s| t.pending_from(s) >= self.limits().max_pending_per_source) {
             return Err(HostError::SourceLimit {
                 what: "pending handshakes",
             });
         }
-        if t.open + t.finishing >= self.limits.max_sessions {
+        if t.open + t.finishing >= self.limits().max_sessions {
             return Err(HostError::TooManySessions);
         }
-        let victim = if t.pending() >= self.limits.max_pending {
+        let victim = if t.pending() >= self.limits().max_pending {
             let victim = t.pending_to_evict().ok_or(HostError::TooManyPending)?;
             t.remove(victim)
         } else {
@@ -529,23 +679,36 @@ impl Host {
     }
 
     fn channel(&self, message: &[u8]) -> Result<ChannelOutcome, HostError> {
-        match self.enclave().call(Request::Channel {
+        let started = Instant::now();
+        let outcome = match self.enclave().call(Request::Channel {
             message: message.to_vec(),
-        })? {
-            Response::Channel(outcome) => Ok(outcome),
-            Response::Error(e) => Err(HostError::Enclave(e)),
-            _ => Err(HostError::BadAnswer("a channel message not answered with an outcome")),
-        }
+        }) {
+            Ok(Response::Channel(outcome)) => Ok(outcome),
+            Ok(Response::Error(e)) => Err(HostError::Enclave(e)),
+            Ok(_) => Err(HostError::BadAnswer("a channel message not answered with an outcome")),
+            Err(e) => Err(e.into()),
+        };
+        self.metrics
+            .boundary_call(CallKind::Channel, outcome.is_ok(), started.elapsed());
+        outcome
     }
 
     /// Calls application function `function` with a client record of session `session_id`;
     /// returns the enclave's reply record.
     pub fn app_call(&self, session_id: u64, function: u32, record: &[u8]) -> Result<Vec<u8>, HostError> {
-        app_reply(self.enclave().call(Request::App {
-            session_id,
-            function,
-            record: record.to_vec(),
-        })?)
+        let started = Instant::now();
+        let reply = self
+            .enclave()
+            .call(Request::App {
+                session_id,
+                function,
+                record: record.to_vec(),
+            })
+            .map_err(HostError::from)
+            .and_then(app_reply);
+        self.metrics
+            .boundary_call(CallKind::App, reply.is_ok(), started.elapsed());
+        reply
     }
 
     /// Asks the enclave for fresh evidence (the probe: a nonce from the operating system's
@@ -555,12 +718,17 @@ impl Host {
     pub fn probe_evidence(&self) -> Result<(sc_boundary::ProbeEvidence, [u8; 64]), HostError> {
         let mut nonce = [0u8; 32];
         rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut nonce)
-            .map_err(|e| HostError::Random(sc_protocol::OtherError::new(e)))?;
-        match self.enclave().call(Request::Evidence { nonce })? {
-            Response::Evidence(e) => Ok((e, sc_protocol::binding::probe_report_data(&nonce))),
-            Response::Error(e) => Err(HostError::Enclave(e)),
-            _ => Err(HostError::BadAnswer("an evidence probe not answered with evidence")),
-        }
+            .map_err(|e| HostError::Random(sc_protocol::OtherError::new(e.to_string())))?;
+        let started = Instant::now();
+        let answer = match self.enclave().call(Request::Evidence { nonce }) {
+            Ok(Response::Evidence(e)) => Ok((e, sc_protocol::binding::probe_report_data(&nonce))),
+            Ok(Response::Error(e)) => Err(HostError::Enclave(e)),
+            Ok(_) => Err(HostError::BadAnswer("an evidence probe not answered with evidence")),
+            Err(e) => Err(e.into()),
+        };
+        self.metrics
+            .boundary_call(CallKind::Evidence, answer.is_ok(), started.elapsed());
+        answer
     }
 
     /// Forgets a connection and tells the enclave to drop its session (without waiting
@@ -580,7 +748,7 @@ impl Host {
         let stale: Vec<Conn> = {
             let mut t = self.table();
             let mut ids = now
-                .checked_sub(self.limits.handshake_timeout)
+                .checked_sub(self.limits().handshake_timeout)
                 .map(|cutoff| t.handshakes_started_before(cutoff))
                 .unwrap_or_default();
             ids.extend(
@@ -588,7 +756,7 @@ impl Host {
                     .iter()
                     .filter(|(_, c)| {
                         matches!(c.phase, Phase::Open(_))
-                            && now.saturating_duration_since(c.last_seen) >= self.limits.idle_timeout
+                            && now.saturating_duration_since(c.last_seen) >= self.limits().idle_timeout
                     })
                     .map(|(id, _)| *id),
             );

@@ -45,6 +45,7 @@ impl Supervisor {
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(poll);
                 let Some(status) = current.exit_status() else { continue };
+                host.mark_unready();
                 backoff = if started.elapsed() >= STABLE_AFTER {
                     poll
                 } else {
@@ -61,7 +62,9 @@ impl Supervisor {
                             started = Instant::now();
                             host.replace_enclave(current.clone());
                             *publish.lock().unwrap_or_else(|p| p.into_inner()) = current.clone();
-                            tracing::info!(pid = current.pid(), "enclave restarted");
+                            host.metrics().enclave_restarted();
+                            let ready = host.check_ready();
+                            tracing::info!(pid = current.pid(), ready, "enclave restarted");
                             break;
                         }
                         Err(e) => {

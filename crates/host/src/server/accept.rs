@@ -25,12 +25,21 @@ fn transient(kind: ErrorKind) -> bool {
     )
 }
 
-/// Accepts connections forever, one task each.
-pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) -> std::convert::Infallible {
+/// Accepts connections, one task each, until the host drains.
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     let mut last_log: Option<Instant> = None;
     let mut suppressed = 0u64;
+    let mut drain = shared.drain.clone();
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            biased;
+            _ = super::connection::drained(&mut drain) => {
+                tracing::info!("draining: no longer accepting connections");
+                return;
+            }
+            a = listener.accept() => a,
+        };
+        match accepted {
             Ok((stream, peer)) => {
                 tokio::spawn(serve_connection(shared.clone(), stream, peer));
             }

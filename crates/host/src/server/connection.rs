@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
 
@@ -31,15 +31,18 @@ pub(crate) struct Shared {
     pub(crate) budget: Arc<Semaphore>,
     /// The budget of connection-outcome log lines.
     pub(crate) outcomes: super::outcome_log::OutcomeLog,
+    /// Becomes `true` when the host starts draining.
+    pub(crate) drain: watch::Receiver<bool>,
 }
 
 impl Shared {
-    pub(crate) fn new(host: Arc<Host>) -> Self {
+    pub(crate) fn new(host: Arc<Host>, drain: watch::Receiver<bool>) -> Self {
         let budget = Arc::new(Semaphore::new(host.limits().message_budget.min(Semaphore::MAX_PERMITS)));
         Self {
             host,
             budget,
             outcomes: super::outcome_log::OutcomeLog::new(),
+            drain,
         }
     }
 
@@ -181,6 +184,8 @@ enum End {
     Alert(AlertCode),
     /// An established connection went quiet past the idle timeout.
     Idle,
+    /// The host drained it: its session ended (the enclave's Close sent).
+    Drained,
 }
 
 /// The alert that tells a client why the host refused it.
@@ -234,24 +239,39 @@ async fn refuse(stream: TcpStream, code: AlertCode, write_timeout: Duration) {
     close(&mut rd, Some(wr), Some(alert(code)), write_timeout).await;
 }
 
+/// Returns once the host drains (never, if its drain signal is gone).
+pub(crate) async fn drained(drain: &mut watch::Receiver<bool>) {
+    if drain.wait_for(|d| *d).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Serves one accepted connection to its end.
 pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let host = shared.host.clone();
-    let limits = *host.limits();
+    let limits = host.limits();
     let stop = Arc::new(Notify::new());
     let hook: EvictHook = {
         let stop = stop.clone();
         Arc::new(move || stop.notify_one())
     };
+    let metrics = host.metrics().clone();
+    let arrived = Instant::now();
     let conn = match host.accept(peer.ip(), hook) {
         Ok(c) => c,
         Err(e) => {
             tracing::debug!(%peer, error = %e, "refusing connection");
+            metrics.handshake(alert_for(&e).name(), Duration::ZERO);
             refuse(stream, alert_for(&e), limits.frame_timeout).await;
             return;
         }
     };
+    metrics.connection(1);
+    let mut drain = shared.drain.clone();
+    // Whether this handshake's outcome was counted (an enclave refusal is counted when
+    // its alert goes out; the connection's end must not count it again).
+    let mut counted = false;
     let (mut rd, wr) = stream.into_split();
     let mut out = Output::Direct(wr);
     let budgets = Budgets {
@@ -266,6 +286,8 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         match host.stage(conn) {
             Some(Stage::Established) if stage == Stage::Handshake => {
                 stage = Stage::Established;
+                metrics.handshake("established", arrived.elapsed());
+                counted = true;
                 if let Some(left_out) = shared.outcomes.admit(std::time::Instant::now()) {
                     tracing::info!(%peer, left_out, "session established");
                 }
@@ -288,6 +310,16 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         let read = tokio::select! {
             biased;
             _ = stop.notified() => break End::Dropped,
+            // Handshakes in progress finish first; a session ends once the records it has
+            // in flight are answered, with the enclave's Close after the last reply.
+            _ = drained(&mut drain), if stage == Stage::Established => {
+                drop(pipeline.acquire_many(PIPELINE_DEPTH as u32).await);
+                let h = host.clone();
+                if let Ok(Ok(Some(close))) = tokio::task::spawn_blocking(move || h.end_session(conn)).await {
+                    out.send(close, limits.frame_timeout).await;
+                }
+                break End::Drained;
+            }
             r = read_frame(&mut rd, &host, conn, &budgets, deadlines) => r,
         };
         let incoming = match read {
@@ -345,6 +377,11 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         let routed = tokio::task::spawn_blocking(move || h.submit_owned(conn, incoming.message)).await;
         match routed {
             Ok(Ok(Routed::Reply(reply))) => {
+                if let Some(code) = AlertCode::of_frame(&reply) {
+                    // The enclave refused the handshake (its alert goes to the client).
+                    metrics.handshake(code.name(), Duration::ZERO);
+                    counted = true;
+                }
                 if !out.send(reply, limits.frame_timeout).await {
                     break End::Dropped;
                 }
@@ -364,9 +401,17 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
                 tracing::info!(%peer, alert = ?code, left_out, "handshake refused");
             }
         }
+        if !counted {
+            let outcome = match &end {
+                End::Alert(code) => code.name(),
+                End::PeerClosed => "peer_closed",
+                _ => "dropped",
+            };
+            metrics.handshake(outcome, Duration::ZERO);
+        }
     }
     let (abandon, last) = match end {
-        End::PeerClosed => (false, None),
+        End::PeerClosed | End::Drained => (false, None),
         End::Idle => (true, None),
         // A handshake dropped to make room is told the server is busy.
         End::Dropped => (true, (stage == Stage::Handshake).then(|| alert(AlertCode::Busy))),
@@ -376,4 +421,5 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     close(&mut rd, wr, last, limits.frame_timeout).await;
     drop(rd);
     host.disconnect(conn);
+    metrics.connection(-1);
 }

@@ -22,14 +22,21 @@ use std::sync::Arc;
 /// runtime). Calls beyond it queue; the enclave serves them in turn.
 pub const ENCLAVE_THREADS: usize = 64;
 
-/// Serves clients on `listener` until the process ends; the accept loop survives
-/// descriptor exhaustion and never returns.
-pub async fn serve(host: Arc<Host>, listener: tokio::net::TcpListener) -> std::convert::Infallible {
-    accept::accept_loop(Arc::new(Shared::new(host)), listener).await
+/// Serves clients on `listener` until the host drains ([`Host::start_draining`]): then
+/// it stops accepting (the listener is closed) and returns, while the connections it
+/// accepted go on draining (handshakes finish, sessions end once their records in
+/// flight are answered). The accept loop survives descriptor exhaustion.
+pub async fn serve(host: Arc<Host>, listener: tokio::net::TcpListener) {
+    let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
+    host.on_drain(Box::new(move || {
+        let _ = drain_tx.send(true);
+    }));
+    accept::accept_loop(Arc::new(Shared::new(host, drain_rx)), listener).await
 }
 
 /// Runs [`serve`] on a runtime of its own (worker threads: one per core; at most
-/// [`ENCLAVE_THREADS`] blocking threads) in a background thread.
+/// [`ENCLAVE_THREADS`] blocking threads) in a background thread, which keeps the runtime
+/// (and so the draining connections) alive until the process ends.
 pub fn spawn_server(host: Arc<Host>, listener: std::net::TcpListener) -> std::io::Result<()> {
     listener.set_nonblocking(true)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -46,7 +53,11 @@ pub fn spawn_server(host: Arc<Host>, listener: std::net::TcpListener) -> std::io
     std::thread::Builder::new()
         .name("sc-host-accept".into())
         .spawn(move || {
-            runtime.block_on(serve(host, listener));
+            runtime.block_on(async move {
+                serve(host, listener).await;
+                // Draining connections run on this runtime: keep it.
+                std::future::pending::<()>().await
+            });
         })?;
     Ok(())
 }

@@ -67,6 +67,37 @@ impl AlertCode {
         }
     }
 
+    /// The name docs/PROTOCOL.md gives the code (`busy`, `handshake_failure`...);
+    /// `unknown` for codes this implementation does not know. For logs and metric labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlertCode::HandshakeFailure => "handshake_failure",
+            AlertCode::DecodeError => "decode_error",
+            AlertCode::UnexpectedMessage => "unexpected_message",
+            AlertCode::ProtocolVersion => "protocol_version",
+            AlertCode::NoCommonSuite => "no_common_suite",
+            AlertCode::NoCommonBindingMode => "no_common_binding_mode",
+            AlertCode::BadKeyShare => "bad_key_share",
+            AlertCode::BadFinished => "bad_finished",
+            AlertCode::AttestationUnavailable => "attestation_unavailable",
+            AlertCode::Busy => "busy",
+            AlertCode::Timeout => "timeout",
+            AlertCode::UnknownSession => "unknown_session",
+            AlertCode::InternalError => "internal_error",
+            AlertCode::EnclaveUnavailable => "enclave_unavailable",
+            AlertCode::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The code of an alert frame (header included), if `frame` is one.
+    pub fn of_frame(frame: &[u8]) -> Option<Self> {
+        let body = frame.get(FRAME_HEADER_LEN..)?;
+        if frame.first() != Some(&MessageType::Alert.code()) || body.len() != ALERT_LEN {
+            return None;
+        }
+        Some(AlertCode::from_code(u16::from_be_bytes([body[8], body[9]])))
+    }
+
     /// Decodes a wire code; unknown codes are kept, not rejected.
     pub fn from_code(code: u16) -> Self {
         match code {
@@ -127,5 +158,27 @@ impl<'a> Codec<'a> for Alert {
             session_id: r.u64("alert session id")?,
             code: AlertCode::from_code(r.u16("alert code")?),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_its_documented_name_and_frames_are_recognised() {
+        for code in 1..=14u16 {
+            let c = AlertCode::from_code(code);
+            assert_ne!(c.name(), "unknown", "code {code}");
+            let frame = Alert { session_id: 7, code: c }.to_frame();
+            assert_eq!(AlertCode::of_frame(&frame), Some(c));
+        }
+        assert_eq!(AlertCode::Busy.name(), "busy");
+        assert_eq!(AlertCode::from_code(99).name(), "unknown");
+        assert_eq!(
+            AlertCode::of_frame(&[0x01, 1, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10]),
+            None
+        );
+        assert_eq!(AlertCode::of_frame(&[]), None);
     }
 }
