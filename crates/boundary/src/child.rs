@@ -112,6 +112,24 @@ impl ChildProcess {
     pub fn exit_status(&self) -> Option<std::process::ExitStatus> {
         lock(&self.child).try_wait().ok().flatten()
     }
+
+    /// Stops the enclave program: closes the boundary so that its serve loop ends and it
+    /// exits normally (flushing its logs), and kills it if it has not exited within half a
+    /// second. Calls fail with `EnclaveExited` afterwards. (Dropping the last handle does
+    /// the same.) Returns how it ended.
+    pub fn stop(&self) -> Option<std::process::ExitStatus> {
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
+        let mut child = lock(&self.child);
+        let deadline = Instant::now() + EXIT_GRACE;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
 }
 
 impl EnclaveTransport for ChildProcess {
@@ -128,19 +146,8 @@ impl EnclaveTransport for ChildProcess {
 const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 impl Drop for ChildProcess {
-    /// Closes the boundary so that the enclave program's serve loop ends and it exits
-    /// normally (flushing its logs); kills it if it has not exited within half a second.
+    /// [`ChildProcess::stop`].
     fn drop(&mut self) {
-        let _ = self.socket.shutdown(std::net::Shutdown::Both);
-        let mut child = lock(&self.child);
-        let deadline = Instant::now() + EXIT_GRACE;
-        while Instant::now() < deadline {
-            if !matches!(child.try_wait(), Ok(None)) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        self.stop();
     }
 }

@@ -13,7 +13,9 @@
 //!   length-prefixed frames over its stdin/stdout ([`serve`] is the enclave's side). This is
 //!   the development stand-in for a real TEE and the shape of a confidential-VM or SGX
 //!   library-OS deployment. If the process dies, every pending and later call fails at
-//!   once with [`BoundaryError::EnclaveExited`].
+//!   once with [`BoundaryError::EnclaveExited`];
+//! * [`remote::RemoteEnclave`]: an enclave program running apart (a confidential VM over
+//!   vsock; Unix or TCP sockets in development), with the same frames.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -39,6 +41,7 @@
 
 mod call;
 mod child;
+pub mod remote;
 mod serve;
 mod stream;
 mod wire;
@@ -106,8 +109,9 @@ impl std::fmt::Debug for PendingCall {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BoundaryError {
-    /// The enclave process exited or crashed; restart it to continue.
-    #[error("enclave process exited")]
+    /// The enclave process exited or crashed, or the link to a remote enclave dropped;
+    /// restart or reconnect to continue.
+    #[error("enclave exited or its link dropped")]
     EnclaveExited,
     /// The enclave did not answer in time.
     #[error("enclave call timed out")]
@@ -115,6 +119,15 @@ pub enum BoundaryError {
     /// A frame crossing the boundary was malformed.
     #[error("malformed boundary frame: {0}")]
     Malformed(&'static str),
+    /// The enclave program at an address could not be reached.
+    #[error("cannot reach the enclave at {address}")]
+    Unreachable {
+        /// The address.
+        address: String,
+        /// The operating system's error.
+        #[source]
+        cause: sc_protocol::OtherError,
+    },
     /// The enclave process (or a thread of the transport) could not be started.
     #[error("cannot start {what}")]
     Spawn {

@@ -33,11 +33,13 @@ fn stats(_session: u64, request: &[u8]) -> Vec<u8> {
     format!("count={} mean={mean:.2} max={max:.2}", values.len()).into_bytes()
 }
 
-/// Runs the enclave program until the host closes its stdin.
+/// Runs the enclave program: until the host closes its stdin, or, with `listen`, serving
+/// one host connection after another on that address.
 pub fn run(
     attester: AttesterSource,
     signer: [u8; 32],
     svn: u32,
+    listen: Option<&sc_boundary::remote::Address>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let options = ProgramOptions {
         signer,
@@ -51,6 +53,15 @@ pub fn run(
             Arc::new(|_, request: &[u8]| (request.len() as u64).to_be_bytes().to_vec()),
         );
     })?;
-    program::serve(service, std::io::stdin(), std::io::stdout())?;
+    match listen {
+        None => program::serve(service, std::io::stdin(), std::io::stdout())?,
+        Some(address) => {
+            let listener =
+                sc_boundary::remote::Listener::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+            // The host (or a test) learns the bound address here (a port 0 chosen).
+            println!("enclave listening on {}", listener.local_address()?);
+            program::serve_connections(service, &listener)?;
+        }
+    }
     Ok(())
 }

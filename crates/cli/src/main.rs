@@ -14,11 +14,10 @@
 
 mod attestation_cmds;
 mod enclave_program;
+mod logging;
 mod net;
 mod policy_init;
 mod serve;
-mod serve_config;
-mod serve_policy;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -54,34 +53,9 @@ enum Command {
         #[arg(long, default_value = "12.5, 7.25, 99.0, 41.0, 3.5")]
         data: String,
     },
-    /// Run the host and the enclave process, listening for clients.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7000")]
-        listen: String,
-        /// Where the enclave's evidence comes from: sim (the simulated TEE, with
-        /// --sim-root), configfs-tsm (TDX, SEV-SNP, Arm CCA guests) or gramine (SGX).
-        #[arg(long, default_value = "sim")]
-        attester: String,
-        /// Simulated root key file (create one with `sim-root create`); only with
-        /// `--attester sim`.
-        #[arg(long)]
-        sim_root: Option<PathBuf>,
-        /// An enclave program to start instead of `secure-channel enclave` (it gets
-        /// `--sim-root <file>` or `--attester <name>` and speaks the boundary protocol on
-        /// stdin/stdout).
-        #[arg(long)]
-        enclave: Option<PathBuf>,
-        /// Where to write the policy clients need (an existing file is kept unless
-        /// --force).
-        #[arg(long, default_value = "client-policy.toml")]
-        policy_out: PathBuf,
-        /// Overwrite --policy-out if it exists.
-        #[arg(long)]
-        force: bool,
-        #[command(flatten)]
-        limits: serve_config::LimitArgs,
-    },
+    /// Run the host and its enclave, listening for clients, until SIGTERM or SIGINT (which
+    /// drain it); SIGHUP reloads the configuration (docs/OPERATIONS.md).
+    Serve(Box<serve::config::ServeArgs>),
     /// Run as the demo enclave program (the host starts this as its own process and speaks
     /// to it on stdin/stdout).
     #[command(hide = true)]
@@ -99,6 +73,11 @@ enum Command {
         /// Security version.
         #[arg(long, default_value_t = 0)]
         svn: u32,
+        /// Wait for the host on this address (vsock://CID:PORT, unix://PATH,
+        /// tcp://HOST:PORT) instead of speaking on stdin/stdout: the enclave program
+        /// runs apart from the host (a confidential VM).
+        #[arg(long)]
+        listen: Option<sc_boundary::remote::Address>,
     },
     /// Connect to a server, attest its enclave, send data to its statistics job.
     Connect {
@@ -237,44 +216,25 @@ enum SimRootAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // RUST_LOG when set; else info, or as -v / -q say.
-    let default = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
-        (false, 0) => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+    // -v / -q, when given, choose the level; else the configuration's (serve) or info.
+    // RUST_LOG, when set, takes precedence over both.
+    let chosen = match (cli.quiet, cli.verbose) {
+        (true, _) => Some("error"),
+        (false, 0) => None,
+        (false, 1) => Some("debug"),
+        (false, _) => Some("trace"),
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_env_filter(filter)
-        .init();
+    // `serve` installs its logger once its configuration is read (level, format).
+    if !matches!(cli.command, Command::Serve(_)) {
+        if let Err(e) = logging::init(chosen.unwrap_or("info"), logging::LogFormat::Text) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let out = &mut std::io::stdout();
     let result = match cli.command {
         Command::Demo { enclave, data } => net::demo(&serve::EnclaveProgram::from_option(enclave), &data, out),
-        Command::Serve {
-            listen,
-            attester,
-            sim_root,
-            enclave,
-            policy_out,
-            force,
-            limits,
-        } => serve::Attestation::from_args(&attester, sim_root.as_deref()).and_then(|attestation| {
-            serve::serve(
-                &listen,
-                &serve::EnclaveProgram::from_option(enclave),
-                &attestation,
-                serve::PolicyOut {
-                    path: &policy_out,
-                    force,
-                },
-                &limits,
-                out,
-            )
-        }),
+        Command::Serve(args) => serve::run(&args, chosen, out),
         Command::Connect {
             addr,
             policy,
@@ -302,9 +262,10 @@ fn main() -> ExitCode {
             attester,
             signer,
             svn,
+            listen,
         } => sc_enclave::program::AttesterSource::parse(&attester, sim_root)
             .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
-            .and_then(|source| enclave_program::run(source, signer, svn))
+            .and_then(|source| enclave_program::run(source, signer, svn, listen.as_ref()))
             .map_err(|e| e as Box<dyn std::error::Error>),
         Command::Policy {
             action:

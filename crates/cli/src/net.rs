@@ -1,8 +1,9 @@
 //! The client verbs: `demo` (everything on one machine, through `serve`'s server) and
 //! `connect` (a client of a running `serve`).
 
+use crate::serve::enclave::Location;
+use crate::serve::policy::client_policy_text;
 use crate::serve::{Attestation, EnclaveProgram, start_server};
-use crate::serve_policy::client_policy_text;
 use sc_attestation::sim::SimRoot;
 use sc_attestation::{Policy, VerifierRegistry};
 use sc_client::{ClientTimeouts, TcpClient};
@@ -48,8 +49,7 @@ pub fn demo(enclave: &EnclaveProgram, dataset: &str, out: &mut dyn Write) -> Res
     let policy = client_policy_text(&root, &enclave.program)?;
     let server = start_server(
         "127.0.0.1:0",
-        enclave,
-        &Attestation::Simulated(root_path.clone()),
+        &Location::Program(enclave.clone(), Attestation::Simulated(root_path.clone())),
         HostLimits::default(),
         false,
     )?;

@@ -132,16 +132,27 @@ pub fn build_service(
     Ok(service)
 }
 
+/// Worker threads serving boundary calls: one per core, at least two.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
+}
+
 /// Serves boundary calls from `input`, answering on `output`, until the host closes
-/// its end. One worker per core, at least two.
+/// its end.
 pub fn serve(
     service: ChannelService,
     input: impl Read + Send + 'static,
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .max(2);
-    sc_boundary::serve(Arc::new(service), input, output, workers)
+    sc_boundary::serve(Arc::new(service), input, output, workers())
+}
+
+/// Serves one host connection after another on `listener` (the enclave program running
+/// apart from its host: a confidential VM reached over vsock), until accepting fails.
+/// Sessions outlive a host's connection; the idle sweep ends those nobody resumes.
+pub fn serve_connections(service: ChannelService, listener: &sc_boundary::remote::Listener) -> std::io::Result<()> {
+    sc_boundary::remote::serve_connections(Arc::new(service), listener, workers())
 }

@@ -58,4 +58,4 @@ pub use ops::spawn_ops_endpoint;
 pub use relay::{Clock, DrainHook, Host, HostError, PendingReply, Routed, Stage};
 #[cfg(feature = "tokio")]
 pub use server::{ENCLAVE_THREADS, serve, spawn_server};
-pub use supervisor::Supervisor;
+pub use supervisor::{Supervised, Supervisor};

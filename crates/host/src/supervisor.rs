@@ -1,20 +1,41 @@
-//! Keeps an enclave process running: when it exits, pending calls have already failed
-//! (the boundary fails them the moment its pipe closes); the supervisor starts a new process
-//! and installs it in the host. Clients then handshake again.
+//! Keeps an enclave reachable: when its process exits (or the link to a remote enclave
+//! drops), pending calls have already failed (the boundary fails them the moment its
+//! stream ends) and the host reports not ready; the supervisor starts a new process (or
+//! connects again) and installs it in the host, which probes it for readiness. Clients
+//! then handshake again.
 
 use crate::relay::Host;
-use sc_boundary::{BoundaryError, ChildProcess};
+use sc_boundary::remote::RemoteEnclave;
+use sc_boundary::{BoundaryError, ChildProcess, EnclaveTransport};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// An enclave the supervisor can watch: a child process, or the link to a remote one.
+pub trait Supervised: EnclaveTransport + Send + Sync + 'static {
+    /// How it ended, once it has (an exit status; "the link dropped").
+    fn ended(&self) -> Option<String>;
+}
+
+impl Supervised for ChildProcess {
+    fn ended(&self) -> Option<String> {
+        self.exit_status().map(|s| format!("process {s}"))
+    }
+}
+
+impl Supervised for RemoteEnclave {
+    fn ended(&self) -> Option<String> {
+        self.is_down().then(|| format!("link to {} dropped", self.address()))
+    }
+}
+
 /// A running supervisor; dropping it stops supervising (the enclave keeps running).
 #[derive(Debug)]
-pub struct Supervisor {
+pub struct Supervisor<T = ChildProcess> {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-    current: Arc<Mutex<Arc<ChildProcess>>>,
+    current: Arc<Mutex<Arc<T>>>,
 }
 
 /// The longest wait between restarts of an enclave that keeps failing.
@@ -23,16 +44,16 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// restart is immediate again.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
-impl Supervisor {
-    /// Watches `current` every `poll` (choose well under a second); on exit, starts a
-    /// replacement with `spawn` and installs it in `host`. An enclave that keeps failing
-    /// (exits within 10 s of its start, or cannot be started) is restarted after a wait
-    /// that doubles from `poll` up to 30 s, with one log line per restart
-    /// naming how it ended, rather than restarted ten times a second.
+impl<T: Supervised> Supervisor<T> {
+    /// Watches `current` every `poll` (choose well under a second); when it ends, makes a
+    /// replacement with `spawn` (a new process, a new connection) and installs it in
+    /// `host`. An enclave that keeps failing (ends within 10 s of its start, or cannot be
+    /// started or reached) is retried after a wait that doubles from `poll` up to 30 s,
+    /// with one log line per attempt naming how it ended, rather than ten times a second.
     pub fn start(
         host: Arc<Host>,
-        mut current: Arc<ChildProcess>,
-        spawn: impl Fn() -> Result<ChildProcess, BoundaryError> + Send + 'static,
+        mut current: Arc<T>,
+        spawn: impl Fn() -> Result<T, BoundaryError> + Send + 'static,
         poll: Duration,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
@@ -44,14 +65,14 @@ impl Supervisor {
             let mut backoff = poll;
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(poll);
-                let Some(status) = current.exit_status() else { continue };
+                let Some(how) = current.ended() else { continue };
                 host.mark_unready();
                 backoff = if started.elapsed() >= STABLE_AFTER {
                     poll
                 } else {
                     (backoff * 2).min(MAX_BACKOFF)
                 };
-                tracing::warn!(pid = current.pid(), %status, retry_in = ?backoff, "enclave process exited; restarting it");
+                tracing::warn!(ended = %how, retry_in = ?backoff, "enclave gone; starting or reaching it again");
                 loop {
                     if sleep_unless_stopped(&flag, backoff) {
                         return;
@@ -64,12 +85,12 @@ impl Supervisor {
                             *publish.lock().unwrap_or_else(|p| p.into_inner()) = current.clone();
                             host.metrics().enclave_restarted();
                             let ready = host.check_ready();
-                            tracing::info!(pid = current.pid(), ready, "enclave restarted");
+                            tracing::info!(ready, "enclave back");
                             break;
                         }
                         Err(e) => {
                             backoff = (backoff * 2).min(MAX_BACKOFF);
-                            tracing::error!(error = %e, retry_in = ?backoff, "enclave restart failed");
+                            tracing::error!(error = %sc_protocol::ErrorChain(&e), retry_in = ?backoff, "enclave restart or reconnection failed");
                         }
                     }
                 }
@@ -82,13 +103,13 @@ impl Supervisor {
         }
     }
 
-    /// The enclave process being watched (the latest restart's, if any).
-    pub fn current(&self) -> Arc<ChildProcess> {
+    /// The enclave being watched (the latest restart's, if any).
+    pub fn current(&self) -> Arc<T> {
         self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-impl Drop for Supervisor {
+impl<T> Drop for Supervisor<T> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {

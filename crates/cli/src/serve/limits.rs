@@ -1,11 +1,9 @@
-//! The host's limits and deadlines for `serve`: defaults, then a TOML file's `[limits]`
-//! table, then flags. Unknown keys are refused with the line named (a misspelt limit
-//! silently left at its default is how servers fall over).
+//! The host's limits and deadlines for `serve`: defaults, then the configuration file's
+//! `[limits]` table, then flags.
 
 use clap::Args;
 use sc_host::HostLimits;
 use serde::Deserialize;
-use std::path::Path;
 use std::time::Duration;
 
 /// Limits and deadlines, each optional: as flags of `serve`, and as the `[limits]` table of
@@ -13,10 +11,6 @@ use std::time::Duration;
 #[derive(Args, Deserialize, Debug, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LimitArgs {
-    /// TOML file with a `[limits]` table (keys as the flags below, with underscores).
-    #[arg(long)]
-    #[serde(skip)]
-    pub config: Option<std::path::PathBuf>,
     /// Open client connections at most.
     #[arg(long)]
     pub max_connections: Option<usize>,
@@ -55,13 +49,6 @@ pub struct LimitArgs {
     pub idle_timeout: Option<Duration>,
 }
 
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    limits: LimitArgs,
-}
-
 /// Durations in the file are strings such as "10s" or "5m".
 mod humantime_serde_opt {
     use serde::{Deserialize, Deserializer};
@@ -82,17 +69,13 @@ macro_rules! overlay {
 }
 
 impl LimitArgs {
-    /// The limits in force: defaults, then the file, then flags. Whether the connection
-    /// cap was set explicitly is returned too (otherwise it may be lowered to fit the
-    /// descriptor limit).
-    pub fn resolve(&self) -> Result<(HostLimits, bool), Box<dyn std::error::Error>> {
+    /// The limits in force: defaults, then `file`, then these (flags). Whether the
+    /// connection cap was set explicitly is returned too (otherwise it may be lowered to
+    /// fit the descriptor limit).
+    pub fn resolve_over(&self, file: &LimitArgs) -> (HostLimits, bool) {
         let mut limits = HostLimits::default();
-        let file = match &self.config {
-            Some(path) => read_file(path)?,
-            None => LimitArgs::default(),
-        };
         let explicit_cap = file.max_connections.is_some() || self.max_connections.is_some();
-        for src in [&file, self] {
+        for src in [file, self] {
             overlay!(
                 limits,
                 src,
@@ -109,51 +92,67 @@ impl LimitArgs {
                 idle_timeout
             );
         }
-        Ok((limits, explicit_cap))
+        (limits, explicit_cap)
     }
 }
 
-fn read_file(path: &Path) -> Result<LimitArgs, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(file.limits)
+/// The limits in force, as `--check-config` prints them (durations as "10s").
+#[derive(serde::Serialize, Debug)]
+pub struct LimitsView {
+    max_connections: usize,
+    max_connections_per_source: usize,
+    max_pending: usize,
+    max_pending_per_source: usize,
+    max_sessions: usize,
+    max_message: usize,
+    max_client_hello: usize,
+    message_budget: usize,
+    handshake_timeout: String,
+    frame_timeout: String,
+    idle_timeout: String,
+}
+
+impl From<&HostLimits> for LimitsView {
+    fn from(l: &HostLimits) -> Self {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        Self {
+            max_connections: l.max_connections,
+            max_connections_per_source: l.max_connections_per_source,
+            max_pending: l.max_pending,
+            max_pending_per_source: l.max_pending_per_source,
+            max_sessions: l.max_sessions,
+            max_message: l.max_message,
+            max_client_hello: l.max_client_hello,
+            message_budget: l.message_budget,
+            handshake_timeout: d(l.handshake_timeout),
+            frame_timeout: d(l.frame_timeout),
+            idle_timeout: d(l.idle_timeout),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("serve.toml");
-        std::fs::write(&path, text).unwrap();
-        (dir, path)
-    }
-
     #[test]
     fn file_then_flags_over_defaults() {
-        let (_d, path) = write("[limits]\nmax_pending = 7\nhandshake_timeout = \"3s\"\nidle_timeout = \"2m\"\n");
-        let args = LimitArgs {
-            config: Some(path),
+        let file: LimitArgs = toml::from_str(
+            "max_pending = 7\nmax_connections = 10\nhandshake_timeout = \"3s\"\nidle_timeout = \"2m\"\n",
+        )
+        .unwrap();
+        let flags = LimitArgs {
             max_pending: Some(9),
             ..LimitArgs::default()
         };
-        let (limits, explicit) = args.resolve().unwrap();
+        let (limits, explicit) = flags.resolve_over(&file);
         assert_eq!(limits.max_pending, 9, "flags win over the file");
+        assert_eq!(limits.max_connections, 10);
         assert_eq!(limits.handshake_timeout, Duration::from_secs(3));
         assert_eq!(limits.idle_timeout, Duration::from_secs(120));
-        assert_eq!(limits.max_connections, HostLimits::default().max_connections);
-        assert!(!explicit);
-    }
-
-    #[test]
-    fn unknown_keys_are_refused_with_their_line() {
-        let (_d, path) = write("[limits]\nmax_pending = 7\nmax_pendng_per_source = 3\n");
-        let args = LimitArgs {
-            config: Some(path),
-            ..LimitArgs::default()
-        };
-        let e = args.resolve().unwrap_err().to_string();
-        assert!(e.contains("max_pendng_per_source") && e.contains("line 3"), "{e}");
+        assert_eq!(limits.max_sessions, HostLimits::default().max_sessions);
+        assert!(explicit);
+        let view = toml::to_string(&LimitsView::from(&limits)).unwrap();
+        assert!(view.contains("handshake_timeout = \"3s\""), "{view}");
     }
 }

@@ -1,58 +1,69 @@
 //! The client policy `serve` writes: from what the running enclave attests (the boundary's
 //! evidence probe, docs/PROTOCOL.md §8.3), verified under that very policy before it is
-//! written. With the simulated TEE the policy pins the enclave executable's hash under the
-//! root key; with a hardware attester it is `policy init`'s skeleton for the platform.
+//! written. With the simulated TEE the policy pins the measurement the enclave attests
+//! (its executable's hash) under the root key; with hardware evidence it is `policy
+//! init`'s skeleton for the platform.
 
 use crate::policy_init::{Origin, policy_for_evidence};
 use sc_attestation::sim::SimRoot;
 use sc_attestation::{Policy, VerifierRegistry, measure_file};
 use sc_host::Host;
-use sc_protocol::{Evidence, Verifier};
+use sc_protocol::{Evidence, PlatformId, Verifier};
 use std::path::Path;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// The client policy accepting `enclave_exe` attested by `root` (simulated platform).
 pub fn client_policy_text(root: &SimRoot, enclave_exe: &Path) -> Result<String> {
-    Ok(format!(
+    let measurement = measure_file(enclave_exe)
+        .map_err(|e| format!("cannot measure the enclave program {}: {e}", enclave_exe.display()))?;
+    Ok(sim_policy_text(root, &measurement))
+}
+
+/// The client policy accepting the enclave `measurement` attested by `root` (simulated).
+fn sim_policy_text(root: &SimRoot, measurement: &[u8]) -> String {
+    format!(
         "# Client policy: accept only the enclave program measured below, attested by the\n\
          # SIMULATED TEE root below (development; no hardware root of trust).\n\
          allow_simulated = true\n\n[simulated]\nroot_public_key = \"{}\"\nmeasurements = [\"{}\"]\n\
          max_evidence_age_secs = 600\n",
         hex::encode(root.public_key()),
-        hex::encode(
-            measure_file(enclave_exe)
-                .map_err(|e| format!("cannot measure the enclave program {}: {e}", enclave_exe.display()))?
-        )
-    ))
+        hex::encode(measurement)
+    )
 }
 
 /// Probes the enclave behind `host` and writes the client policy to `path`; returns what
 /// was done, for `serve`'s "listening" line. An enclave that cannot attest is an error
 /// (it could not serve a handshake either); hardware evidence that does not verify here
 /// (no collateral at hand, say) leaves its evidence beside `path` and says how to go on.
-pub fn write(host: &Host, sim_root: Option<&SimRoot>, program: &Path, path: &Path) -> Result<String> {
+/// Simulated evidence needs the root key (`root`) to be verified.
+pub fn write(host: &Host, root: Option<&SimRoot>, path: &Path) -> Result<String> {
     let (probe, report_data) = host
         .probe_evidence()
         .map_err(|e| format!("the enclave cannot attest: {}", sc_protocol::ErrorChain(&e)))?;
-    let mut evidence = Evidence::new(probe.platform, &probe.evidence);
-    evidence.collateral = probe.collateral.as_deref();
-    let text = match sim_root {
-        Some(root) => {
-            let text = client_policy_text(root, program)?;
-            let registry = VerifierRegistry::from_policy(&Policy::from_toml(&text, None)?)?;
-            registry
-                .verify(&evidence, &report_data, sc_protocol::UnixTime::now())
-                .map_err(|e| {
-                    format!(
-                        "the enclave's evidence does not match the policy for {} under this root key, so none was written: {}",
-                        program.display(),
-                        sc_protocol::ErrorChain(&e)
-                    )
-                })?;
-            text
-        }
-        None => match policy_for_evidence(
+    let text = if probe.platform == PlatformId::SIMULATED {
+        let root = root.ok_or(
+            "the enclave attests with the SIMULATED TEE: give its root key (--sim-root) to write the client policy",
+        )?;
+        let stated = sc_attestation::platforms::inspect::describe(PlatformId::SIMULATED, &probe.evidence)?;
+        let text = sim_policy_text(root, &stated.measurement);
+        let registry = VerifierRegistry::from_policy(&Policy::from_toml(&text, None)?)?;
+        registry
+            .verify(
+                &Evidence::new(probe.platform, &probe.evidence),
+                &report_data,
+                sc_protocol::UnixTime::now(),
+            )
+            .map_err(|e| {
+                format!(
+                    "the enclave's simulated evidence does not verify under this root key, so no policy was written: {}",
+                    sc_protocol::ErrorChain(&e)
+                )
+            })?;
+        tracing::warn!("attestation is SIMULATED: a development stand-in with no hardware root of trust");
+        text
+    } else {
+        match policy_for_evidence(
             probe.platform,
             &probe.evidence,
             &[],
@@ -74,15 +85,16 @@ pub fn write(host: &Host, sim_root: Option<&SimRoot>, program: &Path, path: &Pat
                     path.display()
                 ));
             }
-        },
+        }
     };
     std::fs::write(path, text).map_err(|e| format!("cannot write the client policy to {}: {e}", path.display()))?;
-    Ok(match sim_root {
-        Some(_) => format!("client policy written to {}", path.display()),
-        None => format!(
+    Ok(if probe.platform == PlatformId::SIMULATED {
+        format!("client policy written to {}", path.display())
+    } else {
+        format!(
             "client policy for this {} enclave written to {} (review it before use: docs/HARDWARE.md)",
             probe.platform,
             path.display()
-        ),
+        )
     })
 }
