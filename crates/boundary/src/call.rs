@@ -10,7 +10,7 @@
 //! | [`Request::App`] | [`Response::App`], the reply record |
 //! | [`Request::CloseSession`] | [`Response::Done`] |
 //! | [`Request::Evidence`] | [`Response::Evidence`]: fresh evidence over the probe report data |
-//! | [`Request::EndSession`] | [`ChannelOutcome::Closed`] (with the enclave's own Close on an acknowledged session), the session gone |
+//! | [`Request::EndSession`] | [`ChannelOutcome::Closed`] with the enclave's own Close for the client; the session gone |
 //!
 //! Any call may instead be answered with [`Response::Error`], whose [`ErrorCode`] says
 //! what kind of refusal it is. The host learns a handshake's session id and outcome from
@@ -47,7 +47,7 @@ pub enum Request {
         session_id: u64,
     },
     /// End a session from the enclave's side (the host is shutting down): the enclave
-    /// seals its own Close for the client on an acknowledged session, and drops it.
+    /// seals its own Close for the client and drops the session.
     EndSession {
         /// The session.
         session_id: u64,

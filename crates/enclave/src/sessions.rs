@@ -505,15 +505,11 @@ impl SessionManager {
     }
 
     /// Ends session `id` from the enclave's side (the host is shutting down): its own Close
-    /// record for the client on an acknowledged session, and the session dropped.
+    /// record for the client, and the session dropped. Every session gets one, acknowledged
+    /// or not: the client's record layer reads a Close at any point, and it tells the
+    /// client, authenticated, that no reply is coming for what it sent after the last one.
     pub fn end_session(&self, id: u64, now: UnixTime) -> Result<Option<Vec<u8>>, EnclaveError> {
-        let reply = self.with_session(id, now, |s| {
-            if s.acknowledged() {
-                s.seal_close(now).map(Some)
-            } else {
-                Ok(None)
-            }
-        });
+        let reply = self.with_session(id, now, |s| s.seal_close(now).map(Some));
         self.remove(id);
         reply
     }

@@ -304,7 +304,8 @@ impl ServeConfig {
         if let Some(m) = &self.metrics_listen {
             m.to_socket_addrs()
                 .map_err(|e| format!("metrics listen = {m:?}: {e}"))?;
-            if *m == self.listen {
+            let fixed = |a: &str| a.parse::<std::net::SocketAddr>().ok().filter(|a| a.port() != 0);
+            if fixed(m).is_some() && fixed(m) == fixed(&self.listen) {
                 return Err(format!("the metrics endpoint and the client listener are both on {m}").into());
             }
         }

@@ -139,12 +139,15 @@ pub fn run(args: &ServeArgs, level_override: Option<&str>, out: &mut dyn Write) 
     }
     let written = policy::write(&server.host, root.as_ref(), &config.policy_out)?;
     server.host.check_ready();
+    let mut line = format!("listening on {}; {written}", server.addr);
     if let Some(listener) = ops {
         let addr = listener.local_addr()?;
         sc_host::spawn_ops_endpoint(server.host.clone(), listener)?;
-        tracing::info!(%addr, "operations endpoint: /metrics, /healthz, /readyz");
+        line.push_str(&format!(
+            "; operations endpoint on {addr} (/metrics, /healthz, /readyz)"
+        ));
     }
-    writeln!(out, "listening on {}; {written}", server.addr)?;
+    writeln!(out, "{line}")?;
     out.flush()?;
     signals.run(server, args, level_override, &logs, config.drain_timeout);
     Ok(())

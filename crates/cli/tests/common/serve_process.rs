@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 pub struct ServeProcess {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The operations endpoint, when `--metrics-listen` was given.
+    pub ops: Option<SocketAddr>,
     pub policy: String,
     pub log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl ServeProcess {
@@ -31,6 +33,16 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], under `ulimit -n fd_limit` (soft and hard) if given.
     pub fn start_with_fd_limit(fd_limit: Option<u32>, args: &[&str]) -> Self {
+        Self::start_full(fd_limit, None, args)
+    }
+
+    /// Like [`ServeProcess::start`], with `config` as its `--config` file (`serve.toml` in
+    /// [`ServeProcess::dir`]).
+    pub fn start_with_config(config: &str, args: &[&str]) -> Self {
+        Self::start_full(None, Some(config), args)
+    }
+
+    fn start_full(fd_limit: Option<u32>, config: Option<&str>, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root.key");
         SimRoot::from_secret([0x42; 32]).write(&root).unwrap();
@@ -46,6 +58,11 @@ impl ServeProcess {
             "--policy-out".into(),
             policy_path.display().to_string(),
         ];
+        if let Some(text) = config {
+            let path = dir.path().join("serve.toml");
+            std::fs::write(&path, text).unwrap();
+            argv.extend(["--config".to_string(), path.display().to_string()]);
+        }
         argv.extend(args.iter().map(|s| s.to_string()));
         let mut cmd = match fd_limit {
             Some(n) => {
@@ -88,14 +105,47 @@ impl ServeProcess {
             .unwrap_or_else(|| panic!("unexpected first line {first:?}; log: {}", log.lock().unwrap()))
             .parse()
             .unwrap();
+        let ops = first
+            .split("operations endpoint on ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .map(|a| a.parse().unwrap());
         let policy = std::fs::read_to_string(&policy_path).unwrap();
         Self {
             child,
             addr,
+            ops,
             policy,
             log,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Sends `signal` (TERM, INT, HUP...) to the process.
+    pub fn signal(&self, signal: &str) {
+        let ok = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -s {signal}");
+    }
+
+    /// The exit status, if the process ends within `limit`.
+    pub fn exit_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// `GET path` on the operations endpoint: the status code and the body.
+    pub fn ops_get(&self, path: &str) -> (u16, String) {
+        http_get(self.ops.expect("started with --metrics-listen"), path)
     }
 
     pub fn config(&self) -> Arc<ClientConfig> {
@@ -147,6 +197,31 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET path` over HTTP/1.1 (one request, then close): the status code and the body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The value of the sample `series` (name with labels, as printed) in `metrics`, 0 if absent.
+pub fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// A TCP connection to `to` from loopback address `from` (127.0.0.x: distinct sources).
