@@ -14,6 +14,7 @@
 
 mod attestation_cmds;
 mod enclave_program;
+mod load;
 mod logging;
 mod net;
 mod policy_init;
@@ -103,6 +104,28 @@ enum Command {
         /// Deadline for the reply to the request (e.g. 30s).
         #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
         request_timeout: std::time::Duration,
+    },
+    /// Load a server (a node or a load balancer) with N attesting clients for a while and
+    /// report rates, latency percentiles, a latency histogram and errors by kind.
+    Load {
+        /// Server address.
+        #[arg(long)]
+        target: String,
+        /// Client policy file.
+        #[arg(long, default_value = "client-policy.toml")]
+        policy: PathBuf,
+        /// Concurrent clients (a thread each).
+        #[arg(long, default_value_t = 10)]
+        clients: usize,
+        /// How long to run (e.g. 30s).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+        /// Bytes per request.
+        #[arg(long, default_value_t = 64)]
+        request_size: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Write client policies.
     Policy {
@@ -267,6 +290,24 @@ fn main() -> ExitCode {
             .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
             .and_then(|source| enclave_program::run(source, signer, svn, listen.as_ref()))
             .map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Load {
+            target,
+            policy,
+            clients,
+            duration,
+            request_size,
+            json,
+        } => load::load(
+            load::LoadArgs {
+                target: &target,
+                policy: &policy,
+                clients,
+                duration,
+                request_size,
+                json,
+            },
+            out,
+        ),
         Command::Policy {
             action:
                 PolicyAction::Init {

@@ -7,7 +7,10 @@
 //! on the same thread, or from a separate receive thread) or the timeout passes.
 //!
 //! With the `tokio` feature, `AsyncClient` runs the channel over any
-//! `AsyncRead + AsyncWrite` stream.
+//! `AsyncRead + AsyncWrite` stream. [`TcpClient`] is the ready-made TCP client;
+//! [`RetryingClient`] adds a retry policy (new handshakes through restarts, drains and
+//! load-balancer failovers, never resending a request whose fate is unknown unless it is
+//! marked idempotent).
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -43,11 +46,13 @@
 mod async_client;
 mod blocking;
 mod error;
+mod retry;
 mod tcp;
 
 #[cfg(feature = "tokio")]
 pub use async_client::AsyncClient;
 pub use blocking::{Client, SendHook};
 pub use error::{ClientError, ProtocolError};
+pub use retry::{RetryPolicy, RetryingClient};
 pub use tcp::ClientTimeouts;
 pub use tcp::TcpClient;
