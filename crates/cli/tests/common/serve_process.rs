@@ -48,16 +48,17 @@ impl ServeProcess {
         SimRoot::from_secret([0x42; 32]).write(&root).unwrap();
         let policy_path = dir.path().join("policy.toml");
         let exe = env!("CARGO_BIN_EXE_secure-channel");
-        let mut argv: Vec<String> = vec![
-            exe.into(),
-            "serve".into(),
-            "--listen".into(),
-            "127.0.0.1:0".into(),
+        let mut argv: Vec<String> = vec![exe.into(), "serve".into()];
+        // A free port unless the caller chose one.
+        if !args.contains(&"--listen") {
+            argv.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        }
+        argv.extend([
             "--sim-root".into(),
             root.display().to_string(),
             "--policy-out".into(),
             policy_path.display().to_string(),
-        ];
+        ]);
         if let Some(text) = config {
             let path = dir.path().join("serve.toml");
             std::fs::write(&path, text).unwrap();
@@ -199,10 +200,13 @@ impl Drop for ServeProcess {
     }
 }
 
-/// `GET path` over HTTP/1.1 (one request, then close): the status code and the body.
+/// `GET path` over HTTP/1.1 (one request, then close): the status code and the body;
+/// status 0 if nothing listens there.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     use std::io::Write;
-    let mut s = TcpStream::connect(addr).unwrap();
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
     let mut text = String::new();
