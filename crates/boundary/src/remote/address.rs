@@ -10,7 +10,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
     /// AF_VSOCK: context id and port (the guest's CID from its host; 1 is the local
-    /// loopback where the kernel offers it).
+    /// loopback where the kernel offers it; `any`, `u32::MAX`, to listen in a guest).
     Vsock {
         /// Context id.
         cid: u32,
@@ -43,8 +43,14 @@ impl FromStr for Address {
         match scheme {
             "vsock" => {
                 let (cid, port) = rest.split_once(':').ok_or_else(|| err("no port"))?;
+                // `any`: VMADDR_CID_ANY, for an enclave program listening in a guest.
+                let cid = if cid == "any" {
+                    u32::MAX
+                } else {
+                    cid.parse().map_err(|_| err("the CID is not a number or any"))?
+                };
                 Ok(Address::Vsock {
-                    cid: cid.parse().map_err(|_| err("the CID is not a number"))?,
+                    cid,
                     port: port.parse().map_err(|_| err("the port is not a number"))?,
                 })
             }
@@ -66,6 +72,7 @@ impl FromStr for Address {
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Address::Vsock { cid: u32::MAX, port } => write!(f, "vsock://any:{port}"),
             Address::Vsock { cid, port } => write!(f, "vsock://{cid}:{port}"),
             Address::Unix(p) => write!(f, "unix://{}", p.display()),
             Address::Tcp(a) => write!(f, "tcp://{a}"),
