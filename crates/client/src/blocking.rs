@@ -269,6 +269,8 @@ impl Client {
                 Ok(Some(p.len()))
             }
             Incoming::Close => Ok(None),
+            // Stream sessions only (the client asked for them): the enclave's half-close.
+            Incoming::EndOfStream => Err(RecordError::StreamEnded),
         })?;
         len.ok_or(ClientError::SessionClosed)
     }

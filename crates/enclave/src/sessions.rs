@@ -357,7 +357,9 @@ impl SessionManager {
                 self.remove(id);
                 Ok(ChannelOutcome::Closed { reply })
             }
-            MessageType::ApplicationData => Err(EnclaveError::Unexpected("application data outside an app call")),
+            MessageType::ApplicationData | MessageType::EndOfStream => {
+                Err(EnclaveError::Unexpected("application data outside an app call"))
+            }
             MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck => {
                 Err(EnclaveError::Unexpected("server-side message"))
             }
@@ -480,11 +482,13 @@ impl SessionManager {
     }
 
     /// Decrypts a record in the buffer that holds it (no copy); the result derefs to the
-    /// plaintext.
+    /// plaintext. The client's EndOfStream (stream sessions) is
+    /// `Err(EnclaveError::Record(RecordError::StreamEnded))` here.
     pub fn decrypt_in_place(&self, id: u64, mut record: Vec<u8>, now: UnixTime) -> Result<Plaintext, EnclaveError> {
         let data = self.with_session(id, now, |s| match s.open_in_place(now, &mut record)? {
             Incoming::Data(p) => Ok(Some(p.len())),
             Incoming::Close => Ok(None),
+            Incoming::EndOfStream => Err(sc_protocol::RecordError::StreamEnded),
         })?;
         match data {
             Some(len) => {

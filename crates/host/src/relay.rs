@@ -381,7 +381,9 @@ impl Host {
         match (msg_type, phase) {
             (MessageType::ClientHello, Phase::New | Phase::Reserved)
             | (MessageType::ClientFinished, Phase::Pending(_)) => Ok(self.limits().max_client_hello),
-            (MessageType::ApplicationData | MessageType::Close, Phase::Open(_)) => Ok(self.limits().max_message),
+            (MessageType::ApplicationData | MessageType::EndOfStream | MessageType::Close, Phase::Open(_)) => {
+                Ok(self.limits().max_message)
+            }
             (MessageType::ClientHello, _) => Err(HostError::OutOfPlace("second ClientHello on a connection")),
             (MessageType::ServerHello | MessageType::Alert | MessageType::SessionAck, _) => {
                 Err(HostError::OutOfPlace("server message from a client"))
@@ -564,7 +566,10 @@ impl Host {
             (MessageType::ClientHello, Phase::Reserved) => Ok(Route::Hello { reserved: true }),
             (MessageType::ClientHello, _) => Ok(Route::Hello { reserved: false }),
             (MessageType::ClientFinished, Phase::Pending(id)) if own(id) => Ok(Route::Finished(id)),
-            (MessageType::ApplicationData, Phase::Open(id)) if own(id) => Ok(Route::Data(id)),
+            // A stream's end goes the way of its data, in order after it.
+            (MessageType::ApplicationData | MessageType::EndOfStream, Phase::Open(id)) if own(id) => {
+                Ok(Route::Data(id))
+            }
             (MessageType::Close, Phase::Open(id)) if own(id) => Ok(Route::Close(id)),
             _ => Err(HostError::OutOfPlace(
                 "message does not match the connection's session or state",

@@ -100,6 +100,7 @@ pub struct ClientConfig {
     pub(crate) ephemeral_keys: EphemeralKeys,
     pub(crate) accept_collateral: bool,
     pub(crate) acknowledgements: bool,
+    pub(crate) streams: bool,
 }
 
 impl ClientConfig {
@@ -116,6 +117,7 @@ impl ClientConfig {
             ephemeral_keys: EphemeralKeys::Injected,
             accept_collateral: false,
             acknowledgements: false,
+            streams: false,
         }
     }
 
@@ -136,6 +138,7 @@ pub struct ClientConfigBuilder {
     ephemeral_keys: EphemeralKeys,
     accept_collateral: bool,
     acknowledgements: bool,
+    streams: bool,
 }
 
 impl ClientConfigBuilder {
@@ -197,6 +200,14 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Asks for a stream session (extension `streams`): both directions may end with an
+    /// EndOfStream record (a half-close) and the enclave may send data on its own. For
+    /// tunnels; off by default.
+    pub fn streams(mut self, ask: bool) -> Self {
+        self.streams = ask;
+        self
+    }
+
     /// Validates and builds. Fails closed without a verifier.
     pub fn build(self) -> Result<ClientConfig, ConfigError> {
         let verifier = self.verifier.ok_or(ConfigError::NoVerifier)?;
@@ -217,6 +228,7 @@ impl ClientConfigBuilder {
             ephemeral_keys: self.ephemeral_keys,
             accept_collateral: self.accept_collateral,
             acknowledgements: self.acknowledgements,
+            streams: self.streams,
         })
     }
 }
@@ -231,6 +243,7 @@ pub struct EnclaveConfig {
     pub(crate) handshake_timeout: Duration,
     pub(crate) limits: SessionLimits,
     pub(crate) ephemeral_keys: EphemeralKeys,
+    pub(crate) streams: bool,
 }
 
 impl EnclaveConfig {
@@ -246,6 +259,7 @@ impl EnclaveConfig {
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             limits: SessionLimits::default(),
             ephemeral_keys: EphemeralKeys::Injected,
+            streams: false,
         }
     }
 
@@ -276,6 +290,7 @@ pub struct EnclaveConfigBuilder {
     handshake_timeout: Duration,
     limits: SessionLimits,
     ephemeral_keys: EphemeralKeys,
+    streams: bool,
 }
 
 impl EnclaveConfigBuilder {
@@ -322,6 +337,15 @@ impl EnclaveConfigBuilder {
         self
     }
 
+    /// Grants stream sessions to clients that ask (extension `streams`): EndOfStream
+    /// records both ways and data the enclave sends on its own. For tunnels; off by
+    /// default, so that a client asking for streams from a request/reply service learns
+    /// at the handshake that it will get none.
+    pub fn streams(mut self, offer: bool) -> Self {
+        self.streams = offer;
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<EnclaveConfig, ConfigError> {
         if self.suites.is_empty() {
@@ -360,6 +384,7 @@ impl EnclaveConfigBuilder {
             handshake_timeout: self.handshake_timeout,
             limits: self.limits,
             ephemeral_keys: self.ephemeral_keys,
+            streams: self.streams,
         })
     }
 }

@@ -154,6 +154,10 @@ pub enum RecordError {
     /// The session was closed in this direction.
     #[error("session closed")]
     Closed,
+    /// This direction's stream was ended (EndOfStream sent or received): no more data
+    /// goes this way, while the session stays open for the other direction and Close.
+    #[error("the stream in this direction has ended")]
+    StreamEnded,
     /// Sequence numbers or key epochs are used up; the session must end.
     #[error("key update or sequence space exhausted")]
     KeyUpdateExhausted,

@@ -12,18 +12,36 @@ use std::fmt::Write;
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.txt");
 
-fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, acknowledged: bool) {
+/// Which extension a case negotiates besides the defaults.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    None,
+    Acknowledgements,
+    Streams,
+}
+
+fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
     let mut pair = Pair::new(suite, mode);
-    if acknowledged {
+    let (acknowledged, streams) = (extra == Extra::Acknowledgements, extra == Extra::Streams);
+    if extra != Extra::None {
         pair.client = std::sync::Arc::new(
             sc_protocol::ClientConfig::builder()
                 .verifier(verifier())
                 .suites(&[suite])
                 .binding_modes(&[mode])
-                .acknowledgements(true)
+                .acknowledgements(acknowledged)
+                .streams(streams)
                 .build()
                 .unwrap(),
         );
+    }
+    if streams {
+        pair.enclave = sc_protocol::EnclaveConfig::builder()
+            .attester(attester())
+            .binding_modes(&[mode])
+            .streams(true)
+            .build()
+            .unwrap();
     }
     let (mut c, mut e, t) = pair.handshake();
     // Reproduce the draws the handshakes made, in the documented order.
@@ -39,6 +57,7 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, acknowledged: b
     writeln!(out, "suite = {:#06x} ({suite:?})", suite.code()).unwrap();
     writeln!(out, "binding_mode = {} ({mode:?})", mode.code()).unwrap();
     writeln!(out, "acknowledgements = {}", u8::from(acknowledged)).unwrap();
+    writeln!(out, "streams = {}", u8::from(streams)).unwrap();
     writeln!(out, "now_ms = {}", NOW.as_millis()).unwrap();
     writeln!(out, "session_id = {:#018x}", pair.session_id).unwrap();
     writeln!(out, "client_nonce = {}", draw(&mut crng)).unwrap();
@@ -62,8 +81,13 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, acknowledged: b
         ("client_record_0", c.seal(NOW, b"hello enclave").unwrap()),
         ("client_record_1", c.seal(NOW, b"").unwrap()),
         ("enclave_record_0", e.seal(NOW, b"hello client").unwrap()),
-        ("client_close", c.seal_close(NOW).unwrap()),
     ];
+    if streams {
+        // Half-closes both ways; the client's Close follows its EndOfStream.
+        records.push(("client_end_of_stream", c.seal_end_of_stream(NOW).unwrap()));
+        records.push(("enclave_end_of_stream", e.seal_end_of_stream(NOW).unwrap()));
+    }
+    records.push(("client_close", c.seal_close(NOW).unwrap()));
     if let Some(ack) = &ack {
         records.insert(2, ("enclave_session_ack", ack.clone()));
         // The enclave's answer to the client's Close.
@@ -79,6 +103,19 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, acknowledged: b
     }
     let enclave_record = &records.iter().find(|(n, _)| *n == "enclave_record_0").unwrap().1;
     assert_eq!(c.open(NOW, enclave_record).unwrap().unwrap(), b"hello client");
+    if streams {
+        let find = |name: &str| records.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+        let mut client_eos = find("client_end_of_stream");
+        assert_eq!(
+            e.open_in_place(NOW, &mut client_eos).unwrap(),
+            sc_protocol::Incoming::EndOfStream
+        );
+        let mut enclave_eos = find("enclave_end_of_stream");
+        assert_eq!(
+            c.open_in_place(NOW, &mut enclave_eos).unwrap(),
+            sc_protocol::Incoming::EndOfStream
+        );
+    }
     writeln!(out).unwrap();
 }
 
@@ -88,38 +125,45 @@ fn handshake_and_records_match_the_checked_in_vectors() {
         "# sc-protocol wire version 1 / protocol version 1 known-answer vectors.\n\
          # Records: client_record_0 = \"hello enclave\", client_record_1 = \"\",\n\
          # enclave_record_0 = \"hello client\", client_close = Close record; with acknowledgements,\n\
-         # enclave_session_ack = SessionAck record, enclave_close = the enclave's Close record.\n\
+         # enclave_session_ack = SessionAck record, enclave_close = the enclave's Close record;\n\
+         # with streams, client_end_of_stream and enclave_end_of_stream are EndOfStream records.\n\
          # See docs/PROTOCOL.md.\n\n",
     );
     case(
         &mut out,
         CipherSuite::X25519Aes256GcmSha256,
         BindingMode::PerSession,
-        false,
+        Extra::None,
     );
     case(
         &mut out,
         CipherSuite::X25519Aes256GcmSha256,
         BindingMode::IdentityKey,
-        false,
+        Extra::None,
     );
     case(
         &mut out,
         CipherSuite::X25519ChaCha20Poly1305Sha256,
         BindingMode::PerSession,
-        false,
+        Extra::None,
     );
     case(
         &mut out,
         CipherSuite::X25519Aes256GcmSha384,
         BindingMode::IdentityKey,
-        false,
+        Extra::None,
     );
     case(
         &mut out,
         CipherSuite::X25519Aes256GcmSha256,
         BindingMode::PerSession,
-        true,
+        Extra::Acknowledgements,
+    );
+    case(
+        &mut out,
+        CipherSuite::X25519ChaCha20Poly1305Sha256,
+        BindingMode::PerSession,
+        Extra::Streams,
     );
     if std::env::var_os("SC_UPDATE_VECTORS").is_some() {
         std::fs::write(VECTORS, &out).unwrap();

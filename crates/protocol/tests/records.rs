@@ -204,7 +204,7 @@ fn size_limits_and_in_place_api() {
     assert_eq!(buf.len(), Session::record_len(8));
     match e.open_in_place(NOW, &mut buf).unwrap() {
         Incoming::Data(p) => assert_eq!(p, b"in place"),
-        Incoming::Close => panic!("expected data"),
+        other => panic!("expected data, got {other:?}"),
     }
 }
 
@@ -261,4 +261,74 @@ fn seal_into_a_caller_buffer_matches_seal_and_checks_room() {
         "nothing written past the record"
     );
     assert_eq!(e.open(NOW, &out[..need]).unwrap().unwrap(), b"hello");
+}
+
+/// A pair whose client asks for streams (`ask`) and whose enclave offers them (`offer`).
+fn stream_pair(ask: bool, offer: bool) -> (Session, Session) {
+    let mut p = Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession);
+    p.client = std::sync::Arc::new(client_builder().streams(ask).build().unwrap());
+    p.enclave = sc_protocol::EnclaveConfig::builder()
+        .attester(attester())
+        .streams(offer)
+        .build()
+        .unwrap();
+    let (c, e, _) = p.handshake();
+    (c, e)
+}
+
+#[test]
+fn streams_are_negotiated_only_when_asked_for_and_offered() {
+    for (ask, offer) in [(false, false), (true, false), (false, true), (true, true)] {
+        let (mut c, mut e) = stream_pair(ask, offer);
+        let both = ask && offer;
+        assert_eq!((c.streams(), e.streams()), (both, both), "ask {ask}, offer {offer}");
+        if !both {
+            // Without the extension there is no half-close on either side.
+            assert_eq!(
+                c.seal_end_of_stream(NOW),
+                Err(RecordError::UnexpectedRecord(
+                    sc_protocol::msgs::MessageType::EndOfStream
+                ))
+            );
+            assert!(e.seal_end_of_stream(NOW).is_err());
+        }
+    }
+}
+
+#[test]
+fn end_of_stream_half_closes_one_direction_only() {
+    let (mut c, mut e) = stream_pair(true, true);
+    let data = c.seal(NOW, b"last words").unwrap();
+    let mut eos = c.seal_end_of_stream(NOW).unwrap();
+    // The client can send no more data, but can still Close.
+    assert_eq!(c.seal(NOW, b"more"), Err(RecordError::StreamEnded));
+    assert_eq!(e.open(NOW, &data).unwrap().unwrap(), b"last words");
+    assert_eq!(e.open_in_place(NOW, &mut eos).unwrap(), Incoming::EndOfStream);
+    // The enclave still sends, and the client still reads.
+    let reply = e.seal(NOW, b"still here").unwrap();
+    assert_eq!(c.open(NOW, &reply).unwrap().unwrap(), b"still here");
+    // Then the enclave ends its side too; the convenience `open` reports it as an error.
+    let enclave_eos = e.seal_end_of_stream(NOW).unwrap();
+    assert_eq!(c.open(NOW, &enclave_eos), Err(RecordError::StreamEnded));
+    assert_eq!(e.seal(NOW, b"x"), Err(RecordError::StreamEnded));
+    // Close still works both ways after the half-closes.
+    let close = c.seal_close(NOW).unwrap();
+    assert_eq!(e.open(NOW, &close).unwrap(), None);
+}
+
+#[test]
+fn data_after_the_peers_end_of_stream_is_refused() {
+    let (mut c, mut e) = stream_pair(true, true);
+    let early = c.seal(NOW, b"sent first").unwrap();
+    let mut eos = c.seal_end_of_stream(NOW).unwrap();
+    // Delivered out of order (the host reorders): the stream has ended, so the late data
+    // record is refused rather than delivered after the end; a second EndOfStream neither.
+    assert_eq!(e.open_in_place(NOW, &mut eos.clone()).unwrap(), Incoming::EndOfStream);
+    assert!(matches!(
+        e.open(NOW, &early),
+        Err(RecordError::UnexpectedRecord(
+            sc_protocol::msgs::MessageType::ApplicationData
+        ))
+    ));
+    assert!(e.open_in_place(NOW, &mut eos).is_err());
 }

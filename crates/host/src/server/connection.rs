@@ -337,7 +337,10 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             }
         };
         last_active = Instant::now();
-        if incoming.msg_type == MessageType::ApplicationData {
+        if matches!(
+            incoming.msg_type,
+            MessageType::ApplicationData | MessageType::EndOfStream
+        ) {
             let slot = tokio::select! {
                 biased;
                 _ = stop.notified() => break End::Dropped,

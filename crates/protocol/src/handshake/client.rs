@@ -83,6 +83,7 @@ impl ClientHandshake {
             extensions: [
                 (config.accept_collateral, ExtensionType::EVIDENCE_COLLATERAL),
                 (config.acknowledgements, ExtensionType::ACKNOWLEDGEMENTS),
+                (config.streams, ExtensionType::STREAMS),
             ]
             .into_iter()
             .filter(|(asked, _)| *asked)
@@ -145,8 +146,10 @@ impl ClientHandshake {
         // Only collateral may come back, and only when asked for.
         let mut collateral = None;
         let mut acknowledged = false;
+        let mut streams = false;
         for e in &sh.extensions {
             match e.typ {
+                ExtensionType::STREAMS if self.config.streams && e.data.is_empty() => streams = true,
                 ExtensionType::EVIDENCE_COLLATERAL if self.config.accept_collateral => collateral = Some(e.data),
                 ExtensionType::ACKNOWLEDGEMENTS if self.config.acknowledgements && e.data.is_empty() => {
                     acknowledged = true;
@@ -216,6 +219,9 @@ impl ClientHandshake {
             traffic,
             Some(claims),
         );
+        if streams {
+            session.set_streams();
+        }
         if acknowledged {
             // The enclave's first record will be its SessionAck ([`Session::open_ack`]).
             session.set_acknowledged();

@@ -35,6 +35,8 @@ pub struct AwaitingClientFinished {
     expected_finished: Secret,
     traffic: TrafficSecrets,
     acknowledged: bool,
+    /// The client asked for a stream session and this enclave offers them.
+    streams: bool,
 }
 
 impl core::fmt::Debug for AwaitingClientFinished {
@@ -168,6 +170,13 @@ impl EnclaveHandshake {
                 data,
             });
         }
+        let streams = config.streams && ch.extensions.iter().any(|e| e.typ == ExtensionType::STREAMS);
+        if streams {
+            sh.extensions.push(Extension {
+                typ: ExtensionType::STREAMS,
+                data: &[],
+            });
+        }
         let acknowledged = ch.extensions.iter().any(|e| e.typ == ExtensionType::ACKNOWLEDGEMENTS);
         if acknowledged {
             sh.extensions.push(Extension {
@@ -203,6 +212,7 @@ impl EnclaveHandshake {
                 expected_finished: secrets.client_finished(th_end.as_ref()),
                 traffic,
                 acknowledged,
+                streams,
             },
             frame(MessageType::ServerHello, &body)?,
         ))
@@ -242,6 +252,9 @@ impl AwaitingClientFinished {
             self.traffic,
             None,
         );
+        if self.streams {
+            session.set_streams();
+        }
         if self.acknowledged {
             // Answer the ClientFinished with [`Session::seal_ack`].
             session.set_acknowledged();

@@ -27,6 +27,11 @@ impl ExtensionType {
     /// the enclave then answers the ClientFinished with a SessionAck record and a Close
     /// with its own Close record, for clients that read one reply per message they send.
     pub const ACKNOWLEDGEMENTS: Self = Self(0x0005);
+    /// ClientHello, empty: "I read records the enclave sends on its own, and end-of-stream
+    /// records". ServerHello, empty, only if requested and the enclave offers streams:
+    /// granted. Either side may then send EndOfStream (a half-close), and the enclave may
+    /// send data records that answer nothing (a tunnel's backend writing).
+    pub const STREAMS: Self = Self(0x0006);
 }
 
 /// One extension, borrowing its data.

@@ -30,6 +30,10 @@ pub enum MessageType {
     /// A protected record acknowledging the client's Finished (sent only when the client
     /// asked for acknowledgements); its plaintext is an extension block, empty in version 1.
     SessionAck,
+    /// A protected record ending the sender's stream (a half-close: no more data from this
+    /// side; the session stays open for the other). Only on sessions that negotiated
+    /// `streams`; its plaintext is empty.
+    EndOfStream,
     /// An unprotected handshake failure notice.
     Alert,
 }
@@ -44,6 +48,7 @@ impl MessageType {
             MessageType::ApplicationData => 0x10,
             MessageType::Close => 0x11,
             MessageType::SessionAck => 0x12,
+            MessageType::EndOfStream => 0x13,
             MessageType::Alert => 0x15,
         }
     }
@@ -57,6 +62,7 @@ impl MessageType {
             0x10 => MessageType::ApplicationData,
             0x11 => MessageType::Close,
             0x12 => MessageType::SessionAck,
+            0x13 => MessageType::EndOfStream,
             0x15 => MessageType::Alert,
             other => return Err(DecodeError::UnknownMessageType(other)),
         })
@@ -66,7 +72,7 @@ impl MessageType {
     pub fn is_record(self) -> bool {
         matches!(
             self,
-            MessageType::ApplicationData | MessageType::Close | MessageType::SessionAck
+            MessageType::ApplicationData | MessageType::Close | MessageType::SessionAck | MessageType::EndOfStream
         )
     }
 }

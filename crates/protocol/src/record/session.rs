@@ -38,6 +38,8 @@ struct SendState {
     records_in_epoch: u64,
     bytes_in_epoch: u64,
     closed: bool,
+    /// EndOfStream sent: no more data.
+    ended: bool,
 }
 
 struct RecvState {
@@ -46,6 +48,8 @@ struct RecvState {
     previous: Option<Box<EpochKeys>>,
     window: ReplayWindow,
     closed: bool,
+    /// EndOfStream received: no more data may come.
+    ended: bool,
 }
 
 /// What an opened record carried.
@@ -55,6 +59,9 @@ pub enum Incoming<'a> {
     Data(&'a mut [u8]),
     /// The peer closed the session; nothing more will be accepted.
     Close,
+    /// The peer ended its stream (a half-close, on stream sessions): no more data will
+    /// come from it; the session stays open for sending and for Close.
+    EndOfStream,
 }
 
 /// An established session: seals outgoing and opens incoming records.
@@ -69,6 +76,8 @@ pub struct Session {
     peer: Option<Box<Claims>>,
     /// The enclave answers the ClientFinished and a Close with records (negotiated).
     acknowledged: bool,
+    /// EndOfStream records and unsolicited enclave data (negotiated: `streams`).
+    streams: bool,
 }
 
 impl core::fmt::Debug for Session {
@@ -114,15 +123,18 @@ impl Session {
                 records_in_epoch: 0,
                 bytes_in_epoch: 0,
                 closed: false,
+                ended: false,
             },
             recv: RecvState {
                 current: EpochKeys::new(suite, 0, recv),
                 previous: None,
                 window: ReplayWindow::new(),
                 closed: false,
+                ended: false,
             },
             peer: peer.map(Box::new),
             acknowledged: false,
+            streams: false,
         }
     }
 
@@ -200,6 +212,19 @@ impl Session {
         self.seal_typed(now, MessageType::ApplicationData, buf)
     }
 
+    /// A record ending this side's stream (a half-close, on a stream session): no more
+    /// data may be sealed afterwards, while the peer may go on sending and either side may
+    /// still Close.
+    pub fn seal_end_of_stream(&mut self, now: UnixTime) -> Result<Vec<u8>, RecordError> {
+        if !self.streams {
+            return Err(RecordError::UnexpectedRecord(MessageType::EndOfStream));
+        }
+        let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN];
+        self.seal_typed(now, MessageType::EndOfStream, &mut buf)?;
+        self.send.ended = true;
+        Ok(buf)
+    }
+
     /// A record telling the peer the session is over. Sending is closed afterwards.
     pub fn seal_close(&mut self, now: UnixTime) -> Result<Vec<u8>, RecordError> {
         let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN];
@@ -238,6 +263,9 @@ impl Session {
     ) -> Result<ring::aead::Tag, RecordError> {
         if self.send.closed {
             return Err(RecordError::Closed);
+        }
+        if self.send.ended && msg_type != MessageType::Close {
+            return Err(RecordError::StreamEnded);
         }
         if self.is_expired(now) {
             return Err(RecordError::Expired);
@@ -284,14 +312,29 @@ impl Session {
     /// Opens a record in place. On success the plaintext is a sub-slice of `record`; on
     /// failure the session is unchanged (a forged or replayed record costs nothing).
     pub fn open_in_place<'a>(&mut self, now: UnixTime, record: &'a mut [u8]) -> Result<Incoming<'a>, RecordError> {
-        let (msg_type, plaintext) = self.open_typed(now, record, |t| {
-            matches!(t, MessageType::ApplicationData | MessageType::Close)
+        let streams = self.streams;
+        let ended = self.recv.ended;
+        let (msg_type, plaintext) = self.open_typed(now, record, |t| match t {
+            MessageType::Close => true,
+            // Nothing but Close after the peer's EndOfStream; EndOfStream only if negotiated.
+            MessageType::ApplicationData => !ended,
+            MessageType::EndOfStream => streams && !ended,
+            _ => false,
         })?;
-        if msg_type == MessageType::Close {
-            self.recv.closed = true;
-            return Ok(Incoming::Close);
+        match msg_type {
+            MessageType::Close => {
+                self.recv.closed = true;
+                Ok(Incoming::Close)
+            }
+            MessageType::EndOfStream if plaintext.is_empty() => {
+                self.recv.ended = true;
+                Ok(Incoming::EndOfStream)
+            }
+            // An EndOfStream carries nothing; one that does is not ours (the record
+            // authenticated, so the peer is broken): refused, and the stream stays open.
+            MessageType::EndOfStream => Err(RecordError::UnexpectedRecord(MessageType::EndOfStream)),
+            _ => Ok(Incoming::Data(plaintext)),
         }
-        Ok(Incoming::Data(plaintext))
     }
 
     /// Opens a record whose type `wanted` accepts (checked before anything is decrypted or
@@ -360,6 +403,16 @@ impl Session {
         self.acknowledged = true;
     }
 
+    /// Whether this is a stream session (extension `streams` negotiated): EndOfStream
+    /// records both ways, enclave data that answers nothing.
+    pub fn streams(&self) -> bool {
+        self.streams
+    }
+
+    pub(crate) fn set_streams(&mut self) {
+        self.streams = true;
+    }
+
     /// Seals the enclave's SessionAck: the answer to the ClientFinished on an acknowledged
     /// session, the first record the enclave sends. Its plaintext is an (empty) extension
     /// block, where later versions can carry what a session hands out (resumption).
@@ -390,12 +443,15 @@ impl Session {
         Ok(())
     }
 
-    /// Opens a record into a new vector. `Ok(None)` means the peer closed the session.
+    /// Opens a record into a new vector. `Ok(None)` means the peer closed the session; on
+    /// a stream session the peer's EndOfStream is `Err(RecordError::StreamEnded)` here
+    /// (use [`Session::open_in_place`] to tell it apart without an error).
     pub fn open(&mut self, now: UnixTime, record: &[u8]) -> Result<Option<Vec<u8>>, RecordError> {
         let mut buf = record.to_vec();
         Ok(match self.open_in_place(now, &mut buf)? {
             Incoming::Data(p) => Some(p.to_vec()),
             Incoming::Close => None,
+            Incoming::EndOfStream => return Err(RecordError::StreamEnded),
         })
     }
 }

@@ -185,7 +185,18 @@ def check_case(c):
 
     assert open_record("client_record_0", "client", 0x10) == (0, b"hello enclave")
     assert open_record("client_record_1", "client", 0x10) == (1, b"")
-    assert open_record("client_close", "client", 0x11) == (2, b"")
+    if c.get("streams") == "1":
+        # Streams (section 6): asked for and granted with an empty extension 0x0006; each
+        # side ends its stream with an EndOfStream record (type 0x13, empty plaintext), and
+        # the client's Close follows its EndOfStream.
+        assert 0x0006 in extension_types(ch["extensions"])
+        assert 0x0006 in extension_types(sh["extensions"])
+        assert open_record("client_end_of_stream", "client", 0x13) == (2, b"")
+        assert open_record("client_close", "client", 0x11) == (3, b"")
+        assert open_record("enclave_end_of_stream", "enclave", 0x13) == (1, b"")
+    else:
+        assert 0x0006 not in extension_types(sh["extensions"])
+        assert open_record("client_close", "client", 0x11) == (2, b"")
     if c["acknowledgements"] == "1":
         # Acknowledgements (section 12): asked for and granted with an empty extension
         # 0x0005; the enclave's first record is a SessionAck (type 0x12) whose plaintext is
@@ -210,10 +221,10 @@ def main():
         elif " = " in line and current is not None:
             k, v = line.split(" = ", 1)
             current[k] = v
-    assert len(cases) == 5, "expected five cases"
+    assert len(cases) == 6, "expected six cases"
     for c in cases:
         check_case(c)
-        print(f"ok: suite {c['suite']}, binding mode {c['binding_mode']}, acknowledgements {c['acknowledgements']}")
+        print(f"ok: suite {c['suite']}, binding mode {c['binding_mode']}, acknowledgements {c['acknowledgements']}, streams {c.get('streams', '0')}")
 
 
 if __name__ == "__main__":
