@@ -18,7 +18,7 @@ impl EnclaveService for Echo {
         match request {
             Request::Channel { message } => Response::Channel(ChannelOutcome::Refused { alert: message }),
             Request::App { record, .. } => Response::App { record },
-            Request::CloseSession { .. } => Response::Done,
+            Request::CloseSession { .. } | Request::Credit { .. } => Response::Done,
             Request::EndSession { session_id } => Response::Channel(ChannelOutcome::Closed {
                 reply: (session_id & 1 == 1).then(|| session_id.to_be_bytes().to_vec()),
             }),

@@ -10,10 +10,17 @@
 //! | [`Request::App`] | [`Response::App`], the reply record |
 //! | [`Request::CloseSession`] | [`Response::Done`] |
 //! | [`Request::Evidence`] | [`Response::Evidence`]: fresh evidence over the probe report data |
+//! | [`Request::Credit`] | none (one-way): the enclave may push this many more bytes for the session |
 //! | [`Request::EndSession`] | [`ChannelOutcome::Closed`] with the enclave's own Close for the client; the session gone |
 //!
 //! Any call may instead be answered with [`Response::Error`], whose [`ErrorCode`] says
-//! what kind of refusal it is. The host learns a handshake's session id and outcome from
+//! what kind of refusal it is. An application call on a stream session may be answered
+//! with [`Response::Done`]: nothing to send back (its data went to the enclave's backend).
+//!
+//! And one message the enclave sends on its own: a [`Push`], a record for a stream
+//! session's client that answers no call (a tunnel's backend wrote). The host grants it
+//! room with [`Request::Credit`] as the client reads, so a slow client stops the enclave's
+//! pushes instead of growing the host's buffers. The host learns a handshake's session id and outcome from
 //! the answer; it never parses handshake messages (it reads frame headers and session ids
 //! only, as docs/PROTOCOL.md promises).
 
@@ -45,6 +52,14 @@ pub enum Request {
     CloseSession {
         /// The session.
         session_id: u64,
+    },
+    /// Room for `bytes` more bytes of pushed records on stream session `session_id`
+    /// (sent one-way as the host writes pushed records to the client).
+    Credit {
+        /// The session.
+        session_id: u64,
+        /// Bytes of records (headers and tags included).
+        bytes: u32,
     },
     /// End a session from the enclave's side (the host is shutting down): the enclave
     /// seals its own Close for the client and drops the session.
@@ -78,6 +93,19 @@ pub enum Response {
     /// The call was refused.
     Error(CallError),
 }
+
+/// A record the enclave sends on its own for a stream session's client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// The session.
+    pub session_id: u64,
+    /// The record, sealed for the client.
+    pub record: Vec<u8>,
+}
+
+/// Where the host takes pushed records. Called on the transport's reader thread: it must
+/// not block (queue the record and return).
+pub type PushSink = std::sync::Arc<dyn Fn(Push) + Send + Sync>;
 
 /// Evidence a running enclave produced for a probe.
 #[derive(Debug, Clone, PartialEq, Eq)]

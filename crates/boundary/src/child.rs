@@ -140,6 +140,10 @@ impl EnclaveTransport for ChildProcess {
     fn notify(&self, request: Request) -> Result<(), BoundaryError> {
         self.calls.notify(request)
     }
+
+    fn set_push_sink(&self, sink: crate::PushSink) {
+        self.calls.set_push_sink(sink);
+    }
 }
 
 /// How long a dropped enclave process gets to exit by itself before it is killed.

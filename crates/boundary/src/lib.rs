@@ -41,14 +41,18 @@
 
 mod call;
 mod child;
+mod push;
 pub mod remote;
 mod serve;
 mod stream;
 mod wire;
 
-pub use call::{CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, ProbeEvidence, Request, Response};
+pub use call::{
+    CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, ProbeEvidence, Push, PushSink, Request, Response,
+};
 pub use child::ChildProcess;
-pub use serve::serve;
+pub use push::Pusher;
+pub use serve::{serve, serve_pushing};
 pub use stream::{Deadlines, StreamTransport};
 
 use std::sync::Arc;
@@ -76,6 +80,12 @@ pub trait EnclaveTransport: Send + Sync {
     /// Makes one call and waits for its answer.
     fn call(&self, request: Request) -> Result<Response, BoundaryError> {
         self.submit(request)?.wait()
+    }
+
+    /// Where records the enclave pushes on its own go from now on ([`Push`]). The
+    /// default drops them (a transport to an enclave that never pushes).
+    fn set_push_sink(&self, sink: PushSink) {
+        let _ = sink;
     }
 }
 
@@ -142,12 +152,26 @@ pub enum BoundaryError {
 /// Calls an [`EnclaveService`] in the same process.
 pub struct InProcess<S: EnclaveService> {
     service: Arc<S>,
+    sink: Arc<std::sync::RwLock<Option<PushSink>>>,
 }
 
 impl<S: EnclaveService> InProcess<S> {
     /// Wraps `service`.
     pub fn new(service: Arc<S>) -> Self {
-        Self { service }
+        Self {
+            service,
+            sink: Arc::default(),
+        }
+    }
+
+    /// Wraps the service `make` builds with the [`Pusher`] that delivers its pushes to
+    /// the host's sink ([`EnclaveTransport::set_push_sink`]).
+    pub fn pushing(make: impl FnOnce(Pusher) -> Arc<S>) -> Self {
+        let sink: Arc<std::sync::RwLock<Option<PushSink>>> = Arc::default();
+        Self {
+            service: make(Pusher::direct(sink.clone())),
+            sink,
+        }
     }
 }
 
@@ -160,5 +184,9 @@ impl<S: EnclaveService> std::fmt::Debug for InProcess<S> {
 impl<S: EnclaveService> EnclaveTransport for InProcess<S> {
     fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError> {
         Ok(PendingCall::ready(Ok(self.service.call(request))))
+    }
+
+    fn set_push_sink(&self, sink: PushSink) {
+        *self.sink.write().unwrap_or_else(|p| p.into_inner()) = Some(sink);
     }
 }

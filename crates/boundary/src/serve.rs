@@ -7,6 +7,7 @@
 
 use crate::EnclaveService;
 use crate::call::{CallError, ErrorCode, ONE_WAY, Response};
+use crate::push::Pusher;
 use crate::wire::read_request;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -23,9 +24,21 @@ pub fn serve<S: EnclaveService>(
     output: impl Write + Send + 'static,
     workers: usize,
 ) -> std::io::Result<()> {
+    serve_pushing(|_| service, input, output, workers)
+}
+
+/// Like [`serve`], for a service that pushes records on its own (stream sessions): `make`
+/// gets the [`Pusher`] that writes beside the answers and returns the service.
+pub fn serve_pushing<S: EnclaveService>(
+    make: impl FnOnce(Pusher) -> Arc<S>,
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+    workers: usize,
+) -> std::io::Result<()> {
     // Buffered: a call's length, head and small bodies come in one read, not four.
     let input = Arc::new(Mutex::new(std::io::BufReader::with_capacity(INPUT_BUFFER, input)));
-    let output = Arc::new(Mutex::new(output));
+    let output: crate::push::Output = Arc::new(Mutex::new(Box::new(output)));
+    let service = make(Pusher::stream(output.clone()));
     let handles: Vec<_> = (0..workers.max(1))
         .map(|_| {
             let (input, output, service) = (input.clone(), output.clone(), service.clone());

@@ -50,6 +50,11 @@ impl Request {
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec(), &[]),
             Request::Evidence { nonce } => (0x04, Vec::new(), nonce),
             Request::EndSession { session_id } => (0x05, session_id.to_be_bytes().to_vec(), &[]),
+            Request::Credit { session_id, bytes } => {
+                let mut p = session_id.to_be_bytes().to_vec();
+                p.extend_from_slice(&bytes.to_be_bytes());
+                (0x06, p, &[])
+            }
         };
         let len = frame_len(prefix.len() + payload.len())?;
         let mut head = Vec::with_capacity(13 + prefix.len());
@@ -82,6 +87,11 @@ impl Request {
             Request::CloseSession { session_id } => (0x03, session_id.to_be_bytes().to_vec()),
             Request::Evidence { nonce } => (0x04, nonce.to_vec()),
             Request::EndSession { session_id } => (0x05, session_id.to_be_bytes().to_vec()),
+            Request::Credit { session_id, bytes } => {
+                let mut b = session_id.to_be_bytes().to_vec();
+                b.extend_from_slice(&bytes.to_be_bytes());
+                (0x06, b)
+            }
         };
         frame(call_id, kind, &body).expect("test calls fit")
     }
@@ -99,6 +109,12 @@ impl Request {
                 let session_id = r.u64("session id").map_err(|_| "close session id")?;
                 r.expect_end("close").map_err(|_| "close trailing data")?;
                 Request::CloseSession { session_id }
+            }
+            0x06 => {
+                let session_id = r.u64("session id").map_err(|_| "credit session id")?;
+                let bytes = r.u32("bytes").map_err(|_| "credit bytes")?;
+                r.expect_end("credit").map_err(|_| "credit trailing data")?;
+                Request::Credit { session_id, bytes }
             }
             0x05 => {
                 let session_id = r.u64("session id").map_err(|_| "end session id")?;
@@ -197,6 +213,27 @@ impl Response {
                 message: String::from_utf8_lossy(r.rest()).into_owned(),
             }),
             _ => return Err("unknown response kind"),
+        })
+    }
+}
+
+/// The frame kind of a [`Push`] (sent with call id 0: it answers no call).
+pub(crate) const PUSH: u8 = 0x85;
+
+impl crate::call::Push {
+    /// The push's frame: `u64 session_id | record`, call id 0.
+    pub(crate) fn encode(&self) -> std::io::Result<Vec<u8>> {
+        let mut body = Vec::with_capacity(8 + self.record.len());
+        body.extend_from_slice(&self.session_id.to_be_bytes());
+        body.extend_from_slice(&self.record);
+        frame(0, PUSH, &body)
+    }
+
+    pub(crate) fn decode(body: &[u8]) -> Result<Self, &'static str> {
+        let mut r = Reader::new(body);
+        Ok(Self {
+            session_id: r.u64("session id").map_err(|_| "push session id")?,
+            record: r.rest().to_vec(),
         })
     }
 }
@@ -352,6 +389,20 @@ mod tests {
         round_trip_request(Request::CloseSession { session_id: 77 });
         round_trip_request(Request::Evidence { nonce: [0xa5; 32] });
         round_trip_request(Request::EndSession { session_id: 78 });
+        round_trip_request(Request::Credit {
+            session_id: 79,
+            bytes: 65536,
+        });
+        assert!(Request::decode(0x06, &[0; 11]).is_err());
+        let push = crate::call::Push {
+            session_id: 80,
+            record: vec![7; 300],
+        };
+        let bytes = push.encode().unwrap();
+        let (id, kind, body) = read_frame(&mut &bytes[..]).unwrap().unwrap();
+        assert_eq!((id, kind), (0, PUSH));
+        assert_eq!(crate::call::Push::decode(&body).unwrap(), push);
+        assert!(crate::call::Push::decode(&[1, 2]).is_err());
         round_trip_response(Response::Channel(ChannelOutcome::Accepted {
             session_id: 0x0102_0304_0506_0708,
             server_hello: vec![9; 30],

@@ -126,6 +126,8 @@ impl EnclaveService for ChannelService {
                 self.sessions.remove(session_id);
                 Response::Done
             }
+            // This service answers requests and pushes nothing, so room for pushes is moot.
+            Request::Credit { .. } => Response::Done,
             Request::EndSession { session_id } => match self.sessions.end_session(session_id, (self.clock)()) {
                 Ok(reply) => Response::Channel(sc_boundary::ChannelOutcome::Closed { reply }),
                 Err(e) => error(e),

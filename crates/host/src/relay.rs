@@ -148,6 +148,9 @@ impl PartialEq for Routed {
 fn app_reply(response: Response) -> Result<Vec<u8>, HostError> {
     match response {
         Response::App { record } => Ok(record),
+        // A stream session's data went to the enclave's backend: nothing to send back
+        // (an empty reply writes nothing).
+        Response::Done => Ok(Vec::new()),
         Response::Error(e) => Err(HostError::Enclave(e)),
         _ => Err(HostError::BadAnswer("an application call not answered with a record")),
     }

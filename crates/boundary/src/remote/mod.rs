@@ -88,6 +88,10 @@ impl EnclaveTransport for RemoteEnclave {
     fn notify(&self, request: Request) -> Result<(), BoundaryError> {
         self.calls.notify(request)
     }
+
+    fn set_push_sink(&self, sink: crate::PushSink) {
+        self.calls.set_push_sink(sink);
+    }
 }
 
 impl Drop for RemoteEnclave {

@@ -71,6 +71,8 @@ const SPIN_WHEN_PENDING: usize = 1;
 
 struct Shared {
     calls: Table,
+    /// Where pushed records go (none set: they are dropped, with a log line).
+    push_sink: std::sync::RwLock<Option<crate::PushSink>>,
     writer: Mutex<Box<dyn Write + Send>>,
     next_id: AtomicU64,
     deadlines: Deadlines,
@@ -99,6 +101,16 @@ impl Shared {
         let mut reader = BufReader::with_capacity(ANSWER_BUFFER, reader);
         let error = loop {
             match read_frame(&mut reader) {
+                Ok(Some((0, crate::wire::PUSH, body))) => match crate::Push::decode(&body) {
+                    Ok(push) => match self.push_sink.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                        Some(sink) => sink(push),
+                        None => tracing::debug!(session = push.session_id, "a push with no sink set; dropped"),
+                    },
+                    Err(what) => {
+                        tracing::warn!(what, "malformed push from the enclave; failing pending calls");
+                        break BoundaryError::Malformed(what);
+                    }
+                },
                 Ok(Some((id, kind, body))) => {
                     self.calls
                         .deliver(id, Response::decode(kind, &body).map_err(BoundaryError::Malformed));
@@ -210,6 +222,7 @@ impl StreamTransport {
     ) -> Result<Self, BoundaryError> {
         let shared = Arc::new(Shared {
             calls: Table::default(),
+            push_sink: std::sync::RwLock::default(),
             writer: Mutex::new(Box::new(writer)),
             next_id: AtomicU64::new(1),
             deadlines: deadlines.into(),
@@ -261,6 +274,10 @@ impl Drop for StreamTransport {
 }
 
 impl EnclaveTransport for StreamTransport {
+    fn set_push_sink(&self, sink: crate::PushSink) {
+        *self.shared.push_sink.write().unwrap_or_else(|p| p.into_inner()) = Some(sink);
+    }
+
     fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError> {
         let (id, slot, deadline) = self.shared.submit(&request)?;
         let shared = self.shared.clone();
