@@ -45,6 +45,7 @@ mod limits;
 pub mod metrics;
 #[cfg(feature = "tokio")]
 pub mod ops;
+mod pushes;
 mod relay;
 #[cfg(feature = "tokio")]
 mod server;
@@ -55,6 +56,7 @@ pub use by_session::SessionRoutes;
 pub use limits::{HostLimits, raise_fd_limit};
 #[cfg(feature = "tokio")]
 pub use ops::spawn_ops_endpoint;
+pub use pushes::{PUSH_WINDOW, PushRoute};
 pub use relay::{Clock, DrainHook, Host, HostError, PendingReply, Routed, Stage};
 #[cfg(feature = "tokio")]
 pub use server::{ENCLAVE_THREADS, serve, spawn_server};

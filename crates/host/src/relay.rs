@@ -3,6 +3,7 @@
 use crate::admission::{Conn, ConnId, EvictHook, Phase, Source, Table};
 use crate::limits::HostLimits;
 use crate::metrics::{CallKind, Direction, HostMetrics};
+use crate::pushes::PushRoutes;
 use sc_boundary::{BoundaryError, ChannelOutcome, EnclaveTransport, Request, Response};
 use sc_protocol::msgs::{FRAME_HEADER_LEN, Frame, MessageType};
 use std::net::IpAddr;
@@ -173,6 +174,8 @@ pub struct Host {
     draining: AtomicBool,
     /// Called once when draining starts (servers stop accepting and close sessions).
     drain_hooks: Mutex<Vec<DrainHook>>,
+    /// Where pushed records go, by session.
+    pushes: PushRoutes,
 }
 
 /// Called when the host starts draining.
@@ -194,16 +197,42 @@ impl Host {
 
     /// A relay to `enclave` reading the time from `clock` (connection ages, last use).
     pub fn with_clock(enclave: Arc<dyn EnclaveTransport>, limits: HostLimits, clock: Clock) -> Self {
+        let metrics = Arc::new(HostMetrics::default());
+        let pushes = PushRoutes::default();
+        enclave.set_push_sink(pushes.sink(metrics.clone()));
         Self {
             enclave: RwLock::new(enclave),
             clock,
             limits: RwLock::new(limits),
             table: Mutex::new(Table::default()),
             next: AtomicU64::new(1),
-            metrics: Arc::new(HostMetrics::default()),
+            metrics,
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
             drain_hooks: Mutex::new(Vec::new()),
+            pushes,
+        }
+    }
+
+    /// Sends records the enclave pushes for `session_id` (a stream session) to `route`
+    /// until the connection goes ([`Host::disconnect`]). The enclave may push
+    /// [`PUSH_WINDOW`](crate::PUSH_WINDOW) bytes before [`Host::credit`] grants more.
+    pub fn route_pushes(&self, session_id: u64, route: crate::PushRoute) {
+        self.pushes.add(session_id, route);
+    }
+
+    /// Stops routing pushes of `session_id` (its connection is gone).
+    pub fn unroute_pushes(&self, session_id: u64) {
+        self.pushes.remove(session_id);
+    }
+
+    /// Grants the enclave room for `bytes` more bytes of pushes on `session_id` (call it
+    /// after writing pushed records to the client). One-way: never waits for the enclave.
+    pub fn credit(&self, session_id: u64, bytes: usize) {
+        self.pushes.written(session_id, bytes);
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        if let Err(e) = self.enclave().notify(Request::Credit { session_id, bytes }) {
+            tracing::debug!(error = %e, "could not grant push credit");
         }
     }
 
@@ -411,6 +440,7 @@ impl Host {
     pub fn replace_enclave(&self, enclave: Arc<dyn EnclaveTransport>) {
         // Not ready until the new enclave answers a probe.
         self.ready.store(false, Ordering::Release);
+        enclave.set_push_sink(self.pushes.sink(self.metrics.clone()));
         *self.enclave.write().unwrap_or_else(|p| p.into_inner()) = enclave;
         let all = self.table().drain();
         for conn in all {
@@ -744,6 +774,7 @@ impl Host {
     pub fn disconnect(&self, conn: ConnId) {
         let removed = self.table().remove(conn);
         if let Some(id) = removed.and_then(|c| c.phase.session()) {
+            self.pushes.remove(id);
             self.close_session(id);
         }
     }

@@ -54,31 +54,67 @@ impl Shared {
     }
 }
 
-/// Where replies go: straight to the socket until the first data record, then through
-/// the writer task, fed by the connection's pump (connections that only handshake never
-/// start either).
+/// Where replies go: straight to the socket during the handshake, then through the
+/// writer task, fed by the connection's pump and by the enclave's pushes (connections that
+/// never finish their handshake never start either).
 enum Output {
     Direct(OwnedWriteHalf),
     Writer {
         pump: Pump,
         out: mpsc::Sender<Outgoing>,
         task: JoinHandle<Option<OwnedWriteHalf>>,
+        /// Tells the writer to stop at once and hand the socket back (if it is not
+        /// mid-write), so that a final alert can still go out.
+        quit: Arc<Notify>,
     },
     Gone,
 }
 
 impl Output {
-    /// The pump, started with the writer on the first data record.
-    fn pump(&mut self, host: &Arc<Host>, conn: ConnId, write_timeout: Duration, stop: &Arc<Notify>) -> Option<&Pump> {
-        if let Output::Direct(_) = self {
-            let Output::Direct(wr) = std::mem::replace(self, Output::Gone) else {
-                return None;
-            };
-            let (out, replies) = mpsc::channel(PIPELINE_DEPTH + 1);
-            let task = tokio::spawn(writer(replies, wr, write_timeout, stop.clone()));
-            let pump = Pump::new(host.clone(), conn, out.clone());
-            *self = Output::Writer { pump, out, task };
+    /// Starts the writer (once the session is established, or at the first data record):
+    /// from then on replies go through it, and so do the records the enclave pushes for
+    /// the session, each credited back to the enclave once written.
+    /// Returns the session whose pushes it routes, if it started now.
+    fn start(&mut self, host: &Arc<Host>, conn: ConnId, write_timeout: Duration, stop: &Arc<Notify>) -> Option<u64> {
+        if !matches!(self, Output::Direct(_)) {
+            return None;
         }
+        let Output::Direct(wr) = std::mem::replace(self, Output::Gone) else {
+            return None;
+        };
+        let (out, replies) = mpsc::channel(PIPELINE_DEPTH + 1);
+        // Unbounded in type, bounded by the push window the host grants.
+        let (push_tx, pushes) = mpsc::unbounded_channel();
+        let session = host.session(conn);
+        if let Some(id) = session {
+            host.route_pushes(
+                id,
+                Arc::new(move |record| {
+                    let _ = push_tx.send(record);
+                }),
+            );
+        }
+        let credit = session.map(|id| (host.clone(), id));
+        let quit = Arc::new(Notify::new());
+        let task = tokio::spawn(writer(
+            Inputs {
+                replies,
+                pushes,
+                credit,
+                quit: quit.clone(),
+            },
+            wr,
+            write_timeout,
+            stop.clone(),
+        ));
+        let pump = Pump::new(host.clone(), conn, out.clone());
+        *self = Output::Writer { pump, out, task, quit };
+        session
+    }
+
+    /// The pump (the writer started if it was not).
+    fn pump(&mut self, host: &Arc<Host>, conn: ConnId, write_timeout: Duration, stop: &Arc<Notify>) -> Option<&Pump> {
+        self.start(host, conn, write_timeout, stop);
         match self {
             Output::Writer { pump, .. } => Some(pump),
             _ => None,
@@ -98,10 +134,10 @@ impl Output {
     async fn finish(self, abandon: bool) -> Option<OwnedWriteHalf> {
         match self {
             Output::Direct(wr) => Some(wr),
-            Output::Writer { pump, out, task } => {
+            Output::Writer { pump, out, task, quit } => {
                 drop((pump, out));
                 if abandon {
-                    task.abort();
+                    quit.notify_one();
                 }
                 task.await.ok().flatten()
             }
@@ -117,18 +153,69 @@ async fn write(wr: &mut OwnedWriteHalf, bytes: &[u8], write_timeout: Duration) -
 /// Replies written together at most (a batch of small acknowledgements is one write).
 const WRITE_BATCH: usize = 256 * 1024;
 
-/// Sends replies in order, those already waiting in one write; on any failure stops the
-/// connection. Ends when every sender (the connection and its pump) is gone.
+/// What the writer takes from.
+struct Inputs {
+    /// Replies, in order.
+    replies: mpsc::Receiver<Outgoing>,
+    /// The enclave's pushes for the session.
+    pushes: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// Where to credit pushes once written (the host and the session).
+    credit: Option<(Arc<Host>, u64)>,
+    /// Stop now ([`Output::finish`] abandoning).
+    quit: Arc<Notify>,
+}
+
+/// [`write`], unless `quit` comes first (`None`: the socket is mid-frame, unusable).
+async fn write_unless_quit(
+    wr: &mut OwnedWriteHalf,
+    bytes: &[u8],
+    write_timeout: Duration,
+    quit: &Notify,
+) -> Option<bool> {
+    tokio::select! {
+        w = write(wr, bytes, write_timeout) => Some(w),
+        _ = quit.notified() => None,
+    }
+}
+
+/// Sends replies in order, those already waiting in one write, and the records the
+/// enclave pushes (each credited back once written); on any failure stops the connection.
+/// Ends when every sender of replies (the connection and its pump) is gone, or at once
+/// when told to quit (handing the socket back if no write was cut).
 async fn writer(
-    mut replies: mpsc::Receiver<Outgoing>,
+    inputs: Inputs,
     mut wr: OwnedWriteHalf,
     write_timeout: Duration,
     stop: Arc<Notify>,
 ) -> Option<OwnedWriteHalf> {
+    let Inputs {
+        mut replies,
+        mut pushes,
+        credit,
+        quit,
+    } = inputs;
     // Replies ready together, and the budget they hold (released once written).
     let mut parts: Vec<Vec<u8>> = Vec::new();
     let mut releases = Vec::new();
-    while let Some(first) = replies.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = quit.notified() => return Some(wr),
+            r = replies.recv() => match r {
+                Some(first) => first,
+                None => break,
+            },
+            Some(record) = pushes.recv() => {
+                if write_unless_quit(&mut wr, &record, write_timeout, &quit).await != Some(true) {
+                    stop.notify_one();
+                    return None;
+                }
+                if let Some((host, id)) = &credit {
+                    host.credit(*id, record.len());
+                }
+                continue;
+            }
+        };
         let mut next = Some(first);
         let mut failed = None;
         let mut len = 0;
@@ -158,8 +245,8 @@ async fn writer(
         // What was answered before a failure is still sent; a lone reply without a copy.
         let sent = match parts.as_slice() {
             [] => true,
-            [one] => write(&mut wr, one, write_timeout).await,
-            many => write(&mut wr, &many.concat(), write_timeout).await,
+            [one] => write_unless_quit(&mut wr, one, write_timeout, &quit).await == Some(true),
+            many => write_unless_quit(&mut wr, &many.concat(), write_timeout, &quit).await == Some(true),
         };
         parts.clear();
         releases.clear();
@@ -272,6 +359,8 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     // Whether this handshake's outcome was counted (an enclave refusal is counted when
     // its alert goes out; the connection's end must not count it again).
     let mut counted = false;
+    // The session whose pushes go to this connection's writer.
+    let mut routed = None;
     let (mut rd, wr) = stream.into_split();
     let mut out = Output::Direct(wr);
     let budgets = Budgets {
@@ -286,6 +375,7 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
         match host.stage(conn) {
             Some(Stage::Established) if stage == Stage::Handshake => {
                 stage = Stage::Established;
+                routed = out.start(&host, conn, limits.frame_timeout, &stop).or(routed);
                 metrics.handshake("established", arrived.elapsed());
                 counted = true;
                 if let Some(left_out) = shared.outcomes.admit(std::time::Instant::now()) {
@@ -424,5 +514,8 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     close(&mut rd, wr, last, limits.frame_timeout).await;
     drop(rd);
     host.disconnect(conn);
+    if let Some(id) = routed {
+        host.unroute_pushes(id);
+    }
     metrics.connection(-1);
 }
