@@ -103,6 +103,10 @@ pub struct Push {
     pub record: Vec<u8>,
 }
 
+/// Bytes of pushed records the enclave may send for one stream session before the host
+/// grants more with [`Request::Credit`]: the window both sides start from.
+pub const PUSH_WINDOW: u32 = 128 * 1024;
+
 /// Where the host takes pushed records. Called on the transport's reader thread: it must
 /// not block (queue the record and return).
 pub type PushSink = std::sync::Arc<dyn Fn(Push) + Send + Sync>;

@@ -48,7 +48,8 @@ mod stream;
 mod wire;
 
 pub use call::{
-    CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, ProbeEvidence, Push, PushSink, Request, Response,
+    CallError, ChannelOutcome, ErrorCode, MAX_CALL_LEN, ONE_WAY, PUSH_WINDOW, ProbeEvidence, Push, PushSink, Request,
+    Response,
 };
 pub use child::ChildProcess;
 pub use push::Pusher;

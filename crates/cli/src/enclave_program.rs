@@ -40,10 +40,12 @@ pub fn run(
     signer: [u8; 32],
     svn: u32,
     listen: Option<&sc_boundary::remote::Address>,
+    forward: Option<&str>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let options = ProgramOptions {
         signer,
         security_version: svn,
+        streams: forward.is_some(),
         ..ProgramOptions::with_attester(attester)
     };
     let service = program::build_service(&options, |service| {
@@ -53,9 +55,13 @@ pub fn run(
             Arc::new(|_, request: &[u8]| (request.len() as u64).to_be_bytes().to_vec()),
         );
     })?;
-    match listen {
-        None => program::serve(service, std::io::stdin(), std::io::stdout())?,
-        Some(address) => {
+    match (listen, forward) {
+        (None, Some(backend)) => program::serve_forwarding(service, backend, std::io::stdin(), std::io::stdout())?,
+        (Some(_), Some(_)) => {
+            return Err("--forward with --listen is not supported yet: run the enclave as serve's child".into());
+        }
+        (None, None) => program::serve(service, std::io::stdin(), std::io::stdout())?,
+        (Some(address), None) => {
             let listener =
                 sc_boundary::remote::Listener::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
             // The host (or a test) learns the bound address here (a port 0 chosen).

@@ -19,6 +19,7 @@ mod logging;
 mod net;
 mod policy_init;
 mod serve;
+mod tunnel;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -79,6 +80,10 @@ enum Command {
         /// runs apart from the host (a confidential VM).
         #[arg(long)]
         listen: Option<sc_boundary::remote::Address>,
+        /// Forward every stream session (a tunnel's) to a TCP connection to this address
+        /// (HOST:PORT, inside the TEE).
+        #[arg(long)]
+        forward: Option<String>,
     },
     /// Connect to a server, attest its enclave, send data to its statistics job.
     Connect {
@@ -126,6 +131,19 @@ enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Carry local TCP connections to a server's enclave (`serve --forward`): each one
+    /// becomes an attested stream session; an unmodified client connects to --listen.
+    Tunnel {
+        /// Local address to accept connections on.
+        #[arg(long)]
+        listen: String,
+        /// The server (`serve --forward`).
+        #[arg(long)]
+        server: String,
+        /// Client policy file.
+        #[arg(long, default_value = "client-policy.toml")]
+        policy: PathBuf,
     },
     /// Write client policies.
     Policy {
@@ -286,10 +304,12 @@ fn main() -> ExitCode {
             signer,
             svn,
             listen,
+            forward,
         } => sc_enclave::program::AttesterSource::parse(&attester, sim_root)
             .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
-            .and_then(|source| enclave_program::run(source, signer, svn, listen.as_ref()))
+            .and_then(|source| enclave_program::run(source, signer, svn, listen.as_ref(), forward.as_deref()))
             .map_err(|e| e as Box<dyn std::error::Error>),
+        Command::Tunnel { listen, server, policy } => tunnel::tunnel(&listen, &server, &policy, out),
         Command::Load {
             target,
             policy,

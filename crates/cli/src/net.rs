@@ -18,6 +18,11 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// A client configuration from policy text.
 pub fn client_config(policy_text: &str, base_dir: Option<&Path>) -> Result<Arc<ClientConfig>> {
+    client_config_with(policy_text, base_dir, false)
+}
+
+/// A client configuration from policy text, asking for stream sessions if `streams`.
+pub fn client_config_with(policy_text: &str, base_dir: Option<&Path>, streams: bool) -> Result<Arc<ClientConfig>> {
     let policy = Policy::from_toml(policy_text, base_dir)?;
     let verifier = Arc::new(VerifierRegistry::from_policy(&policy)?);
     Ok(Arc::new(
@@ -26,6 +31,7 @@ pub fn client_config(policy_text: &str, base_dir: Option<&Path>) -> Result<Arc<C
             .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
             // Hardware evidence may need its collateral (SEV-SNP certificates) from the enclave.
             .accept_evidence_collateral(true)
+            .streams(streams)
             .build()?,
     ))
 }

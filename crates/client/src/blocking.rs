@@ -242,6 +242,12 @@ impl Client {
         self.with_session(|s| s.seal(UnixTime::now(), plaintext))
     }
 
+    /// Seals this side's EndOfStream (a half-close, on a stream session): no more data
+    /// from the client; the server's data still comes. Send the record to the server.
+    pub fn end_stream(&self) -> Result<Vec<u8>, ClientError> {
+        self.with_session(|s| s.seal_end_of_stream(UnixTime::now()))
+    }
+
     /// Decrypts a record from the server.
     pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.with_session(|s| s.open(UnixTime::now(), record))?

@@ -55,4 +55,4 @@ pub use blocking::{Client, SendHook};
 pub use error::{ClientError, ProtocolError};
 pub use retry::{RetryPolicy, RetryingClient};
 pub use tcp::ClientTimeouts;
-pub use tcp::TcpClient;
+pub use tcp::{StreamSender, TcpClient};

@@ -193,10 +193,47 @@ impl TcpClient {
         self.client.decrypt(&reply)
     }
 
+    /// A handle that sends on this channel from another thread (a tunnel reads the server
+    /// on one thread and sends local bytes on another).
+    pub fn sender(&self) -> StreamSender {
+        StreamSender {
+            client: self.client.clone(),
+            writer: self.writer.clone(),
+        }
+    }
+
     /// Closes the session at the server and the connection.
     pub fn close(self) -> Result<(), ClientError> {
         let r = self.client.finish();
         let _ = self.stream.get_ref().shutdown(Shutdown::Both);
         r
+    }
+}
+
+/// Sends on a [`TcpClient`]'s channel from another thread ([`TcpClient::sender`]).
+#[derive(Debug, Clone)]
+pub struct StreamSender {
+    client: Arc<Client>,
+    writer: Arc<Mutex<TcpStream>>,
+}
+
+impl StreamSender {
+    fn write(&self, record: &[u8]) -> Result<(), ClientError> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write_all(record)
+            .map_err(ClientError::from_write)
+    }
+
+    /// Sends `plaintext` as one record.
+    pub fn send(&self, plaintext: &[u8]) -> Result<(), ClientError> {
+        self.write(&self.client.encrypt(plaintext)?)
+    }
+
+    /// Ends the client's stream (a half-close; stream sessions only): the server's data
+    /// still comes.
+    pub fn end_stream(&self) -> Result<(), ClientError> {
+        self.write(&self.client.end_stream()?)
     }
 }

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod forward;
 pub mod program;
 mod service;
 mod sessions;

@@ -59,6 +59,8 @@ pub struct ProgramOptions {
     pub sweep_every: Duration,
     /// Session limits.
     pub limits: EnclaveLimits,
+    /// Grant stream sessions (extension `streams`) to clients that ask (a tunnel).
+    pub streams: bool,
 }
 
 impl ProgramOptions {
@@ -77,6 +79,7 @@ impl ProgramOptions {
             identity_refresh: Duration::from_secs(300),
             sweep_every: Duration::from_secs(30),
             limits: EnclaveLimits::default(),
+            streams: false,
         }
     }
 }
@@ -112,6 +115,7 @@ pub fn build_service(
         .ephemeral_keys(sc_protocol::EphemeralKeys::SystemRng)
         .attester(attester)
         .identity(identity.current(UnixTime::now()))
+        .streams(options.streams)
         .build()?;
     let sessions = Arc::new(SessionManager::new(config, Some(identity), options.limits));
 
@@ -148,6 +152,22 @@ pub fn serve(
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
     sc_boundary::serve(Arc::new(service), input, output, workers())
+}
+
+/// Serves boundary calls like [`serve`], forwarding every stream session to a TCP
+/// connection to `backend` ([`crate::forward::ForwardService`]).
+pub fn serve_forwarding(
+    service: ChannelService,
+    backend: &str,
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+) -> std::io::Result<()> {
+    sc_boundary::serve_pushing(
+        |pusher| Arc::new(crate::forward::ForwardService::new(service, pusher, backend)),
+        input,
+        output,
+        workers(),
+    )
 }
 
 /// Serves one host connection after another on `listener` (the enclave program running

@@ -518,6 +518,38 @@ impl SessionManager {
         reply
     }
 
+    /// Whether session `id` is an established stream session (extension `streams`).
+    pub fn is_stream(&self, id: u64, now: UnixTime) -> bool {
+        self.with_session(id, now, |s| Ok(s.streams())).unwrap_or(false)
+    }
+
+    /// Opens a client record of stream session `id`: its data, or `None` for the
+    /// client's EndOfStream. A Close ends the session (`UnknownSession` afterwards).
+    pub fn receive(&self, id: u64, mut record: Vec<u8>, now: UnixTime) -> Result<Option<Plaintext>, EnclaveError> {
+        let got = self.with_session(id, now, |s| match s.open_in_place(now, &mut record)? {
+            Incoming::Data(p) => Ok(Some(Some(p.len()))),
+            Incoming::EndOfStream => Ok(Some(None)),
+            Incoming::Close => Ok(None),
+        })?;
+        match got {
+            Some(Some(len)) => {
+                let start = sc_protocol::msgs::RECORD_HEADER_LEN;
+                record.truncate(start + len);
+                Ok(Some(Plaintext { buf: record, start }))
+            }
+            Some(None) => Ok(None),
+            None => {
+                self.remove(id);
+                Err(EnclaveError::UnknownSession)
+            }
+        }
+    }
+
+    /// Seals the enclave's EndOfStream for stream session `id` (its backend finished).
+    pub fn end_stream(&self, id: u64, now: UnixTime) -> Result<Vec<u8>, EnclaveError> {
+        self.with_session(id, now, |s| s.seal_end_of_stream(now))
+    }
+
     /// Whether session `id` is established (not pending, closed or expired).
     pub fn is_open(&self, id: u64) -> bool {
         matches!(self.shard(id).get(&id), Some(Slot::Open(_)))

@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Bytes of pushed records the enclave may send for one stream session before the host
-/// grants more: what the host holds at most per stream session (two maximal records).
-pub const PUSH_WINDOW: u32 = 128 * 1024;
+/// grants more: what the host holds at most per stream session (the boundary's contract).
+pub use sc_boundary::PUSH_WINDOW;
 
 /// Where one session's pushed records go (its connection's writer queue).
 pub type PushRoute = Arc<dyn Fn(Vec<u8>) + Send + Sync>;

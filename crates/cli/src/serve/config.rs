@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// Overwrite --policy-out if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Run as a tunnel: the enclave forwards every stream session to a TCP connection to
+    /// this address (HOST:PORT, reached from inside the TEE); clients use
+    /// `secure-channel tunnel`.
+    #[arg(long)]
+    pub forward: Option<String>,
     /// Address for the operations endpoint (/metrics, /healthz, /readyz); none by default.
     #[arg(long)]
     pub metrics_listen: Option<String>,
@@ -101,6 +106,7 @@ struct File {
 #[derive(Deserialize, Debug, Default)]
 #[serde(deny_unknown_fields)]
 struct EnclaveSection {
+    forward: Option<String>,
     program: Option<PathBuf>,
     address: Option<String>,
     attester: Option<String>,
@@ -156,6 +162,8 @@ pub struct ServeConfig {
     pub enclave: EnclaveLocation,
     /// Attester name (sim, configfs-tsm, gramine).
     pub attester: String,
+    /// The backend the enclave forwards stream sessions to (a tunnel), if any.
+    pub forward: Option<String>,
     /// Simulated root key, with `sim`.
     pub sim_root: Option<PathBuf>,
     /// Limits and deadlines.
@@ -227,6 +235,7 @@ impl ServeArgs {
                 .or(file.enclave.attester)
                 .unwrap_or_else(|| "sim".into()),
             sim_root: self.sim_root.clone().or(rel(file.enclave.sim_root)),
+            forward: self.forward.clone().or(file.enclave.forward),
             limits,
             explicit_cap,
             log_level: level_override
@@ -275,6 +284,8 @@ struct EnclaveView<'a> {
     program: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forward: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -321,6 +332,12 @@ impl ServeConfig {
                 return Err(format!("enclave program {} is not an executable file", p.display()).into());
             }
         }
+        if self.forward.is_some() && matches!(self.enclave, EnclaveLocation::Remote(_)) {
+            return Err(
+                "forward applies to an enclave program serve starts; give --forward to `secure-channel enclave` running apart"
+                    .into(),
+            );
+        }
         crate::logging::filter(&self.log_level)?;
         if self.drain_timeout.is_zero() {
             return Err("drain_timeout must be more than zero".into());
@@ -348,6 +365,7 @@ impl ServeConfig {
                 sim_root: self.sim_root.as_deref(),
                 program,
                 address,
+                forward: self.forward.as_deref(),
             },
             limits: LimitsView::from(&self.limits),
             log: LogView {

@@ -84,10 +84,16 @@ const FIRST_START_GRACE: Duration = Duration::from_millis(300);
 /// Where the configured enclave is.
 fn location(config: &ServeConfig) -> Result<Location> {
     Ok(match &config.enclave {
-        EnclaveLocation::Program(program) => Location::Program(
-            EnclaveProgram::from_option(program.clone()),
-            Attestation::from_args(&config.attester, config.sim_root.as_deref())?,
-        ),
+        EnclaveLocation::Program(program) => {
+            let mut program = EnclaveProgram::from_option(program.clone());
+            if let Some(backend) = &config.forward {
+                program.args.extend(["--forward".into(), backend.into()]);
+            }
+            Location::Program(
+                program,
+                Attestation::from_args(&config.attester, config.sim_root.as_deref())?,
+            )
+        }
         EnclaveLocation::Remote(address) => Location::Remote(address.clone()),
     })
 }
