@@ -30,11 +30,31 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// `python3 -m http.server` serving `dir` on a free port; its request log goes to `log`.
+/// Python's `http.server` (threaded) serving `dir`, with a POST that answers the SHA-256
+/// of the uploaded body; its request log goes to `log`.
+const BACKEND: &str = r#"
+import hashlib, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def do_POST(self):
+        left, digest = int(self.headers["Content-Length"]), hashlib.sha256()
+        while left:
+            chunk = self.rfile.read(min(65536, left))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+        body = digest.hexdigest().encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"#;
+
 fn http_server(dir: &Path, log: &Path) -> (Killed, SocketAddr) {
     let port = free_port();
     let child = Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["-c", BACKEND, &port.to_string()])
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
@@ -76,9 +96,15 @@ fn tunnel(server: SocketAddr, policy: &Path) -> (Killed, SocketAddr) {
 
 /// `GET path` over HTTP/1.0: the status line and the body.
 fn get(addr: SocketAddr, path: &str) -> (String, Vec<u8>) {
+    request(addr, &format!("GET {path} HTTP/1.0\r\n\r\n"), &[])
+}
+
+/// One HTTP/1.0 exchange: `head`, then `body`; the status line and the answer's body.
+fn request(addr: SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
     let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
     let mut all = Vec::new();
     let _ = s.read_to_end(&mut all);
     let split = all
@@ -133,6 +159,34 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     for f in fetches {
         assert!(f.join().unwrap() == big);
     }
+
+    // An upload of 50 MiB: the service hashes what it received.
+    let upload: Vec<u8> = big.iter().cycle().take(50 << 20).copied().collect();
+    let upload_file = dir.path().join("upload.bin");
+    std::fs::write(&upload_file, &upload).unwrap();
+    let expected = hex::encode(sc_attestation::measure_file(&upload_file).unwrap());
+    let (status, body) = request(
+        local,
+        &format!("POST /upload HTTP/1.0\r\nContent-Length: {}\r\n\r\n", upload.len()),
+        &upload,
+    );
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(String::from_utf8_lossy(&body), expected);
+
+    // Clients that stop reading mid-download: the host holds at most the push window per
+    // session, not the files (16 x 8 MiB would be 128 MiB).
+    let rss = server.rss_kib();
+    let stalled: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut s = TcpStream::connect(local).unwrap();
+            s.write_all(b"GET /big.bin HTTP/1.0\r\n\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let grown = server.rss_kib().saturating_sub(rss) / 1024;
+    assert!(grown < 32, "the host grew by {grown} MiB for 16 stalled downloads");
+    drop(stalled);
 
     // A policy that does not accept this enclave: the tunnel refuses before any byte
     // reaches the backend.

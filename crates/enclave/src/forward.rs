@@ -4,7 +4,10 @@
 //! * Client to backend: each data record is opened and written to the backend (in the
 //!   call: a backend that does not read holds the call, and the host, whose pipeline per
 //!   connection is bounded, stops reading that client); the client's EndOfStream shuts the
-//!   backend's write side.
+//!   backend's write side. The host pipelines a connection's records and the enclave's
+//!   workers take calls in parallel, so records are written in their sequence order: a
+//!   worker holding a later record waits for the earlier one (calls are read in the
+//!   order the host sent them, so the earliest is always in a worker's hands).
 //! * Backend to client: a thread per session reads the backend and pushes each chunk as a
 //!   record, within the credit the host grants (`PUSH_WINDOW` to start, more as the
 //!   client reads), so a slow client stops the read, not the memory; the backend's end is
@@ -14,7 +17,7 @@
 use crate::service::ChannelService;
 use crate::sessions::{EnclaveError, SessionManager};
 use sc_boundary::{CallError, ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Request, Response};
-use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, MessageType};
+use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, MessageType, RecordHeader};
 use sc_protocol::{Session, UnixTime};
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -33,9 +36,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How long a record may wait for the records before it (a host that dropped one).
+const ORDER_WAIT: Duration = Duration::from_secs(30);
+
 /// One session's backend connection.
 struct Link {
     backend: TcpStream,
+    /// The client's next record sequence to write to the backend.
+    next: Mutex<u64>,
+    turn: Condvar,
     /// Bytes the enclave may still push; `None` once the link is closed.
     credit: Mutex<Option<u64>>,
     more: Condvar,
@@ -138,6 +147,8 @@ impl ForwardService {
             backend,
             credit: Mutex::new(Some(u64::from(PUSH_WINDOW))),
             more: Condvar::new(),
+            next: Mutex::new(0),
+            turn: Condvar::new(),
         });
         lock(&self.links).insert(id, link.clone());
         let (sessions, pusher, links) = (self.sessions.clone(), self.pusher.clone(), self.links.clone());
@@ -160,6 +171,33 @@ impl ForwardService {
     }
 
     fn data(&self, id: u64, link: &Link, record: Vec<u8>) -> Response {
+        // In sequence order (see the module documentation).
+        let sequence = Frame::parse(&record, MAX_FRAME_BODY)
+            .ok()
+            .and_then(|f| RecordHeader::read(f.body).ok())
+            .map(|h| h.sequence);
+        let Some(sequence) = sequence else {
+            return refuse(EnclaveError::Unexpected("not a record"));
+        };
+        let mut next = lock(&link.next);
+        let deadline = std::time::Instant::now() + ORDER_WAIT;
+        while *next != sequence {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || *next > sequence {
+                drop(next);
+                tracing::info!(session = id, sequence, "a record out of order: ending the session");
+                self.close(id);
+                return refuse(EnclaveError::Unexpected("record out of order"));
+            }
+            next = link.turn.wait_timeout(next, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        let answer = self.write_record(id, link, record);
+        *next += 1;
+        link.turn.notify_all();
+        answer
+    }
+
+    fn write_record(&self, id: u64, link: &Link, record: Vec<u8>) -> Response {
         match self.sessions.receive(id, record, UnixTime::now()) {
             Ok(Some(data)) => match (&link.backend).write_all(&data) {
                 Ok(()) => Response::Done,
