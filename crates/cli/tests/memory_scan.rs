@@ -3,8 +3,12 @@
 //! control: the same scan finds the plaintext in the enclave process, so a scan that found
 //! nothing anywhere could not pass.
 
+#[path = "common/process_memory.rs"]
+mod process_memory;
+
+use process_memory::{children, contains, memory_of};
 use sc_client::TcpClient;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,35 +22,6 @@ impl sc_protocol::KeyLog for CapturedKeys {
     }
 }
 
-/// Every readable mapping of `pid`, read through /proc/PID/mem.
-fn memory_of(pid: u32) -> Vec<Vec<u8>> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut regions = Vec::new();
-    for line in maps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (range, perms) = (fields[0], fields[1]);
-        if !perms.starts_with('r') || line.contains("[vvar") || line.contains("[vsyscall]") {
-            continue;
-        }
-        let (start, end) = range.split_once('-').unwrap();
-        let (start, end) = (
-            u64::from_str_radix(start, 16).unwrap(),
-            u64::from_str_radix(end, 16).unwrap(),
-        );
-        let mut buf = vec![0u8; (end - start) as usize];
-        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut buf).is_ok() {
-            regions.push(buf);
-        }
-    }
-    assert!(!regions.is_empty(), "could not read any memory of {pid}");
-    regions
-}
-
-fn contains(regions: &[Vec<u8>], needle: &[u8]) -> bool {
-    regions.iter().any(|r| memchr::memmem::find(r, needle).is_some())
-}
-
 /// Kills the host and its enclave even when an assertion fails.
 struct Reap(Vec<u32>);
 
@@ -56,17 +31,6 @@ impl Drop for Reap {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
-}
-
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let path = task.unwrap().path().join("children");
-        if let Ok(text) = std::fs::read_to_string(path) {
-            out.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
-        }
-    }
-    out
 }
 
 #[test]

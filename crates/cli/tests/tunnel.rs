@@ -2,6 +2,8 @@
 //! (`python3 -m http.server`) behind `serve --forward`, reached through `secure-channel
 //! tunnel` with plain HTTP/1.0 requests (what curl sends, without needing curl).
 
+#[path = "common/process_memory.rs"]
+mod process_memory;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
@@ -152,6 +154,14 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     assert!(status.contains("200"), "{status}");
     assert!(body == big, "8 MiB body differs ({} bytes)", body.len());
 
+    // 100 MiB, byte for byte.
+    let huge: Vec<u8> = big.iter().cycle().take(100 << 20).copied().collect();
+    std::fs::write(files.join("huge.bin"), &huge).unwrap();
+    let (status, body) = get(local, "/huge.bin");
+    assert!(status.contains("200"), "{status}");
+    assert!(body == huge, "100 MiB body differs ({} bytes)", body.len());
+    drop((huge, body));
+
     // Parallel fetches, each on its own attested session.
     let fetches: Vec<_> = (0..16)
         .map(|_| std::thread::spawn(move || get(local, "/big.bin").1))
@@ -187,6 +197,27 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     let grown = server.rss_kib().saturating_sub(rss) / 1024;
     assert!(grown < 32, "the host grew by {grown} MiB for 16 stalled downloads");
     drop(stalled);
+
+    // What the host held: a marked file fetched through the tunnel is nowhere in the
+    // host's memory, while the enclave (which read it from the service) has it.
+    let marker: String = (0..64)
+        .map(|i| format!("tunnel-plaintext-{i:03}-{:x};", 0x5eed_u64 * i))
+        .collect();
+    std::fs::write(files.join("marked.txt"), &marker).unwrap();
+    let (_, body) = get(local, "/marked.txt");
+    assert_eq!(body, marker.as_bytes());
+    let host_pid = server.child.id();
+    let enclave_pid = *process_memory::children(host_pid).first().expect("an enclave process");
+    // A slice from the middle: allocators overwrite the first bytes of freed blocks.
+    let probe = &marker.as_bytes()[600..664];
+    assert!(
+        process_memory::contains(&process_memory::memory_of(enclave_pid), probe),
+        "positive control: the enclave read the file"
+    );
+    assert!(
+        !process_memory::contains(&process_memory::memory_of(host_pid), probe),
+        "the host process holds the service's plaintext"
+    );
 
     // A policy that does not accept this enclave: the tunnel refuses before any byte
     // reaches the backend.
