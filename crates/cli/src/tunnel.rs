@@ -14,7 +14,7 @@ use std::sync::Arc;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Bytes read from the local connection per record.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 60 * 1024;
 
 /// Local to server: read, send; the local end is our EndOfStream.
 fn upstream(mut local: TcpStream, sender: sc_client::StreamSender) {

@@ -26,7 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Bytes read from the backend per record.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 60 * 1024;
 /// How long connecting to the backend may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one write to the backend may block.
