@@ -154,6 +154,19 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     assert!(status.contains("200"), "{status}");
     assert!(body == big, "8 MiB body differs ({} bytes)", body.len());
 
+    // curl, an unmodified client, where installed.
+    if Command::new("curl").arg("--version").output().is_ok() {
+        let out = dir.path().join("curl.bin");
+        let status = Command::new("curl")
+            .args(["-sS", "--max-time", "60", "-o"])
+            .arg(&out)
+            .arg(format!("http://{local}/big.bin"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(std::fs::read(&out).unwrap() == big, "curl's copy differs");
+    }
+
     // 100 MiB, byte for byte.
     let huge: Vec<u8> = big.iter().cycle().take(100 << 20).copied().collect();
     std::fs::write(files.join("huge.bin"), &huge).unwrap();
@@ -163,7 +176,7 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     drop((huge, body));
 
     // Parallel fetches, each on its own attested session.
-    let fetches: Vec<_> = (0..16)
+    let fetches: Vec<_> = (0..32)
         .map(|_| std::thread::spawn(move || get(local, "/big.bin").1))
         .collect();
     for f in fetches {
