@@ -57,16 +57,16 @@ pub fn run(
     })?;
     match (listen, forward) {
         (None, Some(backend)) => program::serve_forwarding(service, backend, std::io::stdin(), std::io::stdout())?,
-        (Some(_), Some(_)) => {
-            return Err("--forward with --listen is not supported yet: run the enclave as serve's child".into());
-        }
         (None, None) => program::serve(service, std::io::stdin(), std::io::stdout())?,
-        (Some(address), None) => {
+        (Some(address), forward) => {
             let listener =
                 sc_boundary::remote::Listener::bind(address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
             // The host (or a test) learns the bound address here (a port 0 chosen).
             println!("enclave listening on {}", listener.local_address()?);
-            program::serve_connections(service, &listener)?;
+            match forward {
+                Some(backend) => program::serve_connections_forwarding(service, backend, &listener)?,
+                None => program::serve_connections(service, &listener)?,
+            }
         }
     }
     Ok(())

@@ -265,3 +265,46 @@ fn a_backend_that_is_down_ends_the_session() {
     assert!(status.is_empty() && body.is_empty(), "{status}");
     assert!(within(Duration::from_secs(5), || server.log_contains("backend refused")));
 }
+
+/// The tunnel's enclave end running apart from the host (`enclave --listen --forward`, a
+/// confidential VM's shape, here over a Unix socket): fetches work the same.
+#[test]
+fn the_tunnel_with_the_enclave_apart() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 is not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(files.join("f.bin"), &body).unwrap();
+    let (_http, backend) = http_server(&files, &dir.path().join("http.log"));
+    // The same simulated root as the one `ServeProcess` writes (so its policy fits).
+    let root = dir.path().join("root.key");
+    sc_attestation::sim::SimRoot::from_secret([0x42; 32])
+        .write(&root)
+        .unwrap();
+    let socket = format!("unix://{}", dir.path().join("enclave.sock").display());
+    let mut enclave = Command::new(EXE)
+        .args(["enclave", "--sim-root"])
+        .arg(&root)
+        .args(["--listen", &socket, "--forward", &backend.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(enclave.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("enclave listening on"), "{line}");
+    let _enclave = Killed(enclave);
+    let server = ServeProcess::start(&["--enclave", &socket]);
+    let (_tunnel, local) = tunnel(server.addr, &server.dir.path().join("policy.toml"));
+    for _ in 0..3 {
+        let (status, got) = get(local, "/f.bin");
+        assert!(status.contains("200"), "{status}");
+        assert!(got == body, "body differs ({} bytes)", got.len());
+    }
+}

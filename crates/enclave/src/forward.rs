@@ -84,7 +84,9 @@ impl Link {
 pub struct ForwardService {
     inner: ChannelService,
     sessions: Arc<SessionManager>,
-    pusher: Pusher,
+    /// Pushes go to the host connected now (an enclave program apart serves one host
+    /// after another).
+    pusher: std::sync::RwLock<Pusher>,
     backend: String,
     links: Arc<Mutex<HashMap<u64, Arc<Link>>>>,
 }
@@ -110,10 +112,19 @@ impl ForwardService {
         Self {
             inner,
             sessions,
-            pusher,
+            pusher: std::sync::RwLock::new(pusher),
             backend: backend.into(),
             links: Arc::default(),
         }
+    }
+
+    /// Sends later pushes to a new host connection.
+    pub fn set_pusher(&self, pusher: Pusher) {
+        *self.pusher.write().unwrap_or_else(|p| p.into_inner()) = pusher;
+    }
+
+    fn pusher(&self) -> Pusher {
+        self.pusher.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn connect(&self) -> std::io::Result<TcpStream> {
@@ -135,7 +146,7 @@ impl ForwardService {
             Err(e) => {
                 tracing::warn!(session = id, backend = %self.backend, error = %e, "backend refused: ending the session");
                 if let Ok(Some(close)) = self.sessions.end_session(id, UnixTime::now()) {
-                    let _ = self.pusher.push(id, close);
+                    let _ = self.pusher().push(id, close);
                 }
                 return;
             }
@@ -151,7 +162,7 @@ impl ForwardService {
             turn: Condvar::new(),
         });
         lock(&self.links).insert(id, link.clone());
-        let (sessions, pusher, links) = (self.sessions.clone(), self.pusher.clone(), self.links.clone());
+        let (sessions, pusher, links) = (self.sessions.clone(), self.pusher(), self.links.clone());
         let spawned = std::thread::Builder::new()
             .name("sc-forward".into())
             .spawn(move || pump_backend(id, reader, &link, &sessions, &pusher, &links));
@@ -205,7 +216,7 @@ impl ForwardService {
                     tracing::info!(session = id, error = %e, "backend write failed: ending the session");
                     self.close(id);
                     if let Ok(Some(close)) = self.sessions.end_session(id, UnixTime::now()) {
-                        let _ = self.pusher.push(id, close);
+                        let _ = self.pusher().push(id, close);
                     }
                     Response::Done
                 }

@@ -170,6 +170,31 @@ pub fn serve_forwarding(
     )
 }
 
+/// Like [`serve_connections`], forwarding every stream session to `backend`: pushes go
+/// to whichever host is connected.
+pub fn serve_connections_forwarding(
+    service: ChannelService,
+    backend: &str,
+    listener: &sc_boundary::remote::Listener,
+) -> std::io::Result<()> {
+    let mut service = Some(service);
+    let mut forward: Option<Arc<crate::forward::ForwardService>> = None;
+    sc_boundary::remote::serve_connections_pushing(
+        |pusher| match (&forward, service.take()) {
+            (Some(f), _) => {
+                f.set_pusher(pusher);
+                f.clone()
+            }
+            (None, Some(s)) => forward
+                .insert(Arc::new(crate::forward::ForwardService::new(s, pusher, backend)))
+                .clone(),
+            (None, None) => unreachable!("the service is taken only when the forwarder is made"),
+        },
+        listener,
+        workers(),
+    )
+}
+
 /// Serves one host connection after another on `listener` (the enclave program running
 /// apart from its host: a confidential VM reached over vsock), until accepting fails.
 /// Sessions outlive a host's connection; the idle sweep ends those nobody resumes.

@@ -108,11 +108,22 @@ pub fn serve_connections<S: EnclaveService>(
     listener: &Listener,
     workers: usize,
 ) -> std::io::Result<()> {
+    serve_connections_pushing(|_| service.clone(), listener, workers)
+}
+
+/// Like [`serve_connections`], for a service that pushes: `make` gets each host
+/// connection's [`crate::Pusher`] (pushes go to the host connected now) and returns the
+/// service to serve it with.
+pub fn serve_connections_pushing<S: EnclaveService>(
+    mut make: impl FnMut(crate::Pusher) -> Arc<S>,
+    listener: &Listener,
+    workers: usize,
+) -> std::io::Result<()> {
     loop {
         let socket = listener.accept()?;
         tracing::info!("host connected");
         let (input, output) = (socket.try_clone()?, socket);
-        match crate::serve(service.clone(), input, output, workers) {
+        match crate::serve_pushing(&mut make, input, output, workers) {
             Ok(()) => tracing::info!("host disconnected; waiting for the next"),
             Err(e) => tracing::warn!(error = %e, "host link failed; waiting for the next"),
         }
