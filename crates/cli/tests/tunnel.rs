@@ -121,15 +121,22 @@ fn request(addr: SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
     (status, all[split.min(all.len())..].to_vec())
 }
 
-#[test]
-fn an_unmodified_http_server_through_the_attested_tunnel() {
+/// A temporary directory with a `files` folder for the service, or `None` (and a note)
+/// without python3.
+fn workdir() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     if Command::new("python3").arg("--version").output().is_err() {
         eprintln!("python3 is not installed; skipped");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
     std::fs::create_dir(&files).unwrap();
+    Some((dir, files))
+}
+
+#[test]
+fn an_unmodified_http_server_through_the_attested_tunnel() {
+    let Some((dir, files)) = workdir() else { return };
     std::fs::write(files.join("small.txt"), b"hello through the tunnel\n").unwrap();
     // Pseudo-random, so that a swapped or repeated chunk would show.
     let mut big = vec![0u8; 8 << 20];
@@ -270,13 +277,7 @@ fn a_backend_that_is_down_ends_the_session() {
 /// confidential VM's shape, here over a Unix socket): fetches work the same.
 #[test]
 fn the_tunnel_with_the_enclave_apart() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("python3 is not installed; skipped");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let files = dir.path().join("files");
-    std::fs::create_dir(&files).unwrap();
+    let Some((dir, files)) = workdir() else { return };
     let body: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     std::fs::write(files.join("f.bin"), &body).unwrap();
     let (_http, backend) = http_server(&files, &dir.path().join("http.log"));
