@@ -150,7 +150,7 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     std::fs::write(files.join("big.bin"), &big).unwrap();
     let log = dir.path().join("http.log");
     let (_http, backend) = http_server(&files, &log);
-    let server = ServeProcess::start(&["--forward", &backend.to_string()]);
+    let server = ServeProcess::start(&["--forward", &backend.to_string(), "--frame-timeout", "1s"]);
     let policy = server.dir.path().join("policy.toml");
     let (_tunnel, local) = tunnel(server.addr, &policy);
 
@@ -206,6 +206,10 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     // Clients that stop reading mid-download: the host holds at most the push window per
     // session, not the files (16 x 8 MiB would be 128 MiB).
     let rss = server.rss_kib();
+    let enclave_pid = *process_memory::children(server.child.id())
+        .first()
+        .expect("an enclave process");
+    let enclave_rss = process_memory::rss_kib(enclave_pid);
     let stalled: Vec<TcpStream> = (0..16)
         .map(|_| {
             let mut s = TcpStream::connect(local).unwrap();
@@ -216,7 +220,24 @@ fn an_unmodified_http_server_through_the_attested_tunnel() {
     std::thread::sleep(Duration::from_millis(1500));
     let grown = server.rss_kib().saturating_sub(rss) / 1024;
     assert!(grown < 32, "the host grew by {grown} MiB for 16 stalled downloads");
-    drop(stalled);
+    let enclave_grown = process_memory::rss_kib(enclave_pid).saturating_sub(enclave_rss) / 1024;
+    assert!(
+        enclave_grown < 32,
+        "the enclave grew by {enclave_grown} MiB for 16 stalled downloads"
+    );
+    // Longer than the frame deadline (1 s here): a reader that pauses is not cut off, and
+    // what it then reads is whole.
+    std::thread::sleep(Duration::from_millis(1000));
+    for mut s in stalled {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        assert!(
+            all.ends_with(&big),
+            "a paused download came back incomplete ({} bytes)",
+            all.len()
+        );
+    }
 
     // What the host held: a marked file fetched through the tunnel is nowhere in the
     // host's memory, while the enclave (which read it from the service) has it.

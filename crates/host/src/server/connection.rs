@@ -101,6 +101,7 @@ impl Output {
                 replies,
                 pushes,
                 credit,
+                push_timeout: host.limits().idle_timeout,
                 quit: quit.clone(),
             },
             wr,
@@ -161,6 +162,10 @@ struct Inputs {
     pushes: mpsc::UnboundedReceiver<Vec<u8>>,
     /// Where to credit pushes once written (the host and the session).
     credit: Option<(Arc<Host>, u64)>,
+    /// How long writing one pushed record may wait for the client to read: the idle
+    /// timeout, not the frame deadline, since a tunnel's client may pause reading for a
+    /// while and what it leaves unread is bounded by the push window.
+    push_timeout: Duration,
     /// Stop now ([`Output::finish`] abandoning).
     quit: Arc<Notify>,
 }
@@ -192,6 +197,7 @@ async fn writer(
         mut replies,
         mut pushes,
         credit,
+        push_timeout,
         quit,
     } = inputs;
     // Replies ready together, and the budget they hold (released once written).
@@ -206,7 +212,7 @@ async fn writer(
                 None => break,
             },
             Some(record) = pushes.recv() => {
-                if write_unless_quit(&mut wr, &record, write_timeout, &quit).await != Some(true) {
+                if write_unless_quit(&mut wr, &record, push_timeout, &quit).await != Some(true) {
                     stop.notify_one();
                     return None;
                 }
