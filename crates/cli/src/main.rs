@@ -1,8 +1,10 @@
 //! `secure-channel`: the project's command-line tool.
 //!
 //! Verbs: `demo` runs the whole system on one machine (the enclave as its own process, the
-//! host on a loopback port, a client); `serve` and `connect` do the same from two terminals;
-//! `enclave` is the demo enclave program the host starts;
+//! host on a loopback port, a client); `serve` and `connect` do the same from two terminals
+//! (`serve` with a configuration file, metrics, drain and reload); `load` measures a server;
+//! `tunnel` carries local TCP connections to `serve --forward`; `policy init` writes a client
+//! policy from real evidence; `enclave` is the demo enclave program the host starts;
 //! `sim-root create`, `measure`, `sim-attest` and `verify` manage simulated attestation and
 //! appraise evidence against a policy.
 //!
