@@ -9,10 +9,10 @@
 mod serve_process;
 
 use sc_client::{ClientError, ClientTimeouts, RetryPolicy, RetryingClient};
-use serve_process::{ServeProcess, http_get, sample, within};
+use serve_process::{Killed, ServeProcess, free_port, http_get, sample, within};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn repo() -> PathBuf {
@@ -34,14 +34,6 @@ fn have(tool: &str, require: &str) -> bool {
         eprintln!("{tool} is not installed; skipped");
     }
     found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A node on fixed ports (so that it can come back where HAProxy expects it).
@@ -97,14 +89,6 @@ fn status(stats: SocketAddr, name: &str) -> String {
         .unwrap_or_default()
 }
 
-struct Haproxy(Child);
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn three_nodes_behind_haproxy_spread_fail_over_and_come_back() {
     if !have("haproxy", "SC_REQUIRE_HAPROXY") {
@@ -118,7 +102,7 @@ fn three_nodes_behind_haproxy_spread_fail_over_and_come_back() {
     std::fs::write(&cfg, haproxy_config(front, stats_port, &ports)).unwrap();
     let check = Command::new("haproxy").arg("-c").arg("-f").arg(&cfg).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
-    let _haproxy = Haproxy(
+    let _haproxy = Killed(
         Command::new("haproxy")
             .arg("-db")
             .arg("-f")

@@ -7,30 +7,14 @@ mod process_memory;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
-use serve_process::{ServeProcess, within};
+use serve_process::{Killed, ServeProcess, free_port, within};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const EXE: &str = env!("CARGO_BIN_EXE_secure-channel");
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Python's `http.server` (threaded) serving `dir`, with a POST that answers the SHA-256
 /// of the uploaded body; its request log goes to `log`.

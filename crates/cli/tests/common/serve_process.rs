@@ -297,3 +297,22 @@ pub fn established(config: &Arc<ClientConfig>, from: Ipv4Addr, to: SocketAddr) -
     s.write_all(&est.client_finished).unwrap();
     s
 }
+
+/// A child process killed (and reaped) when dropped, even when an assertion fails.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
