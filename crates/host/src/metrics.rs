@@ -44,6 +44,27 @@ impl CallKind {
     }
 }
 
+/// One call kind's series, resolved once: updating them is atomic increments, with no
+/// label lookup (application calls are on every record's path).
+#[derive(Debug)]
+struct CallSeries {
+    ok: Counter,
+    error: Counter,
+    seconds: Histogram,
+}
+
+impl CallSeries {
+    fn of(calls: &Family<Labels2, Counter>, seconds: &Family<Labels, Histogram>, kind: CallKind) -> Self {
+        // One statement each: `get_or_create` returns a guard on the family, held to the
+        // end of its statement, and a second insertion under it would deadlock.
+        let call = ("call", kind.label());
+        let ok = calls.get_or_create(&[call, ("result", "ok")]).clone();
+        let error = calls.get_or_create(&[call, ("result", "error")]).clone();
+        let seconds = seconds.get_or_create(&[call]).clone();
+        Self { ok, error, seconds }
+    }
+}
+
 /// The host's metrics. Cheap to update from any thread (atomics); shared by the relay,
 /// the server and the supervisor.
 #[derive(Debug)]
@@ -52,9 +73,11 @@ pub struct HostMetrics {
     handshakes: Family<Labels, Counter>,
     handshake_seconds: Histogram,
     refusals: Family<Labels, Counter>,
-    relayed_bytes: Family<Labels, Counter>,
-    boundary_calls: Family<Labels2, Counter>,
-    boundary_seconds: Family<Labels, Histogram>,
+    to_enclave: Counter,
+    to_client: Counter,
+    channel: CallSeries,
+    app: CallSeries,
+    evidence: CallSeries,
     enclave_restarts: Counter,
     connections: Gauge,
     sessions: Gauge,
@@ -126,14 +149,19 @@ impl Default for HostMetrics {
             ready.clone(),
         );
         registry.register("draining", "1 while the host drains for shutdown", draining.clone());
+        let series = |kind| CallSeries::of(&boundary_calls, &boundary_seconds, kind);
+        let to_enclave = relayed_bytes.get_or_create(&[("direction", "to_enclave")]).clone();
+        let to_client = relayed_bytes.get_or_create(&[("direction", "to_client")]).clone();
         Self {
             registry,
             handshakes,
             handshake_seconds,
             refusals,
-            relayed_bytes,
-            boundary_calls,
-            boundary_seconds,
+            to_enclave,
+            to_client,
+            channel: series(CallKind::Channel),
+            app: series(CallKind::App),
+            evidence: series(CallKind::Evidence),
             enclave_restarts,
             connections,
             sessions,
@@ -161,24 +189,22 @@ impl HostMetrics {
 
     /// `n` bytes relayed `direction`.
     pub fn relayed(&self, direction: Direction, n: usize) {
-        let label = match direction {
-            Direction::ToEnclave => "to_enclave",
-            Direction::ToClient => "to_client",
-        };
-        self.relayed_bytes
-            .get_or_create(&[("direction", label)])
-            .inc_by(n as u64);
+        match direction {
+            Direction::ToEnclave => &self.to_enclave,
+            Direction::ToClient => &self.to_client,
+        }
+        .inc_by(n as u64);
     }
 
     /// A call into the enclave answered (`ok`) or failed, after `took`.
     pub fn boundary_call(&self, kind: CallKind, ok: bool, took: Duration) {
-        let result = if ok { "ok" } else { "error" };
-        self.boundary_calls
-            .get_or_create(&[("call", kind.label()), ("result", result)])
-            .inc();
-        self.boundary_seconds
-            .get_or_create(&[("call", kind.label())])
-            .observe(took.as_secs_f64());
+        let series = match kind {
+            CallKind::Channel => &self.channel,
+            CallKind::App => &self.app,
+            CallKind::Evidence => &self.evidence,
+        };
+        if ok { &series.ok } else { &series.error }.inc();
+        series.seconds.observe(took.as_secs_f64());
     }
 
     /// The enclave process was restarted.
@@ -186,13 +212,9 @@ impl HostMetrics {
         self.enclave_restarts.inc();
     }
 
-    /// A client connection opened (`+1`) or closed (`-1`).
-    pub fn connection(&self, delta: i64) {
-        self.connections.inc_by(delta);
-    }
-
     /// The state gauges, as of now (set at each scrape).
-    pub fn set_state(&self, sessions: usize, pending: usize, ready: bool, draining: bool) {
+    pub fn set_state(&self, connections: usize, sessions: usize, pending: usize, ready: bool, draining: bool) {
+        self.connections.set(connections as i64);
         self.sessions.set(sessions as i64);
         self.pending.set(pending as i64);
         self.ready.set(i64::from(ready));
@@ -222,8 +244,7 @@ mod tests {
         m.relayed(Direction::ToEnclave, 50);
         m.boundary_call(CallKind::App, true, Duration::from_micros(30));
         m.enclave_restarted();
-        m.connection(1);
-        m.set_state(3, 2, true, false);
+        m.set_state(1, 3, 2, true, false);
         let text = m.encode();
         for line in [
             "sc_handshakes_total{outcome=\"established\"} 1",

@@ -326,7 +326,7 @@ impl Host {
     pub fn refresh_gauges(&self) {
         let (open, pending) = self.counts();
         self.metrics
-            .set_state(open, pending, self.is_ready(), self.is_draining());
+            .set_state(self.connections(), open, pending, self.is_ready(), self.is_draining());
     }
 
     /// Counts a refusal by the cap that made it (nothing for other errors).

@@ -360,7 +360,6 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
             return;
         }
     };
-    metrics.connection(1);
     let mut drain = shared.drain.clone();
     // Whether this handshake's outcome was counted (an enclave refusal is counted when
     // its alert goes out; the connection's end must not count it again).
@@ -523,5 +522,4 @@ pub(crate) async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, pee
     if let Some(id) = routed {
         host.unroute_pushes(id);
     }
-    metrics.connection(-1);
 }
