@@ -314,3 +314,39 @@ fn the_tunnel_with_the_enclave_apart() {
         assert!(got == body, "body differs ({} bytes)", got.len());
     }
 }
+
+/// A backend that speaks first (SSH, SMTP, database servers greet before the client says
+/// anything): the enclave pushes the greeting as soon as the session is established,
+/// possibly before the host has read the answer that says so; the client gets it whole,
+/// on every one of many connections, without sending a byte first.
+#[test]
+fn a_backend_that_speaks_first_greets_every_client() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                let _ = conn.write_all(b"220 backend ready\r\n");
+                // Then an echo of one line, and the end.
+                let mut line = String::new();
+                let _ = BufReader::new(&conn).read_line(&mut line);
+                let _ = conn.write_all(line.as_bytes());
+            });
+        }
+    });
+    let server = ServeProcess::start(&["--forward", &backend.to_string()]);
+    let (_tunnel, local) = tunnel(server.addr, &server.dir.path().join("policy.toml"));
+    for i in 0..40 {
+        let mut s = TcpStream::connect(local).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        let mut greeting = String::new();
+        reader.read_line(&mut greeting).unwrap();
+        assert_eq!(greeting, "220 backend ready\r\n", "connection {i}");
+        s.write_all(format!("hello {i}\n").as_bytes()).unwrap();
+        let mut echo = String::new();
+        reader.read_line(&mut echo).unwrap();
+        assert_eq!(echo, format!("hello {i}\n"));
+    }
+}

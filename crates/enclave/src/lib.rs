@@ -32,6 +32,7 @@ pub mod forward;
 pub mod program;
 mod service;
 mod sessions;
+pub mod streams;
 mod sync;
 
 pub use service::{AppCall, AppFunction, ChannelService, RecordFunction};

@@ -163,7 +163,7 @@ pub fn serve_forwarding(
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
     sc_boundary::serve_pushing(
-        |pusher| Arc::new(crate::forward::ForwardService::new(service, pusher, backend)),
+        |pusher| Arc::new(crate::forward::ForwardService::forwarding(service, pusher, backend)),
         input,
         output,
         workers(),
@@ -186,7 +186,7 @@ pub fn serve_connections_forwarding(
                 f.clone()
             }
             (None, Some(s)) => forward
-                .insert(Arc::new(crate::forward::ForwardService::new(s, pusher, backend)))
+                .insert(Arc::new(crate::forward::ForwardService::forwarding(s, pusher, backend)))
                 .clone(),
             (None, None) => unreachable!("the service is taken only when the forwarder is made"),
         },

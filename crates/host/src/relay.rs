@@ -491,6 +491,7 @@ impl Host {
     /// Tells the enclave to drop session `id` without waiting for its answer: this runs on
     /// accept and eviction paths that must not wait on the enclave.
     fn close_session(&self, id: u64) {
+        self.pushes.remove(id);
         if let Err(e) = self.enclave().notify(Request::CloseSession { session_id: id }) {
             tracing::debug!(error = %e, "could not tell the enclave to drop a session");
         }
@@ -530,17 +531,22 @@ impl Host {
             Route::Hello { reserved } => self.client_hello(conn, &message, reserved),
             Route::Finished(id) => {
                 self.reserve_session(conn, id).inspect_err(|e| self.count_refusal(e))?;
+                // The enclave may push as soon as it has established the session, before
+                // its answer is read here: hold those (see `pushes`).
+                self.pushes.expect(id);
                 match self.channel(&message) {
                     Ok(ChannelOutcome::Established { ack }) => {
                         self.set_phase(conn, Phase::Open(id));
                         Ok(ack.map_or(Routed::Nothing, Routed::Reply))
                     }
                     Ok(ChannelOutcome::Refused { alert }) => {
+                        self.pushes.remove(id);
                         self.set_phase(conn, Phase::New);
                         Ok(Routed::Reply(alert))
                     }
                     other => {
                         // The slot goes back; the handshake waits for its Finished again.
+                        self.pushes.remove(id);
                         self.set_phase(conn, Phase::Pending(id));
                         match other {
                             Err(e) => Err(e),
