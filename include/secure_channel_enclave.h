@@ -14,6 +14,21 @@
 #include "status.h"
 
 /**
+ * What happened to a stream session (the event hook's second argument).
+ */
+typedef enum cc_sec_chl_stream_event_t {
+  /**
+   * The session was established: pushes may start.
+   */
+  CC_SEC_CHL_STREAM_OPENED = 1,
+  /**
+   * The client closed the session, or the host ended it (its client went away, it shut
+   * down). Not reported for sessions the program ended itself.
+   */
+  CC_SEC_CHL_STREAM_CLOSED = 2,
+} cc_sec_chl_stream_event_t;
+
+/**
  * An application function: a client record of `session_id` in `input`; the answer for
  * the host goes to `output` (room for `*output_len` bytes; set `*output_len` to the
  * length written). Return 0 on success, anything else to fail the call. Functions run
@@ -25,6 +40,14 @@ typedef int (*cc_sec_chl_enclave_fn_t)(size_t session_id,
                                        size_t input_len,
                                        void *output,
                                        size_t *output_len);
+
+/**
+ * A stream event hook: session `session_id` opened or closed
+ * ([`cc_sec_chl_stream_event_t`]). It runs on one of the runtime's worker threads while
+ * the boundary waits for it: return quickly (start a thread to push a long stream).
+ */
+typedef void (*cc_sec_chl_enclave_stream_fn_t)(size_t session_id,
+                                               enum cc_sec_chl_stream_event_t event);
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +98,49 @@ int cc_sec_chl_enclave_decrypt(size_t session_id,
                                size_t encrypt_len,
                                void *plain,
                                size_t *plain_len);
+
+/**
+ * Offers stream sessions to clients that ask for them: both sides may then send
+ * whenever they like, each may end its direction (a half-close), and the enclave pushes
+ * records with [`cc_sec_chl_enclave_push`] without waiting for a request. A stream
+ * session's records reach the registered function in the order the client sent them,
+ * one at a time; an empty answer (`*output_len = 0`) relays nothing. `on_event` (may be
+ * NULL) is told when a stream session opens and closes. Call before
+ * [`cc_sec_chl_enclave_run`].
+ *
+ * # Safety
+ * `on_event` is NULL or a function with the prototype of
+ * [`cc_sec_chl_enclave_stream_fn_t`].
+ */
+int cc_sec_chl_enclave_streams(cc_sec_chl_enclave_stream_fn_t on_event);
+
+/**
+ * Encrypts `data` for the client of stream session `session_id` and pushes it to the
+ * host, which relays it (as records of at most 60 KiB). Each record goes once the host
+ * has granted room for it (its client read what came before), so this waits while the
+ * client does not read, until it does or the session ends. Called from an application
+ * function or a stream event hook it does not wait: all of `data` goes if there is room
+ * for it now, or nothing does and it returns `CC_ERROR_SEC_CHL_NO_ROOM` (the host's
+ * grants need a free worker thread). 0 on success; `CC_ERROR_SEC_CHL_INVALID_SESSION`
+ * when the session is not an open stream session (ended, or not a stream).
+ *
+ * # Safety
+ * `data` is NULL or `len` readable bytes.
+ */
+int cc_sec_chl_enclave_push(size_t session_id, const void *data, size_t len);
+
+/**
+ * Ends the enclave's direction of stream session `session_id` (a half-close): the client
+ * reads the end of the stream and may still send. Waits for room like
+ * [`cc_sec_chl_enclave_push`].
+ */
+int cc_sec_chl_enclave_end_stream(size_t session_id);
+
+/**
+ * Ends stream session `session_id` from the enclave: its Close goes to the client and
+ * the session is gone (the event hook is not told: the program ended it).
+ */
+int cc_sec_chl_enclave_end_session(size_t session_id);
 
 #ifdef __cplusplus
 }  // extern "C"

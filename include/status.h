@@ -203,6 +203,18 @@ enum cc_enclave_result_t
    */
   CC_ERROR_SEC_CHL_PANIC = 65548,
   /**
+   * A stream has ended (EndOfStream, stream sessions). From decrypt: the peer ended its
+   * stream, no more data comes from it. From encrypt or push: this side ended its
+   * stream, it sends no more data. The session stays open for the other direction.
+   */
+  CC_ERROR_SEC_CHL_END_OF_STREAM = 65549,
+  /**
+   * No room to push now: the client has not read what was pushed before. Code running
+   * in an application function or a stream event gets this instead of waiting; a
+   * thread of its own waits for the room.
+   */
+  CC_ERROR_SEC_CHL_NO_ROOM = 65550,
+  /**
    * Unspecified failure.
    */
   CC_ERROR_GENERIC = 4294901760,

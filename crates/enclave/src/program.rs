@@ -7,6 +7,7 @@
 //! with a simulated root key read from a file), or a real platform through configfs-tsm
 //! (TDX, SEV-SNP, Arm CCA guests) or Gramine's `/dev/attestation` (SGX).
 
+use crate::streams::{StreamHandler, StreamService, Streams};
 use crate::{ChannelService, EnclaveLimits, SessionManager};
 use rand_core::{OsRng, RngCore};
 use sc_attestation::RefreshingIdentity;
@@ -154,20 +155,37 @@ pub fn serve(
     sc_boundary::serve(Arc::new(service), input, output, workers())
 }
 
+/// Serves boundary calls like [`serve`], the stream sessions by `handler` (a
+/// [`StreamService`]); `ready` gets the streams before the first call, for enclave code
+/// that pushes.
+pub fn serve_streams<H: StreamHandler>(
+    service: ChannelService,
+    handler: H,
+    ready: impl FnOnce(&Arc<Streams>),
+    input: impl Read + Send + 'static,
+    output: impl Write + Send + 'static,
+) -> std::io::Result<()> {
+    sc_boundary::serve_pushing(
+        |pusher| {
+            let service = Arc::new(StreamService::new(service, pusher, handler));
+            ready(service.streams());
+            service
+        },
+        input,
+        output,
+        workers(),
+    )
+}
+
 /// Serves boundary calls like [`serve`], forwarding every stream session to a TCP
-/// connection to `backend` ([`crate::forward::ForwardService`]).
+/// connection to `backend` ([`crate::forward::Forward`]).
 pub fn serve_forwarding(
     service: ChannelService,
     backend: &str,
     input: impl Read + Send + 'static,
     output: impl Write + Send + 'static,
 ) -> std::io::Result<()> {
-    sc_boundary::serve_pushing(
-        |pusher| Arc::new(crate::forward::ForwardService::forwarding(service, pusher, backend)),
-        input,
-        output,
-        workers(),
-    )
+    serve_streams(service, crate::forward::Forward::new(backend), |_| {}, input, output)
 }
 
 /// Like [`serve_connections`], forwarding every stream session to `backend`: pushes go

@@ -400,3 +400,36 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_is_taken_whole_or_not_at_all_and_an_end_wakes_the_waiters() {
+        let stream = Arc::new(Stream::new());
+        let window = u64::from(PUSH_WINDOW);
+        // More than there is, without waiting: refused, and nothing taken.
+        assert!(matches!(
+            stream.take(1, window + 1, Some(Instant::now())),
+            Err(StreamError::NoRoom)
+        ));
+        stream.take(1, window, Some(Instant::now())).unwrap();
+        // A grant lets a waiter through.
+        let waiter = {
+            let stream = stream.clone();
+            std::thread::spawn(move || stream.take(1, 10, None))
+        };
+        stream.give_back(10);
+        waiter.join().unwrap().unwrap();
+        // A waiter with no grant coming is woken by the stream's end.
+        let waiter = {
+            let stream = stream.clone();
+            std::thread::spawn(move || stream.take(1, 10, None))
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        stream.end();
+        assert!(matches!(waiter.join().unwrap(), Err(StreamError::NotOpen(1))));
+        assert!(matches!(stream.take(1, 0, None), Err(StreamError::NotOpen(1))));
+    }
+}

@@ -101,6 +101,14 @@ pub enum cc_enclave_result_t {
     /// An internal error (a panic) was contained at the C boundary; the library stays
     /// usable. `cc_sec_chl_last_error` gives its message; please report it.
     CC_ERROR_SEC_CHL_PANIC = 0x0001_000c,
+    /// A stream has ended (EndOfStream, stream sessions). From decrypt: the peer ended its
+    /// stream, no more data comes from it. From encrypt or push: this side ended its
+    /// stream, it sends no more data. The session stays open for the other direction.
+    CC_ERROR_SEC_CHL_END_OF_STREAM = 0x0001_000d,
+    /// No room to push now: the client has not read what was pushed before. Code running
+    /// in an application function or a stream event gets this instead of waiting; a
+    /// thread of its own waits for the room.
+    CC_ERROR_SEC_CHL_NO_ROOM = 0x0001_000e,
     /// Unspecified failure.
     CC_ERROR_GENERIC = 0xffff_0000,
     /// A pointer is NULL, a length is zero, or a value is out of range.
@@ -121,7 +129,7 @@ impl cc_enclave_result_t {
     /// Every code, for lookups by value.
     ///
     /// cbindgen:ignore
-    pub const ALL: [Self; 51] = [
+    pub const ALL: [Self; 53] = [
         Self::CC_SUCCESS,
         Self::CC_ERROR_SEC_CHL_INVALID_CONN,
         Self::CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
@@ -166,6 +174,8 @@ impl cc_enclave_result_t {
         Self::CC_ERROR_SEC_CHL_TOO_OLD,
         Self::CC_ERROR_SEC_CHL_ENCLAVE_START,
         Self::CC_ERROR_SEC_CHL_PANIC,
+        Self::CC_ERROR_SEC_CHL_END_OF_STREAM,
+        Self::CC_ERROR_SEC_CHL_NO_ROOM,
         Self::CC_ERROR_GENERIC,
         Self::CC_ERROR_BAD_PARAMETERS,
         Self::CC_ERROR_NO_DATA,
@@ -297,6 +307,12 @@ impl cc_enclave_result_t {
             Self::CC_ERROR_SEC_CHL_PANIC => {
                 "CC_ERROR_SEC_CHL_PANIC: An internal error (a panic) was contained at the C boundary; the library stays usable. cc_sec_chl_last_error gives its message; please report it."
             }
+            Self::CC_ERROR_SEC_CHL_END_OF_STREAM => {
+                "CC_ERROR_SEC_CHL_END_OF_STREAM: A stream has ended (EndOfStream, stream sessions). From decrypt: the peer ended its stream, no more data comes from it. From encrypt or push: this side ended its stream, it sends no more data. The session stays open for the other direction."
+            }
+            Self::CC_ERROR_SEC_CHL_NO_ROOM => {
+                "CC_ERROR_SEC_CHL_NO_ROOM: No room to push now: the client has not read what was pushed before. Code running in an application function or a stream event gets this instead of waiting; a thread of its own waits for the room."
+            }
             Self::CC_ERROR_GENERIC => "CC_ERROR_GENERIC: Unspecified failure.",
             Self::CC_ERROR_BAD_PARAMETERS => {
                 "CC_ERROR_BAD_PARAMETERS: A pointer is NULL, a length is zero, or a value is out of range."
@@ -326,6 +342,7 @@ pub fn record_error(e: &RecordError) -> cc_enclave_result_t {
         RecordError::OutputTooSmall { .. } => CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
         RecordError::Expired | RecordError::KeyUpdateExhausted => CC_ERROR_SEC_CHL_EXPIRED,
         RecordError::Closed => CC_ERROR_SEC_CHL_CLOSED,
+        RecordError::StreamEnded => CC_ERROR_SEC_CHL_END_OF_STREAM,
         _ => CC_ERROR_GENERIC,
     }
 }

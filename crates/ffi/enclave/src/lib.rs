@@ -36,6 +36,9 @@
 //! ```
 
 mod runtime;
+mod streams;
+
+pub use streams::cc_sec_chl_stream_event_t;
 
 use sc_enclave::EnclaveError;
 use sc_ffi_common::buffer::{Output, input};
@@ -65,7 +68,7 @@ fn int_result(f: impl FnOnce() -> Result<(), cc_enclave_result_t>) -> c_int {
     guarded(|| f().err().unwrap_or(CC_SUCCESS)) as u32 as c_int
 }
 
-fn enclave_error(e: &EnclaveError) -> cc_enclave_result_t {
+pub(crate) fn enclave_error(e: &EnclaveError) -> cc_enclave_result_t {
     let code = match e {
         EnclaveError::UnknownSession => CC_ERROR_SEC_CHL_INVALID_SESSION,
         EnclaveError::Record(r) => status::record_error(r),
@@ -154,5 +157,85 @@ pub unsafe extern "C" fn cc_sec_chl_enclave_decrypt(
         room[..plaintext.len()].copy_from_slice(&plaintext);
         out.done(plaintext.len());
         Ok(())
+    })
+}
+
+/// A stream event hook: session `session_id` opened or closed
+/// ([`cc_sec_chl_stream_event_t`]). It runs on one of the runtime's worker threads while
+/// the boundary waits for it: return quickly (start a thread to push a long stream).
+#[allow(non_camel_case_types)]
+pub type cc_sec_chl_enclave_stream_fn_t =
+    Option<unsafe extern "C" fn(session_id: usize, event: cc_sec_chl_stream_event_t)>;
+
+/// Offers stream sessions to clients that ask for them: both sides may then send
+/// whenever they like, each may end its direction (a half-close), and the enclave pushes
+/// records with [`cc_sec_chl_enclave_push`] without waiting for a request. A stream
+/// session's records reach the registered function in the order the client sent them,
+/// one at a time; an empty answer (`*output_len = 0`) relays nothing. `on_event` (may be
+/// NULL) is told when a stream session opens and closes. Call before
+/// [`cc_sec_chl_enclave_run`].
+///
+/// # Safety
+/// `on_event` is NULL or a function with the prototype of
+/// [`cc_sec_chl_enclave_stream_fn_t`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_streams(on_event: cc_sec_chl_enclave_stream_fn_t) -> c_int {
+    int_result(|| {
+        if runtime::is_running() {
+            return Err(CC_ERROR_SEC_CHL_SVR_ALREADY_INIT);
+        }
+        streams::offer(on_event);
+        Ok(())
+    })
+}
+
+/// Encrypts `data` for the client of stream session `session_id` and pushes it to the
+/// host, which relays it (as records of at most 60 KiB). Each record goes once the host
+/// has granted room for it (its client read what came before), so this waits while the
+/// client does not read, until it does or the session ends. Called from an application
+/// function or a stream event hook it does not wait: all of `data` goes if there is room
+/// for it now, or nothing does and it returns `CC_ERROR_SEC_CHL_NO_ROOM` (the host's
+/// grants need a free worker thread). 0 on success; `CC_ERROR_SEC_CHL_INVALID_SESSION`
+/// when the session is not an open stream session (ended, or not a stream).
+///
+/// # Safety
+/// `data` is NULL or `len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_push(session_id: usize, data: *const c_void, len: usize) -> c_int {
+    int_result(|| {
+        // SAFETY: forwarded from this function's contract.
+        let data = unsafe { input(data.cast_mut(), len) }?;
+        let streams = streams::running()?;
+        let sent = if runtime::is_on_worker() {
+            streams.try_send(session_id as u64, data)
+        } else {
+            streams.send(session_id as u64, data)
+        };
+        sent.map_err(|e| streams::stream_error(&e))
+    })
+}
+
+/// Ends the enclave's direction of stream session `session_id` (a half-close): the client
+/// reads the end of the stream and may still send. Waits for room like
+/// [`cc_sec_chl_enclave_push`].
+#[unsafe(no_mangle)]
+pub extern "C" fn cc_sec_chl_enclave_end_stream(session_id: usize) -> c_int {
+    int_result(|| {
+        let streams = streams::running()?;
+        streams
+            .end_stream(session_id as u64)
+            .map_err(|e| streams::stream_error(&e))
+    })
+}
+
+/// Ends stream session `session_id` from the enclave: its Close goes to the client and
+/// the session is gone (the event hook is not told: the program ended it).
+#[unsafe(no_mangle)]
+pub extern "C" fn cc_sec_chl_enclave_end_session(session_id: usize) -> c_int {
+    int_result(|| {
+        let streams = streams::running()?;
+        streams
+            .end_session(session_id as u64)
+            .map_err(|e| streams::stream_error(&e))
     })
 }

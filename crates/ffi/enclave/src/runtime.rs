@@ -34,6 +34,24 @@ static RUNNING: AtomicBool = AtomicBool::new(false);
 thread_local! {
     /// Each worker thread's answer buffer, allocated once.
     static ANSWER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Whether this thread is running enclave code for a boundary call (a function or a
+    /// stream event).
+    static ON_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs enclave code `f` for a boundary call, marked as such: a push from it must not
+/// wait for room, because the host's grant of room is itself a call that needs a free
+/// worker (with every worker waiting, nobody would read it).
+pub(crate) fn on_worker<R>(f: impl FnOnce() -> R) -> R {
+    let before = ON_WORKER.with(|w| w.replace(true));
+    let r = f();
+    ON_WORKER.with(|w| w.set(before));
+    r
+}
+
+/// Whether the calling thread runs enclave code for a boundary call.
+pub(crate) fn is_on_worker() -> bool {
+    ON_WORKER.with(|w| w.get())
 }
 
 /// The sessions of the run in progress, if one is.
@@ -70,7 +88,11 @@ pub(crate) fn register(id: u32, function: CFunction) -> Result<(), cc_enclave_re
 }
 
 /// Calls a C function with the record and a buffer for its answer.
-fn call_c(function: CFunction, call: AppCall<'_>) -> Result<Vec<u8>, EnclaveError> {
+pub(crate) fn call_c(function: CFunction, call: AppCall<'_>) -> Result<Vec<u8>, EnclaveError> {
+    on_worker(|| call_c_on_worker(function, call))
+}
+
+fn call_c_on_worker(function: CFunction, call: AppCall<'_>) -> Result<Vec<u8>, EnclaveError> {
     ANSWER.with(|answer| {
         let mut answer = answer.borrow_mut();
         // Capacity only: pages the function never writes are never touched, so the room
@@ -171,15 +193,38 @@ fn start_and_serve() -> Result<(), cc_enclave_result_t> {
         .unwrap_or_else(|p| p.into_inner())
         .clone()
         .unwrap_or_default();
-    let service = program::build_service(&ProgramOptions::with_attester(attester), |service| {
-        for (id, function) in functions {
+    let offer = crate::streams::offered();
+    let mut options = ProgramOptions::with_attester(attester);
+    options.streams = offer.is_some();
+    let registered = functions.clone();
+    let service = program::build_service(&options, |service| {
+        for (id, function) in registered {
             service.register_record_function(id, Arc::new(move |call| call_c(function, call)));
         }
     })
     .map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_GET_RA_REPORT, &*e))?;
     let _installed = Installed::new(service.sessions().clone());
     let (input, output) = take_boundary()?;
-    program::serve(service, input, output).map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_ENCLAVE_LOST, &e))
+    let served = match offer {
+        None => program::serve(service, input, output),
+        Some(hook) => {
+            let handler = crate::streams::CHandler { functions, hook };
+            let mut streams = None;
+            program::serve_streams(
+                service,
+                handler,
+                |s| streams = Some(crate::streams::Installed::install(s)),
+                input,
+                output,
+            )
+        }
+    };
+    served.map_err(|e| last_error::failed(CC_ERROR_SEC_CHL_ENCLAVE_LOST, &e))
+}
+
+/// Whether a run is in progress (registrations and offers are closed then).
+pub(crate) fn is_running() -> bool {
+    RUNNING.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]

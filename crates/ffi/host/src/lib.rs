@@ -373,7 +373,9 @@ pub unsafe extern "C" fn cc_sec_chl_svr_callback(
                 Routed::Pending(p) => Some(p.wait().map_err(|e| host_error(&e))?),
                 Routed::Nothing | Routed::Closed => None,
             };
-            if let Some(m) = reply {
+            // An empty reply (a stream session's record that the enclave answered with
+            // nothing) sends nothing.
+            if let Some(m) = reply.filter(|m| !m.is_empty()) {
                 kit.send(&m)
                     .map_err(|e| sc_ffi_common::last_error::failed(CC_ERROR_SEC_CHL_SEND_MSG, &e))?;
             }
