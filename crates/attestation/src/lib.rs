@@ -52,6 +52,7 @@ pub mod hex_text;
 mod hints;
 mod identity;
 mod measure;
+pub mod offline;
 mod platform;
 pub mod platforms;
 mod policy;

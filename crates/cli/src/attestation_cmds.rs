@@ -1,10 +1,11 @@
 //! Attestation verbs: simulated root creation, measuring, simulated evidence, verification.
 
 use rand_core::{OsRng, RngCore};
+use sc_attestation::offline::{CollateralInput, OfflineCheck, OfflineError, platform_name};
 use sc_attestation::platforms::dcap;
 use sc_attestation::sim::{SimAttester, SimEnclave, SimRoot, system_clock};
-use sc_attestation::{Policy, VerifierRegistry, measure_file};
-use sc_protocol::{Attester, Claims, Evidence, PlatformId, Verifier};
+use sc_attestation::{Policy, measure_file};
+use sc_protocol::{Attester, Claims, PlatformId};
 use std::io::Write;
 use std::path::Path;
 
@@ -106,51 +107,38 @@ pub fn parse_platform(s: &str) -> std::result::Result<PlatformId, String> {
     })
 }
 
-/// Reads an evidence file: binary as is, or hex text (as some captures are stored; a `0x`
-/// prefix and line breaks allowed).
+/// Reads an evidence file: binary as is, or hex text.
 fn read_evidence(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read the evidence {}: {e}", path.display()))?;
-    if bytes.len() < 1 << 24 {
-        if let Some(decoded) = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(sc_attestation::hex_text::decode)
-        {
-            return Ok(decoded);
-        }
-    }
-    Ok(bytes)
+    Ok(sc_attestation::offline::decode_evidence(bytes))
 }
 
-/// DCAP collateral sets from `--collateral` paths (files read together, so that PCS
-/// responses given as separate files form one set; directories as `collateral_dir`).
+/// Collateral inputs from `--collateral` paths (files read, directories as
+/// `collateral_dir`).
+fn collateral_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<CollateralInput>> {
+    paths
+        .iter()
+        .map(|path| {
+            if path.is_dir() {
+                Ok(CollateralInput::Dir(path.clone()))
+            } else {
+                let bytes =
+                    std::fs::read(path).map_err(|e| format!("cannot read the collateral {}: {e}", path.display()))?;
+                Ok(CollateralInput::File {
+                    name: path.display().to_string(),
+                    bytes,
+                })
+            }
+        })
+        .collect()
+}
+
+/// DCAP collateral sets from `--collateral` paths.
 pub(crate) fn dcap_collateral(paths: &[std::path::PathBuf]) -> Result<Vec<dcap::Collateral>> {
-    let mut files = Vec::new();
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            out.extend(dcap::collateral::from_dir(path)?);
-        } else {
-            files.push((path.display().to_string(), std::fs::read(path)?));
-        }
-    }
-    out.extend(dcap::collateral::from_files(&files)?);
-    if out.is_empty() && !paths.is_empty() {
-        return Err("--collateral: no DCAP collateral found in the files given".into());
-    }
-    Ok(out)
-}
-
-fn platform_name(p: PlatformId) -> &'static str {
-    match p {
-        PlatformId::SIMULATED => "simulated TEE (SIMULATED)",
-        PlatformId::SGX_DCAP => "Intel SGX (DCAP quote)",
-        PlatformId::TDX_DCAP => "Intel TDX (DCAP quote)",
-        PlatformId::SEV_SNP => "AMD SEV-SNP report",
-        PlatformId::ARM_CCA => "Arm CCA / virtCCA token",
-        PlatformId::AZURE_SNP_VTPM => "Azure confidential VM, SEV-SNP (vTPM quote, HCL report)",
-        PlatformId::AZURE_TDX_VTPM => "Azure confidential VM, TDX (vTPM quote, HCL report, TD quote)",
-        _ => "unknown",
-    }
+    sc_attestation::offline::dcap_collateral(&collateral_inputs(paths)?).map_err(|e| match e {
+        OfflineError::Collateral(why) => format!("--collateral: {why}").into(),
+        other => other.into(),
+    })
 }
 
 /// Where `verify` says what it found: lines of text, or one JSON object at the end
@@ -196,55 +184,42 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
         out,
         json: args.json.then(serde_json::Map::new),
     };
-    let mut policy = Policy::load(args.policy)?;
-    let bytes = read_evidence(args.evidence)?;
-    let platform = match args
-        .platform
-        .or_else(|| sc_attestation::platforms::inspect::detect(&bytes))
-    {
-        Some(p) => p,
-        None => return Err("cannot tell the evidence's platform; name it with --platform".into()),
+    let policy = Policy::load(args.policy)?;
+    let check = OfflineCheck {
+        evidence: read_evidence(args.evidence)?,
+        platform: args.platform,
+        report_data: args.report_data,
+        collateral: collateral_inputs(args.collateral)?,
+        at: args.at.map(sc_protocol::UnixTime::from_secs),
     };
+    let appraisal = match sc_attestation::offline::appraise(&policy, &check) {
+        Err(OfflineError::UnknownPlatform) => {
+            return Err("cannot tell the evidence's platform; name it with --platform".into());
+        }
+        Err(OfflineError::Collateral(why)) => return Err(format!("--collateral: {why}").into()),
+        other => other?,
+    };
+    let platform = appraisal.platform;
     report.fact(
         "evidence",
-        json!({ "platform": platform_name(platform), "code": platform.0, "bytes": bytes.len() }),
-        format_args!("evidence: {} ({} bytes)", platform_name(platform), bytes.len()),
+        json!({ "platform": platform_name(platform), "code": platform.0, "bytes": check.evidence.len() }),
+        format_args!("evidence: {} ({} bytes)", platform_name(platform), check.evidence.len()),
     )?;
-    // DCAP collateral from the command line joins the policy's; other platforms' is sent
-    // as the evidence's own.
-    let mut carried = None;
     if matches!(platform, PlatformId::SGX_DCAP | PlatformId::TDX_DCAP) {
-        let sets = dcap_collateral(args.collateral)?;
-        let forms: Vec<_> = sets
+        let forms: Vec<_> = appraisal
+            .collateral
             .iter()
-            .map(|s| json!({ "form": s.form.to_string(), "source": s.source }))
+            .map(|(form, source)| json!({ "form": form, "source": source }))
             .collect();
         if report.json.is_some() {
             report.json_only("collateral", json!(forms));
         } else {
-            for set in &sets {
-                writeln!(report.out, "collateral: {} ({})", set.form, set.source)?;
+            for (form, source) in &appraisal.collateral {
+                writeln!(report.out, "collateral: {form} ({source})")?;
             }
         }
-        policy = policy.map_sections(|mut section: dcap::DcapPolicy| {
-            section.collateral.splice(0..0, sets.iter().cloned());
-            section
-        });
-    } else {
-        match args.collateral {
-            [] => {}
-            [one] if one.is_file() => carried = Some(std::fs::read(one)?),
-            _ => return Err("--collateral: this platform takes one file (a certificate or certificate table)".into()),
-        }
     }
-    let registry = VerifierRegistry::from_policy(&policy)?;
-    // The claims as the evidence states them, before verification (so that a rejection can
-    // be compared with the policy).
-    let stated = match platform {
-        PlatformId::SIMULATED => sc_attestation::sim::verify_evidence(&sim_root(&policy), &bytes).ok(),
-        p => sc_attestation::platforms::inspect::describe(p, &bytes).ok(),
-    };
-    if let Some(c) = &stated {
+    if let Some(c) = &appraisal.stated {
         match &mut report.json {
             Some(map) => {
                 map.insert("claims".into(), claims_json(c));
@@ -252,24 +227,14 @@ pub fn verify(args: VerifyArgs<'_>, out: &mut dyn Write) -> Result<bool> {
             None => print_claims(c, report.out)?,
         }
     }
-    let mut e = Evidence::new(platform, &bytes);
-    e.collateral = carried.as_deref();
-    let report_data = match (args.report_data, &stated) {
-        (Some(rd), _) => rd,
-        (None, Some(c)) => {
-            report.fact(
-                "binding_checked",
-                json!(false),
-                format_args!("(no --report-data: the binding to a handshake is not checked)"),
-            )?;
-            c.report_data
-        }
-        (None, None) => [0; 64],
-    };
-    let now = args
-        .at
-        .map_or_else(sc_protocol::UnixTime::now, sc_protocol::UnixTime::from_secs);
-    let accepted = match registry.verify(&e, &report_data, now) {
+    if !appraisal.binding_checked && appraisal.stated.is_some() {
+        report.fact(
+            "binding_checked",
+            json!(false),
+            format_args!("(no --report-data: the binding to a handshake is not checked)"),
+        )?;
+    }
+    let accepted = match appraisal.verdict {
         Ok(c) => {
             if let Some(status) = &c.tcb_status {
                 report.fact("tcb_status", json!(status.name()), format_args!("tcb_status: {status}"))?;
@@ -322,13 +287,6 @@ fn claims_json(c: &Claims) -> serde_json::Value {
         "report_data": hex::encode(c.report_data),
         "extra": extra,
     })
-}
-
-fn sim_root(policy: &Policy) -> [u8; 32] {
-    policy
-        .section::<sc_attestation::SimulatedPolicy>()
-        .map(|s| s.root_public_key)
-        .unwrap_or_default()
 }
 
 fn print_claims(c: &Claims, out: &mut dyn Write) -> Result<()> {
