@@ -121,6 +121,22 @@ pub fn dcap_collateral(inputs: &[CollateralInput]) -> Result<Vec<dcap::Collatera
     Ok(sets)
 }
 
+/// The claims `evidence` of `platform` states, read without verifying it (`None` when it
+/// cannot be read that far): to show beside a rejection, never to trust. Simulated
+/// evidence is read with the policy's simulated root key.
+pub fn stated_claims(policy: &Policy, platform: PlatformId, evidence: &[u8]) -> Option<Claims> {
+    match platform {
+        PlatformId::SIMULATED => {
+            let root = policy
+                .section::<crate::SimulatedPolicy>()
+                .map(|s| s.root_public_key)
+                .unwrap_or_default();
+            crate::sim::verify_evidence(&root, evidence).ok()
+        }
+        p => crate::platforms::inspect::describe(p, evidence).ok(),
+    }
+}
+
 /// Appraises `check.evidence` against `policy` (see the module documentation).
 pub fn appraise(policy: &Policy, check: &OfflineCheck) -> Result<Appraisal, OfflineError> {
     let bytes = &check.evidence;
@@ -152,16 +168,7 @@ pub fn appraise(policy: &Policy, check: &OfflineCheck) -> Result<Appraisal, Offl
         }
     }
     let registry = VerifierRegistry::from_policy(&policy).map_err(OfflineError::Policy)?;
-    let stated = match platform {
-        PlatformId::SIMULATED => {
-            let root = policy
-                .section::<crate::SimulatedPolicy>()
-                .map(|s| s.root_public_key)
-                .unwrap_or_default();
-            crate::sim::verify_evidence(&root, bytes).ok()
-        }
-        p => crate::platforms::inspect::describe(p, bytes).ok(),
-    };
+    let stated = stated_claims(&policy, platform, bytes);
     let mut evidence = Evidence::new(platform, bytes);
     evidence.collateral = carried;
     let report_data = check

@@ -64,12 +64,13 @@ enum Command {
     /// to it on stdin/stdout).
     #[command(hide = true)]
     Enclave {
-        /// Simulated root key file (for the simulated attester).
-        #[arg(long)]
+        /// Simulated root key file (for the simulated attester); read from the
+        /// environment as the C enclave runtime does.
+        #[arg(long, env = "SECURE_CHANNEL_SIM_ROOT")]
         sim_root: Option<PathBuf>,
         /// Where evidence comes from: simulated, configfs-tsm (TDX, SEV-SNP, Arm CCA
         /// guests) or gramine (SGX).
-        #[arg(long, default_value = "simulated")]
+        #[arg(long, env = "SECURE_CHANNEL_ATTESTER", default_value = "simulated")]
         attester: String,
         /// Signer id (64 hex digits).
         #[arg(long, value_parser = attestation_cmds::parse_hex::<32>, default_value = ZERO32)]

@@ -236,4 +236,15 @@ impl StreamSender {
     pub fn end_stream(&self) -> Result<(), ClientError> {
         self.write(&self.client.end_stream()?)
     }
+
+    /// Shuts the connection both ways at once, without a Close: a thread blocked reading
+    /// it (in [`TcpClient::recv`]) returns. For abandoning a channel from another thread;
+    /// [`TcpClient::close`] ends it properly.
+    pub fn shutdown(&self) {
+        let _ = self
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .shutdown(Shutdown::Both);
+    }
 }

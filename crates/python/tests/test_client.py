@@ -1,0 +1,149 @@
+"""The blocking client against a real `secure-channel serve` on loopback."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+import secure_channel as sc
+
+
+def test_connect_attest_and_request(server, exe):
+    policy = sc.Policy.from_file(str(server.policy))
+    with sc.Client.connect(server.address, policy, timeout=10) as client:
+        claims = client.claims
+        assert claims.simulated is True
+        assert claims.platform == "simulated TEE (SIMULATED)"
+        # The demo enclave is the executable itself: its measurement is the file's hash.
+        assert claims.measurement == sc.measure(str(exe))
+        assert len(claims.report_data) == 64
+        assert client.session_id > 0
+        assert client.request(b"1,2,3,10") == b"count=4 mean=4.00 max=10.00"
+        assert client.request(bytearray(b"5")) == b"count=1 mean=5.00 max=5.00"
+    assert client.closed
+    with pytest.raises(sc.ConnectionClosed):
+        client.request(b"1")
+
+
+def test_policy_by_path_and_address_as_a_tuple(server):
+    host, port = server.address.rsplit(":", 1)
+    with sc.Client.connect((host, int(port)), str(server.policy)) as client:
+        assert client.request(b"2,4") == b"count=2 mean=3.00 max=4.00"
+
+
+def test_pipelined_requests_come_back_in_order(server):
+    with sc.Client.connect(server.address, str(server.policy)) as client:
+        for i in range(1, 21):
+            client.send(f"{i},{i}".encode())
+        replies = [client.recv() for _ in range(20)]
+    assert replies == [f"count=2 mean={i}.00 max={i}.00".encode() for i in range(1, 21)]
+
+
+def test_requests_from_many_threads_share_one_client(server):
+    errors = []
+    with sc.Client.connect(server.address, str(server.policy)) as client:
+
+        def work(n):
+            try:
+                for _ in range(10):
+                    assert client.request(f"{n}".encode()) == f"count=1 mean={n}.00 max={n}.00".encode()
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+
+
+def test_a_wrong_measurement_is_rejected_with_the_reason_and_the_claims(server, exe):
+    text = server.policy.read_text()
+    actual = sc.measure(str(exe))
+    wrong = text.replace(actual, "00" * 32)
+    assert wrong != text
+    with pytest.raises(sc.AttestationRejected) as caught:
+        sc.Client.connect(server.address, sc.Policy.from_toml(wrong))
+    e = caught.value
+    assert "measurement is not in the policy" in e.reason
+    assert actual in e.reason
+    assert e.claims is not None and e.claims.measurement == actual
+    assert isinstance(e, sc.SecureChannelError)
+
+
+def test_a_server_stopped_mid_request_raises_a_typed_error(own_server):
+    server = own_server()
+    client = sc.Client.connect(server.address, str(server.policy))
+    assert client.request(b"1") == b"count=1 mean=1.00 max=1.00"
+    got = []
+
+    def read():
+        try:
+            got.append(client.recv())
+        except sc.SecureChannelError as e:
+            got.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)  # the reader is blocked in recv (without the GIL)
+    server.stop()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+    assert len(got) == 1 and isinstance(got[0], sc.ConnectionClosed), got
+    with pytest.raises(sc.ConnectionClosed):
+        client.request(b"2")
+    client.close()
+
+
+def test_close_wakes_a_blocked_reader(server):
+    client = sc.Client.connect(server.address, str(server.policy))
+    got = []
+
+    def read():
+        try:
+            got.append(client.recv())
+        except sc.SecureChannelError as e:
+            got.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)
+    client.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive()
+    assert len(got) == 1 and isinstance(got[0], sc.ConnectionClosed), got
+
+
+def test_a_server_that_never_answers_times_out():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    address = "127.0.0.1:%d" % silent.getsockname()[1]
+    policy = sc.Policy.from_toml('allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32))
+    started = time.monotonic()
+    with pytest.raises(sc.HandshakeTimeout) as caught:
+        sc.Client.connect(address, policy, timeout=0.5)
+    assert isinstance(caught.value, TimeoutError)
+    assert time.monotonic() - started < 5
+    silent.close()
+
+
+def test_nothing_listening_is_a_connection_error():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    policy = sc.Policy.from_toml('allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32))
+    with pytest.raises(sc.ConnectionClosed) as caught:
+        sc.Client.connect(f"127.0.0.1:{port}", policy, timeout=2)
+    assert isinstance(caught.value, ConnectionError)
+
+
+def test_a_full_server_says_busy(own_server):
+    server = own_server(["--max-sessions", "1"])
+    first = sc.Client.connect(server.address, str(server.policy))
+    with pytest.raises(sc.ServerBusy):
+        sc.Client.connect(server.address, str(server.policy))
+    first.close()
