@@ -105,7 +105,7 @@ impl Claims {
 
     fn __repr__(&self) -> String {
         format!(
-            "Claims(platform={:?}, measurement='{}', tcb_status={}, simulated={})",
+            "Claims(platform='{}', measurement='{}', tcb_status={}, simulated={})",
             platform_name(self.inner.platform),
             hex::encode(&self.inner.measurement),
             self.inner

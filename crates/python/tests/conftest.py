@@ -69,6 +69,16 @@ class Server:
             self.process.wait(timeout=10)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # scripts/python-tests.sh tests the installed wheel, never the source tree.
+    if os.environ.get("SC_PYTHON_FROM_WHEEL"):
+        import secure_channel
+
+        where = pathlib.Path(secure_channel.__file__).resolve()
+        if REPO / "crates" in where.parents:
+            pytest.exit(f"secure_channel was imported from the source tree ({where}), not the wheel", returncode=2)
+
+
 @pytest.fixture(scope="session")
 def exe() -> pathlib.Path:
     return executable()
