@@ -4,14 +4,14 @@
 //! with maturin (`crates/python/pyproject.toml`). Nothing of the protocol or the crypto is
 //! written in Python: a Python client is the Rust client.
 //!
-//! * [`client::Client`]: a channel over TCP (`Client.connect(address, policy)`), the GIL
+//! * `client::Client`: a channel over TCP (`Client.connect(address, policy)`), the GIL
 //!   released while it waits; the asyncio client (`secure_channel.AsyncClient`) runs it
 //!   off the event loop.
-//! * [`channel::Channel`]: the client over a transport the application owns (send hook
+//! * `channel::Channel`: the client over a transport the application owns (send hook
 //!   and `feed`, as the C library's init and callback).
-//! * [`host::Host`]: the untrusted relay for Python servers.
-//! * [`evidence`]: `verify_evidence`, `measure`, `message_length`.
-//! * [`errors`]: the typed errors as Python exceptions (defined in
+//! * `host::Host`: the untrusted relay for Python servers.
+//! * `evidence`: `verify_evidence`, `measure`, `message_length`.
+//! * `errors`: the typed errors as Python exceptions (defined in
 //!   `python/secure_channel/_errors.py`).
 //!
 //! ```python
