@@ -43,6 +43,7 @@ mod call;
 mod child;
 mod push;
 pub mod remote;
+mod reply;
 mod serve;
 mod stream;
 mod wire;
@@ -53,6 +54,7 @@ pub use call::{
 };
 pub use child::ChildProcess;
 pub use push::Pusher;
+pub use reply::Reply;
 pub use serve::{serve, serve_pushing};
 pub use stream::{Deadlines, StreamTransport};
 
@@ -63,6 +65,14 @@ use std::sync::Arc;
 pub trait EnclaveService: Send + Sync + 'static {
     /// Handles `request`; failures are reported as [`Response::Error`].
     fn call(&self, request: Request) -> Response;
+
+    /// Handles `request`, answering through `reply` now or later, from any thread. A call
+    /// that must wait for something outside the enclave (a backend that does not read)
+    /// then holds no worker thread, so the enclave keeps serving every other call. The
+    /// transports call this; the default answers at once with [`EnclaveService::call`].
+    fn call_later(&self, request: Request, reply: Reply) {
+        reply.send(self.call(request));
+    }
 }
 
 /// The host side: how calls reach the enclave.
@@ -184,7 +194,17 @@ impl<S: EnclaveService> std::fmt::Debug for InProcess<S> {
 
 impl<S: EnclaveService> EnclaveTransport for InProcess<S> {
     fn submit(&self, request: Request) -> Result<PendingCall, BoundaryError> {
-        Ok(PendingCall::ready(Ok(self.service.call(request))))
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        self.service.call_later(
+            request,
+            Reply::new(move |r| {
+                let _ = answer.send(r);
+            }),
+        );
+        // A reply always answers (a dropped one with an error), so the wait ends.
+        Ok(PendingCall::later(move || {
+            answered.recv().map_err(|_| BoundaryError::EnclaveExited)
+        }))
     }
 
     fn set_push_sink(&self, sink: PushSink) {

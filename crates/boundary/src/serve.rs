@@ -6,6 +6,7 @@
 //! calls still run in parallel on up to `workers` threads.
 
 use crate::EnclaveService;
+use crate::Reply;
 use crate::call::{CallError, ErrorCode, ONE_WAY, Response};
 use crate::push::Pusher;
 use crate::wire::read_request;
@@ -14,6 +15,27 @@ use std::sync::{Arc, Mutex};
 
 /// Read buffer of the call stream.
 const INPUT_BUFFER: usize = 64 * 1024;
+
+/// The reply to call `id`: its answer framed and written beside the others (a one-way
+/// call's answer goes nowhere). A write that fails is dropped here: the host is gone, and
+/// the workers' next read says so.
+fn answer_to(id: u64, output: &crate::push::Output) -> Reply {
+    if id == ONE_WAY {
+        return Reply::new(drop);
+    }
+    let output = output.clone();
+    Reply::new(move |response: Response| {
+        // An answer too large for the boundary is refused, not sent with a length that
+        // would desynchronize every answer behind it.
+        let frame = response
+            .encode(id)
+            .or_else(|e| Response::Error(CallError::new(ErrorCode::TooLarge, e.to_string())).encode(id));
+        if let Ok(frame) = frame {
+            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = out.write_all(&frame).and_then(|()| out.flush());
+        }
+    })
+}
 
 /// Serves calls from `input` on `workers` threads, writing answers to `output`, until the
 /// input ends (the host closed its end or exited). A malformed call is answered with an
@@ -46,21 +68,11 @@ pub fn serve_pushing<S: EnclaveService>(
                 loop {
                     let call = read_request(&mut *input.lock().unwrap_or_else(|p| p.into_inner()))?;
                     let Some((id, request)) = call else { return Ok(()) };
-                    let response = match request {
-                        Ok(request) => service.call(request),
-                        Err(what) => Response::Error(CallError::new(ErrorCode::MalformedCall, what)),
-                    };
-                    if id == ONE_WAY {
-                        continue;
+                    let reply = answer_to(id, &output);
+                    match request {
+                        Ok(request) => service.call_later(request, reply),
+                        Err(what) => reply.send(Response::Error(CallError::new(ErrorCode::MalformedCall, what))),
                     }
-                    // An answer too large for the boundary is refused, not sent with a
-                    // length that would desynchronize every answer behind it.
-                    let frame = response
-                        .encode(id)
-                        .or_else(|e| Response::Error(CallError::new(ErrorCode::TooLarge, e.to_string())).encode(id))?;
-                    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
-                    out.write_all(&frame)?;
-                    out.flush()?;
                 }
             })
         })

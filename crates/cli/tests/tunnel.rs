@@ -350,3 +350,44 @@ fn a_backend_that_speaks_first_greets_every_client() {
         assert_eq!(echo, format!("hello {i}\n"));
     }
 }
+
+/// Sessions whose backend stops reading hold the enclave's calls for them (that is the
+/// backpressure), but never the enclave as a whole: while several uploads are stuck on a
+/// backend that reads nothing, new clients still attest and get their requests answered.
+#[test]
+fn uploads_stuck_on_a_backend_do_not_stall_other_sessions() {
+    // A backend that accepts and never reads.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let backend = listener.local_addr().unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let server = ServeProcess::start(&["--forward", &backend.to_string()]);
+    let (_tunnel, local) = tunnel(server.addr, &server.dir.path().join("policy.toml"));
+    // More stuck uploads than the enclave has workers.
+    let uploads = 2 * std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    for _ in 0..uploads {
+        let mut s = TcpStream::connect(local).unwrap();
+        std::thread::spawn(move || {
+            let chunk = vec![7u8; 1 << 20];
+            for _ in 0..64 {
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    assert!(within(Duration::from_secs(10), || held.lock().unwrap().len() == uploads));
+    std::thread::sleep(Duration::from_secs(1)); // the uploads fill every buffer and block
+    for i in 0..3 {
+        let started = std::time::Instant::now();
+        let mut client = sc_client::TcpClient::connect(server.addr, server.config(), Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("client {i}: {e} after {:?}", started.elapsed()));
+        client.set_request_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(client.request(b"1,2").unwrap(), b"count=2 mean=1.50 max=2.00");
+    }
+}

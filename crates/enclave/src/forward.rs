@@ -3,10 +3,10 @@
 //! [`StreamHandler`] ([`Forward`]) in a [`StreamService`], which brings the records in
 //! sequence order and the room to push.
 //!
-//! * Client to backend: each data record is opened and written to the backend (in the
-//!   call: a backend that does not read holds the call, and the host, whose pipeline per
-//!   connection is bounded, stops reading that client); the client's EndOfStream shuts the
-//!   backend's write side.
+//! * Client to backend: each data record is opened and written to the backend on the
+//!   session's own thread: a backend that does not read holds that session's calls (no
+//!   boundary worker), and the host, whose pipeline per connection is bounded, stops
+//!   reading that client; the client's EndOfStream shuts the backend's write side.
 //! * Backend to client: a thread per session reads the backend and pushes each chunk as a
 //!   record within the room the host grants ([`Streams::send`]), so a slow client stops
 //!   the read, not the memory; the backend's end is the enclave's EndOfStream, a failure

@@ -15,12 +15,21 @@
 //!   this a later record could overtake an earlier one), and tells the handler when the
 //!   client or the host ended the session. Sessions that did not negotiate streams go to
 //!   the wrapped service unchanged.
+//! * Each stream session's records are handled on a thread of its own, and answered from
+//!   there ([`sc_boundary::Reply`]): a handler that waits (a backend that does not read)
+//!   holds that session's calls, which is the backpressure, but no boundary worker, so
+//!   the enclave keeps serving every other session. Why: with records handled on the
+//!   workers, as many stuck uploads as workers stalled every handshake in the enclave
+//!   (test `uploads_stuck_on_a_backend_do_not_stall_other_sessions`). The records waiting
+//!   for their turn are bounded ([`MAX_WAITING`]): the host is not trusted to keep its
+//!   pipeline short.
 
 use crate::service::ChannelService;
 use crate::sessions::{EnclaveError, SessionManager};
-use sc_boundary::{CallError, ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Request, Response};
+use sc_boundary::{CallError, ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Reply, Request, Response};
 use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, MessageType, RecordHeader};
 use sc_protocol::{Session, UnixTime};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
@@ -33,6 +42,10 @@ pub const CHUNK: usize = 60 * 1024;
 
 /// How long a client record may wait for the records before it (a host that lost one).
 const ORDER_WAIT: Duration = Duration::from_secs(30);
+
+/// The most client records of one stream session waiting to be handled (twice the host's
+/// pipeline per connection); more is a host that floods the enclave, and is refused.
+pub const MAX_WAITING: usize = 64;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -60,9 +73,26 @@ struct Stream {
     /// Bytes the enclave may still push; `None` once the stream is forgotten.
     credit: Mutex<Option<u64>>,
     more: Condvar,
+    /// The client's records waiting to be handled, by sequence number.
+    inbox: Mutex<Inbox>,
+    arrived: Condvar,
+}
+
+/// Records waiting for the stream's thread.
+#[derive(Default)]
+struct Inbox {
     /// The sequence number of the client's next record to hand over.
-    next: Mutex<u64>,
-    turn: Condvar,
+    next: u64,
+    waiting: BTreeMap<u64, Waiting>,
+    /// When the stream ended: the thread stops, and what waits is answered with an error.
+    ended: bool,
+}
+
+/// One client record and where its answer goes.
+struct Waiting {
+    function: u32,
+    record: Vec<u8>,
+    reply: Reply,
 }
 
 impl Stream {
@@ -70,8 +100,8 @@ impl Stream {
         Self {
             credit: Mutex::new(Some(u64::from(PUSH_WINDOW))),
             more: Condvar::new(),
-            next: Mutex::new(0),
-            turn: Condvar::new(),
+            inbox: Mutex::default(),
+            arrived: Condvar::new(),
         }
     }
 
@@ -114,7 +144,62 @@ impl Stream {
     fn end(&self) {
         *lock(&self.credit) = None;
         self.more.notify_all();
-        self.turn.notify_all();
+        lock(&self.inbox).ended = true;
+        self.arrived.notify_all();
+    }
+
+    /// Queues client record `sequence` for the stream's thread; refused (answered at
+    /// once) when it is behind the next one (a replay), too far ahead, or too many wait.
+    fn queue(&self, sequence: u64, waiting: Waiting) -> Result<(), (EnclaveError, Waiting)> {
+        let mut inbox = lock(&self.inbox);
+        let refused = if inbox.ended {
+            Some(EnclaveError::UnknownSession)
+        } else if sequence < inbox.next || inbox.waiting.contains_key(&sequence) {
+            Some(EnclaveError::Unexpected("record out of order"))
+        } else if inbox.waiting.len() >= MAX_WAITING || sequence - inbox.next >= MAX_WAITING as u64 {
+            Some(EnclaveError::Busy)
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            return Err((e, waiting));
+        }
+        inbox.waiting.insert(sequence, waiting);
+        drop(inbox);
+        self.arrived.notify_all();
+        Ok(())
+    }
+
+    /// The next record in order, waiting for it; `Err` with why once the stream ended or
+    /// the next record did not come in [`ORDER_WAIT`] while later ones wait.
+    fn next_record(&self) -> Result<Waiting, &'static str> {
+        let mut inbox = lock(&self.inbox);
+        let mut gap_since: Option<Instant> = None;
+        loop {
+            if inbox.ended {
+                return Err("ended");
+            }
+            let next = inbox.next;
+            if let Some(w) = inbox.waiting.remove(&next) {
+                inbox.next += 1;
+                return Ok(w);
+            }
+            if inbox.waiting.is_empty() {
+                gap_since = None;
+                inbox = self.arrived.wait(inbox).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            let since = *gap_since.get_or_insert_with(Instant::now);
+            let left = ORDER_WAIT.saturating_sub(since.elapsed());
+            if left.is_zero() {
+                return Err("record out of order");
+            }
+            inbox = self
+                .arrived
+                .wait_timeout(inbox, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 }
 
@@ -170,8 +255,10 @@ impl Streams {
         lock(&self.open).contains_key(&id)
     }
 
-    fn open(&self, id: u64) {
-        lock(&self.open).insert(id, Arc::new(Stream::new()));
+    fn open(&self, id: u64) -> Arc<Stream> {
+        let stream = Arc::new(Stream::new());
+        lock(&self.open).insert(id, stream.clone());
+        stream
     }
 
     /// Forgets stream `id`, waking whoever waits on it; whether it was open.
@@ -238,29 +325,6 @@ impl Streams {
             None => Ok(()),
         }
     }
-
-    /// Runs `f` when the client's record `sequence` of stream `id` has its turn (every
-    /// earlier record was handed over), one at a time per session.
-    fn in_order<R>(&self, id: u64, sequence: u64, f: impl FnOnce() -> R) -> Result<R, EnclaveError> {
-        let stream = self.stream(id).map_err(|_| EnclaveError::UnknownSession)?;
-        let mut next = lock(&stream.next);
-        let deadline = Instant::now() + ORDER_WAIT;
-        while *next != sequence {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || *next > sequence || lock(&stream.credit).is_none() {
-                return Err(EnclaveError::Unexpected("record out of order"));
-            }
-            next = stream
-                .turn
-                .wait_timeout(next, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        let answer = f();
-        *next += 1;
-        stream.turn.notify_all();
-        Ok(answer)
-    }
 }
 
 /// What enclave code does with stream sessions (the plug-in of a [`StreamService`]).
@@ -282,7 +346,7 @@ pub trait StreamHandler: Send + Sync + 'static {
 pub struct StreamService<H> {
     inner: ChannelService,
     streams: Arc<Streams>,
-    handler: H,
+    handler: Arc<H>,
 }
 
 impl<H> std::fmt::Debug for StreamService<H> {
@@ -311,6 +375,34 @@ fn sequence_of(record: &[u8]) -> Option<u64> {
         .map(|h| h.sequence)
 }
 
+/// Ends stream `id` from the enclave because of `why`: its Close to the client, and the
+/// handler told (once: a stream already ended is not ended again).
+fn fail<H: StreamHandler>(id: u64, why: &str, streams: &Streams, handler: &H) {
+    if streams.forget(id) {
+        tracing::info!(session = id, why, "ending the stream session");
+        let _ = streams.end_session(id);
+        handler.closed(id);
+    }
+}
+
+/// A stream session's thread: its client records, in order, to the handler, each answered
+/// from here.
+fn serve_stream<H: StreamHandler>(id: u64, stream: Arc<Stream>, streams: Arc<Streams>, handler: Arc<H>) {
+    loop {
+        match stream.next_record() {
+            Ok(w) => w.reply.send(handler.record(id, w.function, w.record, &streams)),
+            Err("ended") => break,
+            Err(why) => {
+                fail(id, why, &streams, &*handler);
+                break;
+            }
+        }
+    }
+    // What still waits is answered with an error as its reply drops.
+    let waiting = std::mem::take(&mut lock(&stream.inbox).waiting);
+    drop(waiting);
+}
+
 impl<H: StreamHandler> StreamService<H> {
     /// Serves `inner`'s stream sessions with `handler`, pushing with `pusher`.
     pub fn new(inner: ChannelService, pusher: Pusher, handler: H) -> Self {
@@ -318,7 +410,7 @@ impl<H: StreamHandler> StreamService<H> {
         Self {
             inner,
             streams,
-            handler,
+            handler: Arc::new(handler),
         }
     }
 
@@ -343,23 +435,38 @@ impl<H: StreamHandler> StreamService<H> {
         }
     }
 
-    fn record(&self, id: u64, function: u32, record: Vec<u8>) -> Response {
+    /// A stream session was established: its stream, its thread, then the handler told.
+    fn opened(&self, id: u64) {
+        let stream = self.streams.open(id);
+        let (streams, handler) = (self.streams.clone(), self.handler.clone());
+        let spawned = std::thread::Builder::new()
+            .name("sc-stream".into())
+            .spawn(move || serve_stream(id, stream, streams, handler));
+        match spawned {
+            Ok(_) => self.handler.opened(id, &self.streams),
+            Err(_) => fail(id, "no thread for the stream", &self.streams, &*self.handler),
+        }
+    }
+
+    /// Queues a client record of stream session `id` for its thread, which answers it.
+    fn queue(&self, id: u64, function: u32, record: Vec<u8>, reply: Reply) {
         let Some(sequence) = sequence_of(&record) else {
-            return refuse(&EnclaveError::Unexpected("not a record"));
+            return reply.send(refuse(&EnclaveError::Unexpected("not a record")));
         };
-        match self.streams.in_order(id, sequence, || {
-            self.handler.record(id, function, record, &self.streams)
-        }) {
-            Ok(answer) => answer,
-            Err(e) => {
-                // Told once: a stream that ended while this record waited is not ended again.
-                if self.streams.forget(id) {
-                    tracing::info!(session = id, sequence, error = %e, "ending the stream session");
-                    let _ = self.streams.end_session(id);
-                    self.handler.closed(id);
-                }
-                refuse(&e)
+        let Ok(stream) = self.streams.stream(id) else {
+            return reply.send(refuse(&EnclaveError::UnknownSession));
+        };
+        let waiting = Waiting {
+            function,
+            record,
+            reply,
+        };
+        if let Err((e, waiting)) = stream.queue(sequence, waiting) {
+            // A replayed or duplicated record ends the session, as it would on the wire.
+            if matches!(e, EnclaveError::Unexpected(_)) {
+                fail(id, "record out of order", &self.streams, &*self.handler);
             }
+            waiting.reply.send(refuse(&e));
         }
     }
 }
@@ -375,19 +482,28 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                     (Response::Channel(ChannelOutcome::Established { .. }), Some(id))
                         if self.streams.sessions.is_stream(id, UnixTime::now()) =>
                     {
-                        self.streams.open(id);
-                        self.handler.opened(id, &self.streams);
+                        self.opened(id)
                     }
                     (_, Some(id)) if is_close => self.ended(id),
                     _ => {}
                 }
                 answer
             }
+            // Answered by the stream's thread; a caller that needs the answer here waits.
             Request::App {
                 session_id,
                 function,
                 record,
-            } if self.streams.is_open(session_id) => self.record(session_id, function, record),
+            } if self.streams.is_open(session_id) => {
+                let (answer, answered) = std::sync::mpsc::sync_channel(1);
+                let reply = Reply::new(move |r| {
+                    let _ = answer.send(r);
+                });
+                self.queue(session_id, function, record, reply);
+                answered
+                    .recv()
+                    .unwrap_or_else(|_| refuse(&EnclaveError::UnknownSession))
+            }
             Request::Credit { session_id, bytes } => {
                 self.streams.grant(session_id, bytes);
                 Response::Done
@@ -397,6 +513,17 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                 self.inner.call(request)
             }
             other => self.inner.call(other),
+        }
+    }
+
+    fn call_later(&self, request: Request, reply: Reply) {
+        match request {
+            Request::App {
+                session_id,
+                function,
+                record,
+            } if self.streams.is_open(session_id) => self.queue(session_id, function, record, reply),
+            other => reply.send(self.call(other)),
         }
     }
 }
