@@ -532,6 +532,57 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
 mod tests {
     use super::*;
 
+    fn waiting(tag: u8, answers: &std::sync::mpsc::Sender<(u8, Response)>) -> Waiting {
+        let answers = answers.clone();
+        Waiting {
+            function: 1,
+            record: vec![tag],
+            reply: Reply::new(move |r| answers.send((tag, r)).unwrap()),
+        }
+    }
+
+    #[test]
+    fn records_come_out_in_order_and_the_host_cannot_flood_or_replay() {
+        let (answers, answered) = std::sync::mpsc::channel();
+        let stream = Stream::new();
+        // Out of order in, in order out.
+        for seq in [2u64, 0, 1] {
+            stream
+                .queue(seq, waiting(seq as u8, &answers))
+                .map_err(|(e, _)| e)
+                .unwrap();
+        }
+        let order: Vec<u8> = (0..3).map(|_| stream.next_record().unwrap().record[0]).collect();
+        assert_eq!(order, [0, 1, 2]);
+        // A replay of a record already handed over, and of one already waiting, are refused.
+        let (e, _) = stream.queue(1, waiting(9, &answers)).unwrap_err();
+        assert!(matches!(e, EnclaveError::Unexpected(_)));
+        stream.queue(4, waiting(4, &answers)).map_err(|(e, _)| e).unwrap();
+        let (e, _) = stream.queue(4, waiting(9, &answers)).unwrap_err();
+        assert!(matches!(e, EnclaveError::Unexpected(_)));
+        // Too far ahead of the next one: the host is flooding; refused as busy.
+        let (e, _) = stream.queue(3 + MAX_WAITING as u64, waiting(9, &answers)).unwrap_err();
+        assert!(matches!(e, EnclaveError::Busy));
+        // The end: the thread hears it; nothing more is taken; what waited (record 4) is
+        // answered with an error when its reply drops.
+        stream.end();
+        assert!(matches!(stream.next_record(), Err("ended")));
+        let (e, _) = stream.queue(3, waiting(9, &answers)).unwrap_err();
+        assert!(matches!(e, EnclaveError::UnknownSession));
+        drop(std::mem::take(&mut lock(&stream.inbox).waiting));
+        drop(answers);
+        let answered: Vec<(u8, Response)> = answered.iter().collect();
+        assert!(
+            answered
+                .iter()
+                .any(|(tag, r)| *tag == 4 && matches!(r, Response::Error(_)))
+        );
+        // Every reply here was dropped unanswered (the records handed out, the refused
+        // ones, record 4): each answered once, with an error, so no caller waits for ever.
+        assert_eq!(answered.len(), 3 + 4 + 1);
+        assert!(answered.iter().all(|(_, r)| matches!(r, Response::Error(_))));
+    }
+
     #[test]
     fn room_is_taken_whole_or_not_at_all_and_an_end_wakes_the_waiters() {
         let stream = Arc::new(Stream::new());
