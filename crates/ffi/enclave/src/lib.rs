@@ -35,6 +35,7 @@
 //! std::process::exit(unsafe { cc_sec_chl_enclave_run() });
 //! ```
 
+mod functions;
 mod runtime;
 mod streams;
 
@@ -206,7 +207,7 @@ pub unsafe extern "C" fn cc_sec_chl_enclave_push(session_id: usize, data: *const
         // SAFETY: forwarded from this function's contract.
         let data = unsafe { input(data.cast_mut(), len) }?;
         let streams = streams::running()?;
-        let sent = if runtime::is_on_worker() {
+        let sent = if functions::is_on_worker() {
             streams.try_send(session_id as u64, data)
         } else {
             streams.send(session_id as u64, data)

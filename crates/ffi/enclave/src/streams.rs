@@ -3,7 +3,7 @@
 //! tells the program's event hook when sessions open and close, and the running streams
 //! that `cc_sec_chl_enclave_push` and friends send on.
 
-use crate::runtime::{self, CFunction};
+use crate::functions::{self, CFunction};
 use sc_boundary::{CallError, Response};
 use sc_enclave::streams::{StreamError, StreamHandler, Streams};
 use sc_enclave::{AppCall, EnclaveError};
@@ -88,7 +88,7 @@ impl CHandler {
         if let Some(hook) = self.hook {
             // SAFETY: the hook has the registered prototype; it runs on a boundary worker,
             // marked as such so that a push from it does not wait.
-            runtime::on_worker(|| unsafe { hook(id as usize, event) });
+            functions::on_worker(|| unsafe { hook(id as usize, event) });
         }
     }
 }
@@ -114,7 +114,7 @@ impl StreamHandler for CHandler {
             record,
             now: sc_protocol::UnixTime::now(),
         };
-        match runtime::call_c(*f, call) {
+        match functions::call_c(*f, call) {
             Ok(answer) if answer.is_empty() => Response::Done,
             Ok(record) => Response::App { record },
             Err(e) => refuse(&e),
