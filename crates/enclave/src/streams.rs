@@ -21,8 +21,8 @@
 //!   the enclave keeps serving every other session. Why: with records handled on the
 //!   workers, as many stuck uploads as workers stalled every handshake in the enclave
 //!   (test `uploads_stuck_on_a_backend_do_not_stall_other_sessions`). The records waiting
-//!   for their turn are bounded ([`MAX_WAITING`]): the host is not trusted to keep its
-//!   pipeline short.
+//!   for their turn are bounded ([`MAX_WAITING`], [`MAX_WAITING_BYTES`]): the host is not
+//!   trusted to keep its pipeline short.
 
 use crate::service::ChannelService;
 use crate::sessions::{EnclaveError, SessionManager};
@@ -46,6 +46,11 @@ const ORDER_WAIT: Duration = Duration::from_secs(30);
 /// The most client records of one stream session waiting to be handled (twice the host's
 /// pipeline per connection); more is a host that floods the enclave, and is refused.
 pub const MAX_WAITING: usize = 64;
+
+/// The most bytes of client records of one stream session waiting to be handled: eight
+/// times what the host keeps in flight per connection by default (its connection window,
+/// 4 MiB), and a bound on what a host that floods the enclave costs it per session.
+pub const MAX_WAITING_BYTES: usize = 32 * 1024 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -84,6 +89,8 @@ struct Inbox {
     /// The sequence number of the client's next record to hand over.
     next: u64,
     waiting: BTreeMap<u64, Waiting>,
+    /// The bytes of the records waiting.
+    bytes: usize,
     /// When the stream ended: the thread stops, and what waits is answered with an error.
     ended: bool,
 }
@@ -156,7 +163,10 @@ impl Stream {
             Some(EnclaveError::UnknownSession)
         } else if sequence < inbox.next || inbox.waiting.contains_key(&sequence) {
             Some(EnclaveError::Unexpected("record out of order"))
-        } else if inbox.waiting.len() >= MAX_WAITING || sequence - inbox.next >= MAX_WAITING as u64 {
+        } else if inbox.waiting.len() >= MAX_WAITING
+            || sequence - inbox.next >= MAX_WAITING as u64
+            || inbox.bytes + waiting.record.len() > MAX_WAITING_BYTES
+        {
             Some(EnclaveError::Busy)
         } else {
             None
@@ -164,6 +174,7 @@ impl Stream {
         if let Some(e) = refused {
             return Err((e, waiting));
         }
+        inbox.bytes += waiting.record.len();
         inbox.waiting.insert(sequence, waiting);
         drop(inbox);
         self.arrived.notify_all();
@@ -182,6 +193,7 @@ impl Stream {
             let next = inbox.next;
             if let Some(w) = inbox.waiting.remove(&next) {
                 inbox.next += 1;
+                inbox.bytes -= w.record.len();
                 return Ok(w);
             }
             if inbox.waiting.is_empty() {
@@ -560,8 +572,13 @@ mod tests {
         stream.queue(4, waiting(4, &answers)).map_err(|(e, _)| e).unwrap();
         let (e, _) = stream.queue(4, waiting(9, &answers)).unwrap_err();
         assert!(matches!(e, EnclaveError::Unexpected(_)));
-        // Too far ahead of the next one: the host is flooding; refused as busy.
+        // Too far ahead of the next one, or too many bytes waiting: the host is flooding;
+        // refused as busy.
         let (e, _) = stream.queue(3 + MAX_WAITING as u64, waiting(9, &answers)).unwrap_err();
+        assert!(matches!(e, EnclaveError::Busy));
+        let mut big = waiting(9, &answers);
+        big.record = vec![0; MAX_WAITING_BYTES];
+        let (e, _) = stream.queue(5, big).unwrap_err();
         assert!(matches!(e, EnclaveError::Busy));
         // The end: the thread hears it; nothing more is taken; what waited (record 4) is
         // answered with an error when its reply drops.
@@ -579,7 +596,7 @@ mod tests {
         );
         // Every reply here was dropped unanswered (the records handed out, the refused
         // ones, record 4): each answered once, with an error, so no caller waits for ever.
-        assert_eq!(answered.len(), 3 + 4 + 1);
+        assert_eq!(answered.len(), 3 + 5 + 1);
         assert!(answered.iter().all(|(_, r)| matches!(r, Response::Error(_))));
     }
 
