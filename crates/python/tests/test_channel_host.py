@@ -105,3 +105,31 @@ def test_message_length_frames_a_stream():
         sc.message_length(bytes([0x10, 0x09, 0, 0, 0, 1]))  # another wire version
     with pytest.raises(ValueError):
         sc.message_length(b"\x10\x01")
+
+
+def test_the_host_restarts_an_enclave_that_died(host, server):
+    import os
+    import signal
+    import time
+
+    first = host.enclave_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and host.enclave_pid in (first, None):
+        time.sleep(0.1)
+    assert host.enclave_pid not in (first, None), "the enclave was not restarted"
+    # A new session works on the new enclave (a few tries while it starts and attests).
+    while True:
+        try:
+            ch = channel_through(host, str(server.policy), 500)
+            ch.open()
+            break
+        except sc.SecureChannelError:
+            host.disconnect(500)
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    out = []
+    host.feed(500, ch.encrypt(b"2,2"), out.append)
+    assert ch.decrypt(out[0]) == b"count=2 mean=2.00 max=2.00"
