@@ -61,6 +61,10 @@ impl SessionRoutes {
         if ended {
             self.routes().remove(&session);
             self.host.disconnect(conn);
+        } else if frame.msg_type == MessageType::ClientFinished {
+            // Nothing here can write to a client later, so what the enclave pushes for the
+            // session has nowhere to go: not held (see `pushes`), dropped.
+            self.host.unroute_pushes(session);
         }
         match routed {
             Err(HostError::UnknownConnection) => Err(HostError::UnknownSession),
@@ -113,5 +117,76 @@ impl SessionRoutes {
     pub fn fini(&self) {
         self.routes().clear();
         self.host.fini();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HostLimits;
+    use sc_boundary::{ChannelOutcome, EnclaveService, InProcess, Request, Response};
+    use sc_protocol::msgs::frame_header;
+
+    const SESSION: u64 = 5;
+
+    fn frame(msg_type: MessageType, rest: &[u8]) -> Vec<u8> {
+        let mut body = SESSION.to_be_bytes().to_vec();
+        body.extend_from_slice(rest);
+        let mut f = frame_header(msg_type, body.len() as u32).to_vec();
+        f.extend_from_slice(&body);
+        f
+    }
+
+    /// Accepts any hello and finished by their frames alone (a stand-in enclave: the host
+    /// never looks inside them).
+    struct Stand;
+
+    impl EnclaveService for Stand {
+        fn call(&self, request: Request) -> Response {
+            match request {
+                Request::Channel { message } if message[0] == MessageType::ClientHello.code() => {
+                    Response::Channel(ChannelOutcome::Accepted {
+                        session_id: SESSION,
+                        server_hello: frame(MessageType::ServerHello, b"hello"),
+                    })
+                }
+                Request::Channel { .. } => Response::Channel(ChannelOutcome::Established { ack: None }),
+                _ => Response::Done,
+            }
+        }
+    }
+
+    fn host() -> Arc<Host> {
+        Arc::new(Host::new(
+            Arc::new(InProcess::new(Arc::new(Stand))),
+            HostLimits::default(),
+        ))
+    }
+
+    fn hello() -> Vec<u8> {
+        let mut h = frame_header(MessageType::ClientHello, 4).to_vec();
+        h.extend_from_slice(b"ping");
+        h
+    }
+
+    #[test]
+    fn pushes_are_held_for_a_connection_but_not_where_nothing_can_write_later() {
+        // A relay that owns its connections holds pushes until its writer routes them.
+        let owned = host();
+        let conn = owned.connect();
+        owned.handle(conn, &hello()).unwrap();
+        owned
+            .handle(conn, &frame(MessageType::ClientFinished, &[0; 32]))
+            .unwrap();
+        assert!(owned.expects_pushes(SESSION));
+        owned.disconnect(conn);
+        assert!(!owned.expects_pushes(SESSION), "forgotten with the connection");
+
+        // Routing by session (the C host library): nothing to write them to, none held.
+        let routes = SessionRoutes::new(host());
+        routes.handle(&hello()).unwrap();
+        routes.handle(&frame(MessageType::ClientFinished, &[0; 32])).unwrap();
+        assert_eq!(routes.len(), 1);
+        assert!(!routes.host().expects_pushes(SESSION));
     }
 }

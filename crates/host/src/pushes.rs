@@ -76,6 +76,12 @@ impl PushRoutes {
         self.lock().remove(&session_id);
     }
 
+    /// Whether pushes for `session_id` are expected (held or routed).
+    #[cfg(test)]
+    pub(crate) fn expects(&self, session_id: u64) -> bool {
+        self.lock().contains_key(&session_id)
+    }
+
     /// The sink to give the enclave's transport.
     pub(crate) fn sink(&self, metrics: Arc<crate::metrics::HostMetrics>) -> PushSink {
         let routes = self.clone();

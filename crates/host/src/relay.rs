@@ -221,6 +221,12 @@ impl Host {
         self.pushes.add(session_id, route);
     }
 
+    /// Whether the host expects pushes for `session_id` (holds or routes them).
+    #[cfg(test)]
+    pub(crate) fn expects_pushes(&self, session_id: u64) -> bool {
+        self.pushes.expects(session_id)
+    }
+
     /// Stops routing pushes of `session_id` (its connection is gone).
     pub fn unroute_pushes(&self, session_id: u64) {
         self.pushes.remove(session_id);
