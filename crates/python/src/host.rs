@@ -80,9 +80,54 @@ impl Host {
 
 #[pymethods]
 impl Host {
+    /// Starts the enclave program and the relay. The keyword limits override the host's
+    /// defaults (docs/OPERATIONS.md): established sessions, handshakes in progress, the
+    /// largest message, the handshake and idle deadlines (seconds), and the enclave
+    /// function client records go to.
     #[new]
-    #[pyo3(signature = (enclave, *, sim_root=None, call_timeout=30.0))]
-    fn new(py: Python<'_>, enclave: &Bound<'_, PyAny>, sim_root: Option<PathBuf>, call_timeout: f64) -> PyResult<Self> {
+    #[pyo3(signature = (
+        enclave, *, sim_root=None, call_timeout=30.0, max_sessions=None, max_pending=None,
+        max_message=None, handshake_timeout=None, idle_timeout=None, data_function=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        enclave: &Bound<'_, PyAny>,
+        sim_root: Option<PathBuf>,
+        call_timeout: f64,
+        max_sessions: Option<usize>,
+        max_pending: Option<usize>,
+        max_message: Option<usize>,
+        handshake_timeout: Option<f64>,
+        idle_timeout: Option<f64>,
+        data_function: Option<u32>,
+    ) -> PyResult<Self> {
+        let mut limits = HostLimits::default();
+        let positive = |name: &str, v: usize| {
+            if v == 0 {
+                Err(PyValueError::new_err(format!("{name} must be at least 1")))
+            } else {
+                Ok(v)
+            }
+        };
+        if let Some(v) = max_sessions {
+            limits.max_sessions = positive("max_sessions", v)?;
+        }
+        if let Some(v) = max_pending {
+            limits.max_pending = positive("max_pending", v)?;
+        }
+        if let Some(v) = max_message {
+            limits.max_message = positive("max_message", v)?;
+        }
+        if let Some(v) = handshake_timeout {
+            limits.handshake_timeout = seconds("handshake_timeout", v)?;
+        }
+        if let Some(v) = idle_timeout {
+            limits.idle_timeout = seconds("idle_timeout", v)?;
+        }
+        if let Some(v) = data_function {
+            limits.data_function = v;
+        }
         let (program, mut args) = command(enclave)?;
         if let Some(root) = sim_root {
             args.push("--sim-root".into());
@@ -91,7 +136,7 @@ impl Host {
         let timeout = seconds("call_timeout", call_timeout)?;
         let spawn = move || ChildProcess::spawn(&program, &args, timeout);
         let child = Arc::new(py.detach(&spawn).map_err(|e| host_error(e.into()))?);
-        let host = Arc::new(sc_host::Host::new(child.clone(), HostLimits::default()));
+        let host = Arc::new(sc_host::Host::new(child.clone(), limits));
         let supervisor = Supervisor::start(host.clone(), child, spawn, SUPERVISE_EVERY);
         let routes = Arc::new(SessionRoutes::new(host.clone()));
         let (stop, stopped) = channel::<()>();

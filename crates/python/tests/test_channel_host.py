@@ -133,3 +133,17 @@ def test_the_host_restarts_an_enclave_that_died(host, server):
     out = []
     host.feed(500, ch.encrypt(b"2,2"), out.append)
     assert ch.decrypt(out[0]) == b"count=2 mean=2.00 max=2.00"
+
+
+def test_host_limits_apply(server, exe):
+    with sc.Host([str(exe), "enclave"], sim_root=str(server.root), max_sessions=1) as small:
+        first = channel_through(small, str(server.policy), 1)
+        first.open()
+        second = channel_through(small, str(server.policy), 2)
+        with pytest.raises(sc.ServerBusy):
+            second.open()
+        first.close()
+    with pytest.raises(ValueError):
+        sc.Host([str(exe), "enclave"], sim_root=str(server.root), max_sessions=0)
+    with pytest.raises(ValueError):
+        sc.Host([str(exe), "enclave"], sim_root=str(server.root), idle_timeout=-1)

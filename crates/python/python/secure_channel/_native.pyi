@@ -106,6 +106,12 @@ class Host:
         *,
         sim_root: Optional[_Path] = None,
         call_timeout: float = 30.0,
+        max_sessions: Optional[int] = None,
+        max_pending: Optional[int] = None,
+        max_message: Optional[int] = None,
+        handshake_timeout: Optional[float] = None,
+        idle_timeout: Optional[float] = None,
+        data_function: Optional[int] = None,
     ) -> None: ...
     def feed(self, connection_id: int, message: _Bytes, send: Callable[[bytes], object]) -> None: ...
     def handle(self, message: _Bytes) -> Optional[bytes]: ...
