@@ -8,7 +8,7 @@
 //! `SC_TUNNEL_ROUNDS` (3), `SC_TUNNEL_SECS` (3 s per request round), `SC_TUNNEL_CLIENTS`
 //! (8 concurrent requesters). Without stunnel the stunnel rows are left out.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 #[path = "../tests/common/serve_process.rs"]
 mod serve_process;
 
-use serve_process::{Killed, free_port};
+use serve_process::{Killed, free_port, spawn_reading_first_line};
 
 const EXE: &str = env!("CARGO_BIN_EXE_secure-channel");
 
@@ -122,20 +122,15 @@ fn our_tunnel(backend: SocketAddr, dir: &std::path::Path, keep: &mut Vec<Killed>
         .arg(&root)
         .output()
         .unwrap();
-    let mut serve = Command::new(EXE)
-        .args(["serve", "-q", "--listen", "127.0.0.1:0", "--sim-root"])
-        .arg(&root)
-        .arg("--policy-out")
-        .arg(&policy)
-        .args(["--forward", &backend.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(serve.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (serve, line) = spawn_reading_first_line(
+        Command::new(EXE)
+            .args(["serve", "-q", "--listen", "127.0.0.1:0", "--sim-root"])
+            .arg(&root)
+            .arg("--policy-out")
+            .arg(&policy)
+            .args(["--forward", &backend.to_string()])
+            .stderr(Stdio::null()),
+    );
     let server = line["listening on ".len()..].split(';').next().unwrap().to_owned();
     keep.push(Killed(serve));
     let port = free_port();

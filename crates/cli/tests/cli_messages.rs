@@ -4,7 +4,7 @@
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
-use serve_process::ServeProcess;
+use serve_process::{ServeProcess, spawn_reading_first_line};
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
@@ -106,17 +106,14 @@ fn serve_writes_the_policy_for_what_the_enclave_attests() {
     let exe = env!("CARGO_BIN_EXE_secure-channel");
     std::fs::write(&wrapper, format!("#!/bin/sh\nexec {exe} enclave \"$@\"\n")).unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut serve = std::process::Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--sim-root", &root, "--enclave"])
-        .arg(&wrapper)
-        .arg("--policy-out")
-        .arg(&policy)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(serve.stdout.take().unwrap()), &mut line).unwrap();
+    let (mut serve, line) = spawn_reading_first_line(
+        std::process::Command::new(exe)
+            .args(["serve", "--listen", "127.0.0.1:0", "--sim-root", &root, "--enclave"])
+            .arg(&wrapper)
+            .arg("--policy-out")
+            .arg(&policy)
+            .stderr(std::process::Stdio::null()),
+    );
     let addr = line
         .strip_prefix("listening on ")
         .and_then(|r| r.split(';').next())

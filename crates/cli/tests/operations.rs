@@ -8,7 +8,7 @@ mod serve_process;
 use sc_client::{ClientError, ClientTimeouts, TcpClient};
 use sc_protocol::io::read_message;
 use sc_protocol::msgs::{AlertCode, Frame, MessageType};
-use serve_process::{ServeProcess, client_hello, connect_from, refusal, sample, within};
+use serve_process::{ServeProcess, client_hello, connect_from, refusal, sample, spawn_reading_first_line, within};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
@@ -197,16 +197,13 @@ fn remote_enclave_round_trip(address: &str) {
         .write(&root)
         .unwrap();
     let start_enclave = || {
-        let mut e = Command::new(EXE)
-            .args(["enclave", "--sim-root"])
-            .arg(&root)
-            .args(["--listen", address])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(e.stdout.take().unwrap()), &mut line).unwrap();
+        let (e, line) = spawn_reading_first_line(
+            Command::new(EXE)
+                .args(["enclave", "--sim-root"])
+                .arg(&root)
+                .args(["--listen", address])
+                .stderr(Stdio::null()),
+        );
         assert!(line.starts_with("enclave listening on "), "{line}");
         e
     };

@@ -7,7 +7,7 @@ mod process_memory;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
-use serve_process::{Killed, ServeProcess, free_port, within};
+use serve_process::{Killed, ServeProcess, free_port, spawn_reading_first_line, within};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -53,24 +53,19 @@ fn http_server(dir: &Path, log: &Path) -> (Killed, SocketAddr) {
 
 /// `secure-channel tunnel` to `server` with `policy`; returns its local address.
 fn tunnel(server: SocketAddr, policy: &Path) -> (Killed, SocketAddr) {
-    let mut child = Command::new(EXE)
-        .args([
-            "tunnel",
-            "--listen",
-            "127.0.0.1:0",
-            "--server",
-            &server.to_string(),
-            "--policy",
-        ])
-        .arg(policy)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = spawn_reading_first_line(
+        Command::new(EXE)
+            .args([
+                "tunnel",
+                "--listen",
+                "127.0.0.1:0",
+                "--server",
+                &server.to_string(),
+                "--policy",
+            ])
+            .arg(policy)
+            .stderr(Stdio::null()),
+    );
     let addr = line
         .strip_prefix("tunnel listening on ")
         .and_then(|r| r.split_whitespace().next())
@@ -292,18 +287,13 @@ fn the_tunnel_with_the_enclave_apart() {
         .write(&root)
         .unwrap();
     let socket = format!("unix://{}", dir.path().join("enclave.sock").display());
-    let mut enclave = Command::new(EXE)
-        .args(["enclave", "--sim-root"])
-        .arg(&root)
-        .args(["--listen", &socket, "--forward", &backend.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(enclave.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (enclave, line) = spawn_reading_first_line(
+        Command::new(EXE)
+            .args(["enclave", "--sim-root"])
+            .arg(&root)
+            .args(["--listen", &socket, "--forward", &backend.to_string()])
+            .stderr(Stdio::null()),
+    );
     assert!(line.starts_with("enclave listening on"), "{line}");
     let _enclave = Killed(enclave);
     let server = ServeProcess::start(&["--enclave", &socket]);

@@ -316,3 +316,15 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Starts `command` with its standard output piped and returns the process and the first
+/// line it prints (the `... listening on ADDR` line of `serve`, `enclave --listen`,
+/// `tunnel`).
+pub fn spawn_reading_first_line(command: &mut Command) -> (Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
