@@ -4,14 +4,51 @@ comma-separated numbers)."""
 
 import os
 import pathlib
+import socket
 import subprocess
 import threading
-from typing import List, Optional
+import time
+from typing import List, Optional, Tuple
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 EVIDENCE = REPO / "crates" / "attestation" / "tests" / "evidence"
+
+#: A valid policy that accepts no enclave running here (for failures before attestation).
+UNRELATED_POLICY = 'allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % (
+    "11" * 32,
+    "22" * 32,
+)
+
+
+def wrong_measurement_policy(server: "Server", exe: pathlib.Path) -> str:
+    """The server's client policy with the enclave's measurement replaced by another."""
+    import secure_channel as sc
+
+    text = server.policy.read_text()
+    wrong = text.replace(sc.measure(str(exe)), "00" * 32)
+    assert wrong != text
+    return wrong
+
+
+def blocked_reader(client) -> Tuple[threading.Thread, list]:
+    """A thread blocked in `client.recv()` (without the GIL); what it got or raised lands
+    in the list."""
+    import secure_channel as sc
+
+    got: list = []
+
+    def read() -> None:
+        try:
+            got.append(client.recv())
+        except sc.SecureChannelError as e:
+            got.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)
+    return reader, got
 
 
 def executable() -> pathlib.Path:
@@ -89,6 +126,16 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     s = Server(tmp_path_factory.mktemp("serve"))
     yield s
     s.stop()
+
+
+@pytest.fixture
+def silent_address():
+    """The address of a listener that accepts and never answers."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    yield "127.0.0.1:%d" % silent.getsockname()[1]
+    silent.close()
 
 
 @pytest.fixture

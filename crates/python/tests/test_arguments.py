@@ -5,7 +5,7 @@ import pytest
 
 import secure_channel as sc
 
-POLICY = 'allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32)
+from conftest import UNRELATED_POLICY as POLICY
 
 
 def test_client_arguments():
@@ -57,7 +57,7 @@ def test_evidence_arguments():
 
 def test_channel_and_host_arguments(tmp_path):
     with pytest.raises(TypeError):
-        sc.Channel(POLICY_PATH_NONE := None, lambda m: None)  # noqa: F841
+        sc.Channel(None, lambda m: None)
     with pytest.raises(TypeError):
         sc.Channel(sc.Policy.from_toml(POLICY), "not callable")
     with pytest.raises(ValueError):

@@ -1,11 +1,11 @@
 """The asyncio client: many clients at once, and an event loop that keeps running."""
 
 import asyncio
-import socket
 
 import pytest
 
 import secure_channel as sc
+from conftest import UNRELATED_POLICY, wrong_measurement_policy
 
 
 def test_32_concurrent_clients(server):
@@ -27,19 +27,13 @@ def test_32_concurrent_clients(server):
             assert reply == f"count=2 mean={mean:.2f} max={max(n, k):.2f}".encode()
 
 
-def test_the_event_loop_runs_while_a_client_waits():
+def test_the_event_loop_runs_while_a_client_waits(silent_address):
     # A server that accepts and never answers: the handshake waits its full second.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen()
-    address = "127.0.0.1:%d" % silent.getsockname()[1]
-    policy = sc.Policy.from_toml(
-        'allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32)
-    )
+    policy = sc.Policy.from_toml(UNRELATED_POLICY)
 
     async def main():
         ticks = 0
-        waiting = asyncio.ensure_future(sc.AsyncClient.connect(address, policy, timeout=1.0))
+        waiting = asyncio.ensure_future(sc.AsyncClient.connect(silent_address, policy, timeout=1.0))
         while not waiting.done():
             ticks += 1
             await asyncio.sleep(0.005)
@@ -48,13 +42,12 @@ def test_the_event_loop_runs_while_a_client_waits():
         return ticks
 
     ticks = asyncio.run(main())
-    silent.close()
     # A loop blocked by the wait would have ticked once or twice; a free one about 200 times.
     assert ticks > 50, ticks
 
 
 def test_async_rejection_raises_the_same_exception(server, exe):
-    wrong = server.policy.read_text().replace(sc.measure(str(exe)), "00" * 32)
+    wrong = wrong_measurement_policy(server, exe)
 
     async def main():
         await sc.AsyncClient.connect(server.address, sc.Policy.from_toml(wrong))

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import secure_channel as sc
+from conftest import UNRELATED_POLICY, blocked_reader, wrong_measurement_policy
 
 
 def test_connect_attest_and_request(server, exe):
@@ -60,10 +61,8 @@ def test_requests_from_many_threads_share_one_client(server):
 
 
 def test_a_wrong_measurement_is_rejected_with_the_reason_and_the_claims(server, exe):
-    text = server.policy.read_text()
     actual = sc.measure(str(exe))
-    wrong = text.replace(actual, "00" * 32)
-    assert wrong != text
+    wrong = wrong_measurement_policy(server, exe)
     with pytest.raises(sc.AttestationRejected) as caught:
         sc.Client.connect(server.address, sc.Policy.from_toml(wrong))
     e = caught.value
@@ -77,17 +76,7 @@ def test_a_server_stopped_mid_request_raises_a_typed_error(own_server):
     server = own_server()
     client = sc.Client.connect(server.address, str(server.policy))
     assert client.request(b"1") == b"count=1 mean=1.00 max=1.00"
-    got = []
-
-    def read():
-        try:
-            got.append(client.recv())
-        except sc.SecureChannelError as e:
-            got.append(e)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    time.sleep(0.3)  # the reader is blocked in recv (without the GIL)
+    reader, got = blocked_reader(client)
     server.stop()
     reader.join(timeout=10)
     assert not reader.is_alive()
@@ -99,35 +88,19 @@ def test_a_server_stopped_mid_request_raises_a_typed_error(own_server):
 
 def test_close_wakes_a_blocked_reader(server):
     client = sc.Client.connect(server.address, str(server.policy))
-    got = []
-
-    def read():
-        try:
-            got.append(client.recv())
-        except sc.SecureChannelError as e:
-            got.append(e)
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    time.sleep(0.3)
+    reader, got = blocked_reader(client)
     client.close()
     reader.join(timeout=10)
     assert not reader.is_alive()
     assert len(got) == 1 and isinstance(got[0], sc.ConnectionClosed), got
 
 
-def test_a_server_that_never_answers_times_out():
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen()
-    address = "127.0.0.1:%d" % silent.getsockname()[1]
-    policy = sc.Policy.from_toml('allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32))
+def test_a_server_that_never_answers_times_out(silent_address):
     started = time.monotonic()
     with pytest.raises(sc.HandshakeTimeout) as caught:
-        sc.Client.connect(address, policy, timeout=0.5)
+        sc.Client.connect(silent_address, sc.Policy.from_toml(UNRELATED_POLICY), timeout=0.5)
     assert isinstance(caught.value, TimeoutError)
     assert time.monotonic() - started < 5
-    silent.close()
 
 
 def test_nothing_listening_is_a_connection_error():
@@ -135,9 +108,8 @@ def test_nothing_listening_is_a_connection_error():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    policy = sc.Policy.from_toml('allow_simulated = true\n[simulated]\nroot_public_key = "%s"\nmeasurements = ["%s"]\n' % ("11" * 32, "22" * 32))
     with pytest.raises(sc.ConnectionClosed) as caught:
-        sc.Client.connect(f"127.0.0.1:{port}", policy, timeout=2)
+        sc.Client.connect(f"127.0.0.1:{port}", sc.Policy.from_toml(UNRELATED_POLICY), timeout=2)
     assert isinstance(caught.value, ConnectionError)
 
 

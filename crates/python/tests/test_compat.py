@@ -7,6 +7,7 @@ import socket
 import pytest
 
 import secure_channel as sc
+from conftest import wrong_measurement_policy
 from secure_channel.compat import client as cc
 from secure_channel.compat import server as cs
 
@@ -74,7 +75,7 @@ def test_compat_client_and_server_in_one_process(server, exe, monkeypatch):
 
 
 def test_compat_refusals_raise_instead_of_returning_zero(server, exe):
-    wrong = server.policy.read_text().replace(sc.measure(str(exe)), "00" * 32)
+    wrong = wrong_measurement_policy(server, exe)
     path = server.workdir / "wrong.toml"
     path.write_text(wrong)
     host, port = server.address.rsplit(":", 1)
