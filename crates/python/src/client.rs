@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyTuple};
-use sc_client::{ClientTimeouts, StreamSender, TcpClient};
+use sc_client::{ClientError, ClientTimeouts, StreamSender, TcpClient};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -74,26 +74,39 @@ impl Client {
         Ok(())
     }
 
-    fn recv_inner(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
+    /// Runs `f` on the sender, one sender at a time (so that records leave in the order
+    /// they were sealed).
+    fn sending<T>(&self, f: impl FnOnce(&StreamSender) -> Result<T, ClientError>) -> Result<T, ClientError> {
+        let _order = self.send_lock.lock().unwrap_or_else(|p| p.into_inner());
+        f(&self.sender)
+    }
+
+    /// `f` on the sender, without the GIL.
+    fn send_with(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&StreamSender) -> Result<(), ClientError> + Send,
+    ) -> PyResult<()> {
+        self.check_open()?;
+        py.detach(|| self.sending(f)).map_err(|e| client_error(py, e, None))
+    }
+
+    /// `f` on the receiver, one receiver at a time, without the GIL; the record it returns.
+    fn receive_with<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&mut TcpClient) -> Result<Vec<u8>, ClientError> + Send,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         self.check_open()?;
         let got = py.detach(|| {
             let mut receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner());
-            receiver.as_mut().map(TcpClient::recv)
+            receiver.as_mut().map(f)
         });
         match got {
-            Some(Ok(reply)) => Ok(reply),
+            Some(Ok(reply)) => Ok(PyBytes::new(py, &reply)),
             Some(Err(e)) => Err(client_error(py, e, None)),
             None => Err(ConnectionClosed::new_err("the client is closed")),
         }
-    }
-
-    fn send_inner(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        self.check_open()?;
-        py.detach(|| {
-            let _order = self.send_lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.sender.send(data)
-        })
-        .map_err(|e| client_error(py, e, None))
     }
 }
 
@@ -164,47 +177,28 @@ impl Client {
 
     /// Sends `data` encrypted and returns the enclave's decrypted reply.
     fn request<'py>(&self, py: Python<'py>, data: PyBackedBytes) -> PyResult<Bound<'py, PyBytes>> {
-        self.check_open()?;
-        // One receiver at a time, and the reply read is the one for this request: hold the
-        // receiver across the send.
-        let got = py.detach(|| {
-            let mut receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner());
-            receiver.as_mut().map(|r| {
-                {
-                    let _order = self.send_lock.lock().unwrap_or_else(|p| p.into_inner());
-                    self.sender.send(&data)?;
-                }
-                r.recv()
-            })
-        });
-        match got {
-            Some(Ok(reply)) => Ok(PyBytes::new(py, &reply)),
-            Some(Err(e)) => Err(client_error(py, e, None)),
-            None => Err(ConnectionClosed::new_err("the client is closed")),
-        }
+        // The reply read is the one for this request: the receiver is held across the send.
+        self.receive_with(py, |r| {
+            self.sending(|s| s.send(&data))?;
+            r.recv()
+        })
     }
 
     /// Sends `data` as one record without waiting for a reply (pipelining: replies come
     /// back in order through `recv()`).
     fn send(&self, py: Python<'_>, data: PyBackedBytes) -> PyResult<()> {
-        self.send_inner(py, &data)
+        self.send_with(py, |s| s.send(&data))
     }
 
     /// Receives the next reply (or, on a stream session, the next record the enclave
     /// sent). Raises StreamEnded at the end of the enclave's stream.
     fn recv<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let reply = self.recv_inner(py)?;
-        Ok(PyBytes::new(py, &reply))
+        self.receive_with(py, TcpClient::recv)
     }
 
     /// Ends this side's stream (stream sessions): the enclave's data still comes.
     fn end_stream(&self, py: Python<'_>) -> PyResult<()> {
-        self.check_open()?;
-        py.detach(|| {
-            let _order = self.send_lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.sender.end_stream()
-        })
-        .map_err(|e| client_error(py, e, None))
+        self.send_with(py, StreamSender::end_stream)
     }
 
     /// Closes the session at the server and the connection. Idempotent. A thread blocked
