@@ -132,7 +132,7 @@ int cc_sec_chl_enclave_push(size_t session_id, const void *data, size_t len);
 /**
  * Ends the enclave's direction of stream session `session_id` (a half-close): the client
  * reads the end of the stream and may still send. Waits for room like
- * [`cc_sec_chl_enclave_push`].
+ * [`cc_sec_chl_enclave_push`] (and likewise never inside a function or the hook).
  */
 int cc_sec_chl_enclave_end_stream(size_t session_id);
 

@@ -322,9 +322,20 @@ impl Streams {
     /// Ends the enclave's direction of stream session `id` (a half-close: the client reads
     /// the end, and may still send). Waits for room like [`Streams::send`].
     pub fn end_stream(&self, id: u64) -> Result<(), StreamError> {
+        self.end_stream_within(id, None)
+    }
+
+    /// Like [`Streams::end_stream`] without waiting ([`StreamError::NoRoom`] when the
+    /// host has granted no room for the end now; the stream is then not ended).
+    pub fn try_end_stream(&self, id: u64) -> Result<(), StreamError> {
+        self.end_stream_within(id, Some(Instant::now()))
+    }
+
+    fn end_stream_within(&self, id: u64, deadline: Option<Instant>) -> Result<(), StreamError> {
         let stream = self.stream(id)?;
+        // The room first: a sealed end that could not be sent would end the stream unsaid.
+        stream.take(id, Session::record_len(0) as u64, deadline)?;
         let record = self.sessions.end_stream(id, UnixTime::now())?;
-        stream.take(id, record.len() as u64, None)?;
         self.push(id, record)
     }
 

@@ -206,26 +206,29 @@ pub unsafe extern "C" fn cc_sec_chl_enclave_push(session_id: usize, data: *const
     int_result(|| {
         // SAFETY: forwarded from this function's contract.
         let data = unsafe { input(data.cast_mut(), len) }?;
-        let streams = streams::running()?;
-        let sent = if functions::is_on_worker() {
-            streams.try_send(session_id as u64, data)
-        } else {
-            streams.send(session_id as u64, data)
-        };
-        sent.map_err(|e| streams::stream_error(&e))
+        on_streams(|streams, wait| {
+            if wait {
+                streams.send(session_id as u64, data)
+            } else {
+                streams.try_send(session_id as u64, data)
+            }
+        })
     })
 }
 
 /// Ends the enclave's direction of stream session `session_id` (a half-close): the client
 /// reads the end of the stream and may still send. Waits for room like
-/// [`cc_sec_chl_enclave_push`].
+/// [`cc_sec_chl_enclave_push`] (and likewise never inside a function or the hook).
 #[unsafe(no_mangle)]
 pub extern "C" fn cc_sec_chl_enclave_end_stream(session_id: usize) -> c_int {
     int_result(|| {
-        let streams = streams::running()?;
-        streams
-            .end_stream(session_id as u64)
-            .map_err(|e| streams::stream_error(&e))
+        on_streams(|streams, wait| {
+            if wait {
+                streams.end_stream(session_id as u64)
+            } else {
+                streams.try_end_stream(session_id as u64)
+            }
+        })
     })
 }
 
@@ -233,10 +236,15 @@ pub extern "C" fn cc_sec_chl_enclave_end_stream(session_id: usize) -> c_int {
 /// the session is gone (the event hook is not told: the program ended it).
 #[unsafe(no_mangle)]
 pub extern "C" fn cc_sec_chl_enclave_end_session(session_id: usize) -> c_int {
-    int_result(|| {
-        let streams = streams::running()?;
-        streams
-            .end_session(session_id as u64)
-            .map_err(|e| streams::stream_error(&e))
-    })
+    int_result(|| on_streams(|streams, _| streams.end_session(session_id as u64)))
+}
+
+/// Runs `f` on the running streams, telling it whether it may wait for room: not on a
+/// runtime worker (a function or the event hook), whose waiting the host's grants of room
+/// would need a free worker to end.
+fn on_streams(
+    f: impl FnOnce(&sc_enclave::streams::Streams, bool) -> Result<(), sc_enclave::streams::StreamError>,
+) -> Result<(), cc_enclave_result_t> {
+    let streams = streams::running()?;
+    f(&streams, !functions::is_on_worker()).map_err(|e| streams::stream_error(&e))
 }
