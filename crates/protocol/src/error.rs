@@ -119,12 +119,25 @@ pub enum RecordError {
     /// The record belongs to another session.
     #[error("record for another session")]
     WrongSession,
-    /// This sequence number was already accepted.
-    #[error("replayed record")]
-    Replayed,
-    /// The sequence number is older than the replay window.
-    #[error("record older than the replay window")]
-    TooOld,
+    /// The record is not the next one in sequence: an earlier one was lost or held back
+    /// (`received > expected`), or this one was replayed or reordered
+    /// (`received < expected`). Records are accepted strictly in order; the expected
+    /// record is still accepted if it comes.
+    #[error("record out of sequence: expected number {expected}, got {received} (records were lost, reordered or replayed on the way)")]
+    OutOfSequence {
+        /// The sequence number the next record must carry.
+        expected: u64,
+        /// The number this record carried.
+        received: u64,
+    },
+    /// A Close or EndOfStream that authenticated but is malformed, or claims more of our
+    /// records than we sent: a broken peer.
+    #[error("malformed Close or EndOfStream from the peer")]
+    BadEnd,
+    /// The peer closed the session (its Close authenticated): what it received of ours,
+    /// and why it closed.
+    #[error("the peer closed the session ({}; it had received {} of our records)", .0.reason, .0.received)]
+    PeerClosed(crate::msgs::CloseBody),
     /// The record's key epoch is neither current, previous nor next.
     #[error("record from an unknown key epoch")]
     BadEpoch,

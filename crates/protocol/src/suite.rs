@@ -12,10 +12,15 @@ use ring::{aead, hkdf, hmac};
 pub struct ProtocolVersion(pub u16);
 
 impl ProtocolVersion {
-    /// Version 1, specified by docs/PROTOCOL.md.
+    /// Version 1: records were accepted in any order inside a replay window, and Close
+    /// and EndOfStream carried nothing. No longer spoken (a host could drop or reorder
+    /// records unnoticed); its code stays reserved.
     pub const V1: Self = Self(0x0001);
+    /// Version 2, specified by docs/PROTOCOL.md: records accepted strictly in sequence,
+    /// ends that name what they received.
+    pub const V2: Self = Self(0x0002);
     /// Versions this implementation speaks, most preferred first.
-    pub const SUPPORTED: &'static [Self] = &[Self::V1];
+    pub const SUPPORTED: &'static [Self] = &[Self::V2];
 
     /// Whether this implementation speaks `self`.
     pub fn is_supported(self) -> bool {

@@ -1,16 +1,17 @@
 //! Known-answer vectors: fixed randomness and time give exact bytes for every handshake
-//! message and a few records. The expected file, `tests/vectors/v1.txt`, is described in
+//! message and a few records. The expected file, `tests/vectors/v2.txt`, is described in
 //! docs/PROTOCOL.md ("Test vectors"); regenerate it after a deliberate wire change with
 //! `SC_UPDATE_VECTORS=1 cargo test -p sc-protocol --test known_answers`.
 
 use rand_core::RngCore;
+use sc_protocol::msgs::CloseReason;
 use sc_protocol::binding::identity_key_report_data;
 use sc_protocol::{BindingMode, CipherSuite, IdentityCredential, SignatureScheme};
 use sc_test_support::double::*;
 use sc_test_support::pair::*;
 use std::fmt::Write;
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v1.txt");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/v2.txt");
 
 /// Which extension a case negotiates besides the defaults.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,46 +76,48 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
     writeln!(out, "client_hello = {}", hex::encode(&t.client_hello)).unwrap();
     writeln!(out, "server_hello = {}", hex::encode(&t.server_hello)).unwrap();
     writeln!(out, "client_finished = {}", hex::encode(&t.client_finished)).unwrap();
-    // On an acknowledged session the enclave's first record is its SessionAck.
-    let ack = acknowledged.then(|| e.seal_ack(NOW).unwrap());
-    let mut records = vec![
-        ("client_record_0", c.seal(NOW, b"hello enclave").unwrap()),
-        ("client_record_1", c.seal(NOW, b"").unwrap()),
-        ("enclave_record_0", e.seal(NOW, b"hello client").unwrap()),
-    ];
+    // Each record is opened by its receiver as soon as it is sealed, in the order shown:
+    // the ends then say how much each side had received (and the opens prove the vectors
+    // are records, not bytes nobody can parse).
+    let mut records: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut to_enclave = |name, record: Vec<u8>, e: &mut sc_protocol::Session, records: &mut Vec<_>| {
+        let mut buf = record.clone();
+        let opened = e.open_in_place(NOW, &mut buf).unwrap();
+        records.push((name, record));
+        format!("{opened:?}")
+    };
+    let opened = to_enclave("client_record_0", c.seal(NOW, b"hello enclave").unwrap(), &mut e, &mut records);
+    assert_eq!(opened, format!("{:?}", sc_protocol::Incoming::Data(&mut b"hello enclave".to_vec())));
+    to_enclave("client_record_1", c.seal(NOW, b"").unwrap(), &mut e, &mut records);
+    if acknowledged {
+        // On an acknowledged session the enclave's first record is its SessionAck.
+        let ack = e.seal_ack(NOW).unwrap();
+        c.open_ack(NOW, &ack).unwrap();
+        records.push(("enclave_session_ack", ack));
+    }
+    let enclave_record = e.seal(NOW, b"hello client").unwrap();
+    assert_eq!(c.open(NOW, &enclave_record).unwrap(), b"hello client");
+    records.push(("enclave_record_0", enclave_record));
     if streams {
         // Half-closes both ways; the client's Close follows its EndOfStream.
-        records.push(("client_end_of_stream", c.seal_end_of_stream(NOW).unwrap()));
-        records.push(("enclave_end_of_stream", e.seal_end_of_stream(NOW).unwrap()));
+        let client_eos = c.seal_end_of_stream(NOW).unwrap();
+        let opened = to_enclave("client_end_of_stream", client_eos, &mut e, &mut records);
+        assert_eq!(opened, format!("{:?}", sc_protocol::Incoming::EndOfStream { received: 1 }));
+        let enclave_eos = e.seal_end_of_stream(NOW).unwrap();
+        assert_eq!(c.open(NOW, &enclave_eos), Err(sc_protocol::RecordError::StreamEnded));
+        records.push(("enclave_end_of_stream", enclave_eos));
     }
-    records.push(("client_close", c.seal_close(NOW).unwrap()));
-    if let Some(ack) = &ack {
-        records.insert(2, ("enclave_session_ack", ack.clone()));
+    let close = c.seal_close(NOW, CloseReason::Normal).unwrap();
+    let opened = to_enclave("client_close", close, &mut e, &mut records);
+    assert!(opened.starts_with("Close("), "{opened}");
+    if acknowledged {
         // The enclave's answer to the client's Close.
-        records.push(("enclave_close", e.seal_close(NOW).unwrap()));
+        let close = e.seal_close(NOW, CloseReason::Normal).unwrap();
+        assert!(matches!(c.open(NOW, &close), Err(sc_protocol::RecordError::PeerClosed(_))));
+        records.push(("enclave_close", close));
     }
     for (name, r) in &records {
         writeln!(out, "{name} = {}", hex::encode(r)).unwrap();
-    }
-    // The vectors must also open: a file of bytes nobody can parse would prove nothing.
-    assert_eq!(e.open(NOW, &records[0].1).unwrap().unwrap(), b"hello enclave");
-    if let Some(ack) = &ack {
-        c.open_ack(NOW, ack).unwrap();
-    }
-    let enclave_record = &records.iter().find(|(n, _)| *n == "enclave_record_0").unwrap().1;
-    assert_eq!(c.open(NOW, enclave_record).unwrap().unwrap(), b"hello client");
-    if streams {
-        let find = |name: &str| records.iter().find(|(n, _)| *n == name).unwrap().1.clone();
-        let mut client_eos = find("client_end_of_stream");
-        assert_eq!(
-            e.open_in_place(NOW, &mut client_eos).unwrap(),
-            sc_protocol::Incoming::EndOfStream
-        );
-        let mut enclave_eos = find("enclave_end_of_stream");
-        assert_eq!(
-            c.open_in_place(NOW, &mut enclave_eos).unwrap(),
-            sc_protocol::Incoming::EndOfStream
-        );
     }
     writeln!(out).unwrap();
 }
@@ -122,9 +125,9 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
 #[test]
 fn handshake_and_records_match_the_checked_in_vectors() {
     let mut out = String::from(
-        "# sc-protocol wire version 1 / protocol version 1 known-answer vectors.\n\
+        "# sc-protocol wire version 1 / protocol version 2 known-answer vectors.\n\
          # Records: client_record_0 = \"hello enclave\", client_record_1 = \"\",\n\
-         # enclave_record_0 = \"hello client\", client_close = Close record; with acknowledgements,\n\
+         # enclave_record_0 = \"hello client\", client_close = Close record (u64 received | u8 reason); with acknowledgements,\n\
          # enclave_session_ack = SessionAck record, enclave_close = the enclave's Close record;\n\
          # with streams, client_end_of_stream and enclave_end_of_stream are EndOfStream records.\n\
          # See docs/PROTOCOL.md.\n\n",
@@ -168,7 +171,7 @@ fn handshake_and_records_match_the_checked_in_vectors() {
     if std::env::var_os("SC_UPDATE_VECTORS").is_some() {
         std::fs::write(VECTORS, &out).unwrap();
     }
-    let expected = std::fs::read_to_string(VECTORS).expect("tests/vectors/v1.txt is checked in");
+    let expected = std::fs::read_to_string(VECTORS).expect("tests/vectors/v2.txt is checked in");
     for (i, (got, want)) in out.lines().zip(expected.lines()).enumerate() {
         assert_eq!(got, want, "vector line {} differs", i + 1);
     }

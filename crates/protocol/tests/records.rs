@@ -1,9 +1,10 @@
 //! Record protection against an adversarial network: replay, reflection, cross-session,
-//! truncation, old records, reordering; key update; close; expiry.
+//! truncation, drops, reordering (records are accepted strictly in sequence); key update;
+//! ends that say what they received; expiry.
 
-use sc_protocol::msgs::RECORD_HEADER_LEN;
+use sc_protocol::msgs::{CloseBody, CloseReason, RECORD_HEADER_LEN};
 use sc_protocol::{
-    BindingMode, CipherSuite, Incoming, KeyUpdateLimits, REPLAY_WINDOW, RecordError, Session, SessionLimits,
+    BindingMode, CipherSuite, Incoming, KeyUpdateLimits, RecordError, Session, SessionLimits,
 };
 use sc_test_support::double::*;
 use sc_test_support::pair::*;
@@ -18,10 +19,16 @@ fn pair() -> (Session, Session) {
 fn replayed_record_is_rejected_and_session_survives() {
     let (mut c, mut e) = pair();
     let r = c.seal(NOW, b"pay 10").unwrap();
-    assert_eq!(e.open(NOW, &r).unwrap().unwrap(), b"pay 10");
-    assert_eq!(e.open(NOW, &r), Err(RecordError::Replayed));
+    assert_eq!(e.open(NOW, &r).unwrap(), b"pay 10");
+    assert_eq!(
+        e.open(NOW, &r),
+        Err(RecordError::OutOfSequence {
+            expected: 1,
+            received: 0
+        })
+    );
     let r2 = c.seal(NOW, b"next").unwrap();
-    assert_eq!(e.open(NOW, &r2).unwrap().unwrap(), b"next");
+    assert_eq!(e.open(NOW, &r2).unwrap(), b"next");
 }
 
 #[test]
@@ -48,7 +55,7 @@ fn record_from_another_session_is_rejected() {
     forged[6..14].copy_from_slice(&e1.id().to_be_bytes());
     assert_eq!(e1.open(NOW, &forged), Err(RecordError::Authentication));
     let ok = c1.seal(NOW, b"one").unwrap();
-    assert_eq!(e1.open(NOW, &ok).unwrap().unwrap(), b"one");
+    assert_eq!(e1.open(NOW, &ok).unwrap(), b"one");
 }
 
 #[test]
@@ -66,27 +73,49 @@ fn truncated_and_modified_records_are_rejected() {
         m[byte] ^= 0x01;
         assert!(e.open(NOW, &m).is_err(), "flip in byte {byte} accepted");
     }
-    assert_eq!(e.open(NOW, &r).unwrap().unwrap(), b"0123456789");
+    assert_eq!(e.open(NOW, &r).unwrap(), b"0123456789");
 }
 
 #[test]
-fn reordering_inside_the_window_is_accepted_older_is_rejected() {
+fn gaps_and_reordering_are_refused_and_the_expected_record_still_opens() {
     let (mut c, mut e) = pair();
-    let records: Vec<Vec<u8>> = (0..REPLAY_WINDOW + 10)
-        .map(|i| c.seal(NOW, &i.to_be_bytes()).unwrap())
-        .collect();
-    let newest = records.len() - 1;
-    assert!(e.open(NOW, &records[newest]).is_ok());
-    // Everything within the window below the newest opens, in reverse order.
-    for i in (newest + 1 - REPLAY_WINDOW as usize..newest).rev() {
-        let p = e.open(NOW, &records[i]).unwrap().unwrap();
-        assert_eq!(p, (i as u64).to_be_bytes());
+    let records: Vec<Vec<u8>> = (0..4u64).map(|i| c.seal(NOW, &i.to_be_bytes()).unwrap()).collect();
+    // A host that drops record 0 or swaps 0 and 1: record 1 is refused, nothing changes.
+    for _ in 0..2 {
+        assert_eq!(
+            e.open(NOW, &records[1]),
+            Err(RecordError::OutOfSequence {
+                expected: 0,
+                received: 1
+            })
+        );
     }
-    assert_eq!(
-        e.open(NOW, &records[newest - REPLAY_WINDOW as usize]),
-        Err(RecordError::TooOld)
-    );
-    assert_eq!(e.open(NOW, &records[0]), Err(RecordError::TooOld));
+    assert_eq!(e.received(), 0);
+    assert_eq!(e.open(NOW, &records[0]).unwrap(), 0u64.to_be_bytes());
+    // Far ahead (a dropped run) or behind (a replay): refused.
+    assert!(matches!(
+        e.open(NOW, &records[3]),
+        Err(RecordError::OutOfSequence { expected: 1, received: 3 })
+    ));
+    assert!(matches!(
+        e.open(NOW, &records[0]),
+        Err(RecordError::OutOfSequence { expected: 1, received: 0 })
+    ));
+    for (i, r) in records.iter().enumerate().skip(1) {
+        assert_eq!(e.open(NOW, r).unwrap(), (i as u64).to_be_bytes());
+    }
+    assert_eq!(e.received(), 4);
+}
+
+#[test]
+fn a_forged_record_in_a_slot_does_not_take_the_genuine_ones_place() {
+    let (mut c, mut e) = pair();
+    let genuine = c.seal(NOW, b"genuine").unwrap();
+    let mut forged = genuine.clone();
+    *forged.last_mut().unwrap() ^= 0x80;
+    assert_eq!(e.open(NOW, &forged), Err(RecordError::Authentication));
+    assert_eq!(e.received(), 0);
+    assert_eq!(e.open(NOW, &genuine).unwrap(), b"genuine");
 }
 
 #[test]
@@ -106,9 +135,9 @@ fn key_update_in_both_directions_with_traffic_continuing() {
     .handshake();
     for i in 0..20u32 {
         let r = c.seal(NOW, &i.to_be_bytes()).unwrap();
-        assert_eq!(e.open(NOW, &r).unwrap().unwrap(), i.to_be_bytes());
+        assert_eq!(e.open(NOW, &r).unwrap(), i.to_be_bytes());
         let r = e.seal(NOW, &i.to_be_bytes()).unwrap();
-        assert_eq!(c.open(NOW, &r).unwrap().unwrap(), i.to_be_bytes());
+        assert_eq!(c.open(NOW, &r).unwrap(), i.to_be_bytes());
     }
     assert_eq!(c.send_epoch(), 6);
     assert_eq!(e.recv_epoch(), 6);
@@ -117,7 +146,7 @@ fn key_update_in_both_directions_with_traffic_continuing() {
 }
 
 #[test]
-fn byte_limit_triggers_key_update_and_reordering_across_it_works() {
+fn byte_limit_triggers_key_update_and_reordering_across_it_is_refused() {
     let limits = SessionLimits {
         key_update: KeyUpdateLimits {
             max_records: u64::MAX,
@@ -131,11 +160,13 @@ fn byte_limit_triggers_key_update_and_reordering_across_it_works() {
     let b = c.seal(NOW, &[2; 600]).unwrap(); // would cross 1000 bytes: new epoch
     let d = c.seal(NOW, &[3; 10]).unwrap();
     assert_eq!(c.send_epoch(), 1);
-    // Deliver across the update out of order: next epoch first, then the old one.
-    assert_eq!(e.open(NOW, &b).unwrap().unwrap(), vec![2; 600]);
-    assert_eq!(e.open(NOW, &a).unwrap().unwrap(), vec![1; 600]);
-    assert_eq!(e.open(NOW, &d).unwrap().unwrap(), vec![3; 10]);
-    assert_eq!(e.open(NOW, &a), Err(RecordError::Replayed));
+    // Out of order across the update: refused; in order: the receiver follows the update.
+    assert!(matches!(e.open(NOW, &b), Err(RecordError::OutOfSequence { .. })));
+    assert_eq!(e.open(NOW, &a).unwrap(), vec![1; 600]);
+    assert_eq!(e.open(NOW, &b).unwrap(), vec![2; 600]);
+    assert_eq!(e.recv_epoch(), 1);
+    assert_eq!(e.open(NOW, &d).unwrap(), vec![3; 10]);
+    assert!(matches!(e.open(NOW, &a), Err(RecordError::OutOfSequence { .. })));
 }
 
 #[test]
@@ -150,23 +181,61 @@ fn epoch_jumps_are_rejected() {
     let (mut c, mut e, _) =
         Pair::with_limits(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession, limits).handshake();
     let r0 = c.seal(NOW, b"e0").unwrap();
-    let _r1 = c.seal(NOW, b"e1").unwrap();
+    let r1 = c.seal(NOW, b"e1").unwrap();
     let r2 = c.seal(NOW, b"e2").unwrap();
-    assert_eq!(e.open(NOW, &r2), Err(RecordError::BadEpoch));
-    assert_eq!(e.open(NOW, &r0).unwrap().unwrap(), b"e0");
+    assert_eq!(e.open(NOW, &r0).unwrap(), b"e0");
+    // Record 1 with its epoch rewritten two ahead (the right number, a jump): refused
+    // before any key is derived; then the genuine one opens.
+    let mut jumped = r1.clone();
+    jumped[14..18].copy_from_slice(&3u32.to_be_bytes());
+    assert_eq!(e.open(NOW, &jumped), Err(RecordError::BadEpoch));
+    assert_eq!(e.open(NOW, &r1).unwrap(), b"e1");
+    // Back to an earlier epoch: refused too.
+    let mut back = r2.clone();
+    back[14..18].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(e.open(NOW, &back), Err(RecordError::BadEpoch));
+    assert_eq!(e.open(NOW, &r2).unwrap(), b"e2");
 }
 
 #[test]
-fn close_is_authenticated_and_final() {
+fn close_is_authenticated_final_and_says_what_it_received() {
     let (mut c, mut e) = pair();
-    let close = c.seal_close(NOW).unwrap();
-    assert_eq!(c.seal(NOW, b"after close"), Err(RecordError::Closed));
+    let requests: Vec<_> = (0..3u8).map(|i| c.seal(NOW, &[i]).unwrap()).collect();
+    // The enclave got requests 0 and 1 (the host kept back 2), then closed.
+    for r in &requests[..2] {
+        e.open(NOW, r).unwrap();
+    }
+    let close = e.seal_close(NOW, CloseReason::Shutdown).unwrap();
+    assert_eq!(e.seal(NOW, b"after close"), Err(RecordError::Closed));
     let mut forged = close.clone();
     *forged.last_mut().unwrap() ^= 1;
-    assert_eq!(e.open(NOW, &forged), Err(RecordError::Authentication));
+    assert_eq!(c.open(NOW, &forged), Err(RecordError::Authentication));
     let mut buf = close.clone();
-    assert_eq!(e.open_in_place(NOW, &mut buf).unwrap(), Incoming::Close);
-    assert_eq!(e.open(NOW, &close), Err(RecordError::Closed));
+    assert_eq!(
+        c.open_in_place(NOW, &mut buf).unwrap(),
+        Incoming::Close(CloseBody {
+            received: 2,
+            reason: CloseReason::Shutdown
+        })
+    );
+    assert_eq!(c.open(NOW, &close), Err(RecordError::Closed));
+}
+
+#[test]
+fn an_end_cannot_claim_records_never_sent() {
+    // An enclave that says it received more than the client sent is broken: refused.
+    let (mut c, mut e) = pair();
+    let (mut c2, mut e2) = pair();
+    // The twin client (same keys) sends two; the enclave's Close then claims 2, which
+    // the client that sent none refuses, and nothing changes.
+    for _ in 0..2 {
+        e2.open(NOW, &c2.seal(NOW, b"x").unwrap()).unwrap();
+    }
+    let claim = e2.seal_close(NOW, CloseReason::Normal).unwrap();
+    assert_eq!(c.open(NOW, &claim), Err(RecordError::BadEnd));
+    assert_eq!(c.received(), 0);
+    let honest = e.seal_close(NOW, CloseReason::Normal).unwrap();
+    assert!(matches!(c.open(NOW, &honest), Err(RecordError::PeerClosed(CloseBody { received: 0, .. }))));
 }
 
 #[test]
@@ -226,11 +295,10 @@ fn parked_sessions_keep_working_and_are_small() {
         e.park();
         let r = c.seal(NOW, &[i; 10]).unwrap();
         e.park();
-        assert_eq!(e.open(NOW, &r).unwrap().unwrap(), vec![i; 10]);
-        assert_eq!(
-            e.open(NOW, &r),
-            Err(RecordError::Replayed),
-            "parking keeps the replay window"
+        assert_eq!(e.open(NOW, &r).unwrap(), vec![i; 10]);
+        assert!(
+            matches!(e.open(NOW, &r), Err(RecordError::OutOfSequence { .. })),
+            "parking keeps the sequence"
         );
     }
     // Inline state only: the expanded key schedules live behind pointers.
@@ -260,7 +328,7 @@ fn seal_into_a_caller_buffer_matches_seal_and_checks_room() {
         out[need..].iter().all(|&b| b == 0xaa),
         "nothing written past the record"
     );
-    assert_eq!(e.open(NOW, &out[..need]).unwrap().unwrap(), b"hello");
+    assert_eq!(e.open(NOW, &out[..need]).unwrap(), b"hello");
 }
 
 /// A pair whose client asks for streams (`ask`) and whose enclave offers them (`offer`).
@@ -302,18 +370,27 @@ fn end_of_stream_half_closes_one_direction_only() {
     let mut eos = c.seal_end_of_stream(NOW).unwrap();
     // The client can send no more data, but can still Close.
     assert_eq!(c.seal(NOW, b"more"), Err(RecordError::StreamEnded));
-    assert_eq!(e.open(NOW, &data).unwrap().unwrap(), b"last words");
-    assert_eq!(e.open_in_place(NOW, &mut eos).unwrap(), Incoming::EndOfStream);
+    assert_eq!(e.open(NOW, &data).unwrap(), b"last words");
+    assert_eq!(
+        e.open_in_place(NOW, &mut eos).unwrap(),
+        Incoming::EndOfStream { received: 0 }
+    );
     // The enclave still sends, and the client still reads.
     let reply = e.seal(NOW, b"still here").unwrap();
-    assert_eq!(c.open(NOW, &reply).unwrap().unwrap(), b"still here");
+    assert_eq!(c.open(NOW, &reply).unwrap(), b"still here");
     // Then the enclave ends its side too; the convenience `open` reports it as an error.
     let enclave_eos = e.seal_end_of_stream(NOW).unwrap();
     assert_eq!(c.open(NOW, &enclave_eos), Err(RecordError::StreamEnded));
     assert_eq!(e.seal(NOW, b"x"), Err(RecordError::StreamEnded));
     // Close still works both ways after the half-closes.
-    let close = c.seal_close(NOW).unwrap();
-    assert_eq!(e.open(NOW, &close).unwrap(), None);
+    let close = c.seal_close(NOW, CloseReason::Normal).unwrap();
+    assert_eq!(
+        e.open(NOW, &close),
+        Err(RecordError::PeerClosed(CloseBody {
+            received: 2,
+            reason: CloseReason::Normal
+        }))
+    );
 }
 
 #[test]
@@ -321,14 +398,27 @@ fn data_after_the_peers_end_of_stream_is_refused() {
     let (mut c, mut e) = stream_pair(true, true);
     let early = c.seal(NOW, b"sent first").unwrap();
     let mut eos = c.seal_end_of_stream(NOW).unwrap();
-    // Delivered out of order (the host reorders): the stream has ended, so the late data
-    // record is refused rather than delivered after the end; a second EndOfStream neither.
-    assert_eq!(e.open_in_place(NOW, &mut eos.clone()).unwrap(), Incoming::EndOfStream);
+    // Reordered by the host: the end before the data is out of sequence, refused; in
+    // order both are accepted, and nothing after the end.
     assert!(matches!(
-        e.open(NOW, &early),
-        Err(RecordError::UnexpectedRecord(
-            sc_protocol::msgs::MessageType::ApplicationData
-        ))
+        e.open_in_place(NOW, &mut eos.clone()),
+        Err(RecordError::OutOfSequence { .. })
     ));
+    assert_eq!(e.open(NOW, &early).unwrap(), b"sent first");
+    assert_eq!(
+        e.open_in_place(NOW, &mut eos.clone()).unwrap(),
+        Incoming::EndOfStream { received: 0 }
+    );
+    let mut after = c2_seal_after_end();
+    assert!(e.open_in_place(NOW, &mut after).is_err());
     assert!(e.open_in_place(NOW, &mut eos).is_err());
+}
+
+/// Bytes shaped like a data record after an end (it can never be sealed by a client whose
+/// stream ended, so a host would have to forge it).
+fn c2_seal_after_end() -> Vec<u8> {
+    let (mut c, _) = stream_pair(true, true);
+    c.seal(NOW, b"a").unwrap();
+    c.seal(NOW, b"b").unwrap();
+    c.seal(NOW, b"late").unwrap()
 }

@@ -1,4 +1,4 @@
-//! Wire messages of protocol version 1, byte for byte as in docs/PROTOCOL.md.
+//! Wire messages of protocol version 2, byte for byte as in docs/PROTOCOL.md.
 //!
 //! These types only encode and decode; meaning (what to accept, what to select) lives in
 //! the handshake and record modules.
@@ -8,12 +8,14 @@
 //! handshake; the `internals` feature exposes their codecs to tests and fuzzers only.
 
 mod alert;
+mod end;
 mod extension;
 mod frame;
 mod handshake;
 mod record;
 
 pub use alert::{Alert, AlertCode};
+pub use end::{CLOSE_BODY_LEN, CloseBody, CloseReason, END_OF_STREAM_BODY_LEN, decode_end_of_stream};
 #[cfg(not(feature = "internals"))]
 pub(crate) use extension::{Extension, ExtensionType, read_extensions};
 #[cfg(feature = "internals")]

@@ -8,13 +8,13 @@
 //! The first 26 bytes are the AEAD's associated data.
 
 use super::keys::EpochKeys;
-use super::replay::ReplayWindow;
 use crate::attestation::Claims;
 use crate::config::SessionLimits;
 use crate::crypto::key_schedule::TrafficSecrets;
 use crate::error::RecordError;
 use crate::msgs::{
-    FRAME_HEADER_LEN, Frame, MAX_FRAME_BODY, MessageType, RECORD_HEADER_LEN, RecordHeader, frame_header,
+    CloseBody, CloseReason, FRAME_HEADER_LEN, Frame, MAX_FRAME_BODY, MessageType, RECORD_HEADER_LEN, RecordHeader,
+    decode_end_of_stream, frame_header,
 };
 use crate::suite::CipherSuite;
 use crate::time::UnixTime;
@@ -44,9 +44,9 @@ struct SendState {
 
 struct RecvState {
     current: EpochKeys,
-    /// Kept after a key update so that records reordered across it still open.
-    previous: Option<Box<EpochKeys>>,
-    window: ReplayWindow,
+    /// The sequence number the peer's next record must carry: records are accepted
+    /// strictly in order, so this is also how many were accepted.
+    next_sequence: u64,
     closed: bool,
     /// EndOfStream received: no more data may come.
     ended: bool,
@@ -57,11 +57,16 @@ struct RecvState {
 pub enum Incoming<'a> {
     /// Application data, decrypted in place.
     Data(&'a mut [u8]),
-    /// The peer closed the session; nothing more will be accepted.
-    Close,
+    /// The peer closed the session; nothing more will be accepted. It says how many of
+    /// this side's records it had accepted, and why it closed.
+    Close(CloseBody),
     /// The peer ended its stream (a half-close, on stream sessions): no more data will
-    /// come from it; the session stays open for sending and for Close.
-    EndOfStream,
+    /// come from it; the session stays open for sending and for Close. `received` is how
+    /// many of this side's records it had accepted then.
+    EndOfStream {
+        /// This side's records the peer had accepted.
+        received: u64,
+    },
 }
 
 /// An established session: seals outgoing and opens incoming records.
@@ -127,8 +132,7 @@ impl Session {
             },
             recv: RecvState {
                 current: EpochKeys::new(suite, 0, recv),
-                previous: None,
-                window: ReplayWindow::new(),
+                next_sequence: 0,
                 closed: false,
                 ended: false,
             },
@@ -166,9 +170,6 @@ impl Session {
     pub fn park(&mut self) {
         self.send.keys.park();
         self.recv.current.park();
-        if let Some(p) = self.recv.previous.as_deref_mut() {
-            p.park();
-        }
     }
 
     /// The enclave's verified claims (client side only).
@@ -184,6 +185,22 @@ impl Session {
     /// Current receiving key epoch.
     pub fn recv_epoch(&self) -> u32 {
         self.recv.current.epoch
+    }
+
+    /// How many of the peer's records were accepted: the sequence number its next record
+    /// must carry.
+    pub fn received(&self) -> u64 {
+        self.recv.next_sequence
+    }
+
+    /// The sequence number of the next record this side seals (how many it has sealed).
+    pub fn sent(&self) -> u64 {
+        self.send.next_sequence
+    }
+
+    /// Whether the peer's Close was accepted (nothing more will be).
+    pub fn peer_closed(&self) -> bool {
+        self.recv.closed
     }
 
     /// Whether the session is past its lifetime at `now`.
@@ -220,14 +237,22 @@ impl Session {
             return Err(RecordError::UnexpectedRecord(MessageType::EndOfStream));
         }
         let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN];
+        buf.extend_from_slice(&self.recv.next_sequence.to_be_bytes());
         self.seal_typed(now, MessageType::EndOfStream, &mut buf)?;
         self.send.ended = true;
         Ok(buf)
     }
 
-    /// A record telling the peer the session is over. Sending is closed afterwards.
-    pub fn seal_close(&mut self, now: UnixTime) -> Result<Vec<u8>, RecordError> {
+    /// A record telling the peer the session is over, why, and how many of its records
+    /// this side accepted (so the peer knows which of them were never received). Sending
+    /// is closed afterwards.
+    pub fn seal_close(&mut self, now: UnixTime, reason: CloseReason) -> Result<Vec<u8>, RecordError> {
         let mut buf = alloc::vec![0u8; RECORD_HEADER_LEN];
+        let body = CloseBody {
+            received: self.recv.next_sequence,
+            reason,
+        };
+        buf.extend_from_slice(&body.encode());
         self.seal_typed(now, MessageType::Close, &mut buf)?;
         self.send.closed = true;
         Ok(buf)
@@ -310,7 +335,9 @@ impl Session {
     }
 
     /// Opens a record in place. On success the plaintext is a sub-slice of `record`; on
-    /// failure the session is unchanged (a forged or replayed record costs nothing).
+    /// failure the session is unchanged (a forged or replayed record costs nothing, and
+    /// the genuine record with that sequence number still opens). Records are accepted
+    /// strictly in sequence: any other number is [`RecordError::OutOfSequence`].
     pub fn open_in_place<'a>(&mut self, now: UnixTime, record: &'a mut [u8]) -> Result<Incoming<'a>, RecordError> {
         let streams = self.streams;
         let ended = self.recv.ended;
@@ -321,24 +348,41 @@ impl Session {
             MessageType::EndOfStream => streams && !ended,
             _ => false,
         })?;
-        match msg_type {
+        let incoming = match msg_type {
             MessageType::Close => {
-                self.recv.closed = true;
-                Ok(Incoming::Close)
+                let body = CloseBody::decode(plaintext).map_err(|_| RecordError::BadEnd)?;
+                self.check_claimed(body.received)?;
+                Incoming::Close(body)
             }
-            MessageType::EndOfStream if plaintext.is_empty() => {
-                self.recv.ended = true;
-                Ok(Incoming::EndOfStream)
+            MessageType::EndOfStream => {
+                let received = decode_end_of_stream(plaintext).map_err(|_| RecordError::BadEnd)?;
+                self.check_claimed(received)?;
+                Incoming::EndOfStream { received }
             }
-            // An EndOfStream carries nothing; one that does is not ours (the record
-            // authenticated, so the peer is broken): refused, and the stream stays open.
-            MessageType::EndOfStream => Err(RecordError::UnexpectedRecord(MessageType::EndOfStream)),
-            _ => Ok(Incoming::Data(plaintext)),
+            _ => Incoming::Data(plaintext),
+        };
+        // Only now, with the record authenticated and understood, does anything change.
+        self.recv.next_sequence += 1;
+        match incoming {
+            Incoming::Close(_) => self.recv.closed = true,
+            Incoming::EndOfStream { .. } => self.recv.ended = true,
+            Incoming::Data(_) => {}
         }
+        Ok(incoming)
+    }
+
+    /// An end may not claim more of this side's records than were sealed (the record
+    /// authenticated, so such a claim is a broken peer: refused, nothing changes).
+    fn check_claimed(&self, received: u64) -> Result<(), RecordError> {
+        if received > self.send.next_sequence {
+            return Err(RecordError::BadEnd);
+        }
+        Ok(())
     }
 
     /// Opens a record whose type `wanted` accepts (checked before anything is decrypted or
-    /// any state changes).
+    /// any state changes). Changes only the receiving epoch (a key update that
+    /// authenticated); the caller counts the record once it accepts what it says.
     fn open_typed<'a>(
         &mut self,
         now: UnixTime,
@@ -367,28 +411,32 @@ impl Session {
         if header.session_id != self.id {
             return Err(RecordError::WrongSession);
         }
-        self.recv.window.check(header.sequence)?;
+        // Strictly in sequence: a gap (a record lost or held back), a reordering or a
+        // replay is refused, and only the expected record can ever be accepted next.
+        let expected = self.recv.next_sequence;
+        if header.sequence != expected {
+            return Err(RecordError::OutOfSequence {
+                expected,
+                received: header.sequence,
+            });
+        }
 
         // A record from the next epoch is the peer's key update; the new keys are kept
-        // only if the record authenticates under them.
+        // only if the record authenticates under them. Records come in order, so no
+        // earlier epoch is ever needed again.
         let mut next = None;
         let keys: &mut EpochKeys = match header.epoch {
             e if e == self.recv.current.epoch => &mut self.recv.current,
             e if Some(e) == self.recv.current.epoch.checked_add(1) => {
                 next.insert(self.recv.current.next(self.suite).ok_or(RecordError::BadEpoch)?)
             }
-            e => match self.recv.previous.as_deref_mut() {
-                Some(p) if p.epoch == e => p,
-                _ => return Err(RecordError::BadEpoch),
-            },
+            _ => return Err(RecordError::BadEpoch),
         };
         let (aad, ciphertext) = record.split_at_mut(RECORD_HEADER_LEN);
         let plaintext = keys.open(header.sequence, aad, ciphertext)?;
 
-        self.recv.window.mark(header.sequence);
         if let Some(new) = next {
-            let old = core::mem::replace(&mut self.recv.current, new);
-            self.recv.previous = Some(Box::new(old));
+            self.recv.current = new;
         }
         Ok((msg_type, plaintext))
     }
@@ -437,22 +485,24 @@ impl Session {
         let extensions = crate::msgs::read_extensions(&mut r)?;
         r.expect_end("session ack")?;
         if !extensions.is_empty() {
-            // Nothing is asked for in version 1, so nothing may come.
+            // Nothing is asked for in this version, so nothing may come.
             return Err(RecordError::UnexpectedRecord(MessageType::SessionAck));
         }
+        self.recv.next_sequence += 1;
         Ok(())
     }
 
-    /// Opens a record into a new vector. `Ok(None)` means the peer closed the session; on
-    /// a stream session the peer's EndOfStream is `Err(RecordError::StreamEnded)` here
-    /// (use [`Session::open_in_place`] to tell it apart without an error).
-    pub fn open(&mut self, now: UnixTime, record: &[u8]) -> Result<Option<Vec<u8>>, RecordError> {
+    /// Opens a data record into a new vector. The peer's Close is
+    /// `Err(RecordError::PeerClosed(what it said))`, and on a stream session its
+    /// EndOfStream is `Err(RecordError::StreamEnded)`, both accepted (use
+    /// [`Session::open_in_place`] to tell them apart without an error).
+    pub fn open(&mut self, now: UnixTime, record: &[u8]) -> Result<Vec<u8>, RecordError> {
         let mut buf = record.to_vec();
-        Ok(match self.open_in_place(now, &mut buf)? {
-            Incoming::Data(p) => Some(p.to_vec()),
-            Incoming::Close => None,
-            Incoming::EndOfStream => return Err(RecordError::StreamEnded),
-        })
+        match self.open_in_place(now, &mut buf)? {
+            Incoming::Data(p) => Ok(p.to_vec()),
+            Incoming::Close(close) => Err(RecordError::PeerClosed(close)),
+            Incoming::EndOfStream { .. } => Err(RecordError::StreamEnded),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ data, identity signature, key schedule and Finished values, decrypts every recor
 checks the ephemeral public keys against the listed private keys. Exit status 0 means a
 second implementation following PROTOCOL.md agrees byte for byte.
 
-Usage: python3 check_vectors.py [path/to/v1.txt]
+Usage: python3 check_vectors.py [path/to/v2.txt]
 """
 
 import hashlib
@@ -124,7 +124,8 @@ def check_case(c):
     assert ch["nonce"].hex() == c["client_nonce"]
     assert sh["nonce"].hex() == c["enclave_nonce"]
     assert sh["session_id"] == int(c["session_id"], 16)
-    assert sh["suite"] == suite and sh["mode"] == mode and sh["version"] == 1
+    assert sh["suite"] == suite and sh["mode"] == mode and sh["version"] == 2
+    assert ch["versions"] == [2], "only protocol version 2 is offered"
     assert ch["shares"][0x001D] == x25519_public(bytes.fromhex(c["client_x25519_private"]))
     assert sh["share"] == x25519_public(bytes.fromhex(c["enclave_x25519_private"]))
 
@@ -183,36 +184,48 @@ def check_case(c):
         aead = AESGCM(key) if aead_name == "aes" else ChaCha20Poly1305(key)
         return seq, aead.decrypt(nonce, rec[26:], rec[:26])
 
+    # Records are accepted strictly in sequence (section 10): each direction counts from 0
+    # with no gap. Close carries u64 received | u8 reason, EndOfStream u64 received: how
+    # many of the peer's records its sender had accepted (the vectors open each record as
+    # soon as it is sealed, so these are the counts of what the peer had sent by then).
+    def close_body(received, reason=0):
+        return struct.pack(">QB", received, reason)
+
+    def eos_body(received):
+        return struct.pack(">Q", received)
+
+    acked = c["acknowledgements"] == "1"
+    enclave_data_seq = 1 if acked else 0
     assert open_record("client_record_0", "client", 0x10) == (0, b"hello enclave")
     assert open_record("client_record_1", "client", 0x10) == (1, b"")
     if c.get("streams") == "1":
         # Streams (section 6): asked for and granted with an empty extension 0x0006; each
-        # side ends its stream with an EndOfStream record (type 0x13, empty plaintext), and
-        # the client's Close follows its EndOfStream.
+        # side ends its stream with an EndOfStream record (type 0x13), and the client's
+        # Close follows its EndOfStream.
         assert 0x0006 in extension_types(ch["extensions"])
         assert 0x0006 in extension_types(sh["extensions"])
-        assert open_record("client_end_of_stream", "client", 0x13) == (2, b"")
-        assert open_record("client_close", "client", 0x11) == (3, b"")
-        assert open_record("enclave_end_of_stream", "enclave", 0x13) == (1, b"")
+        assert open_record("client_end_of_stream", "client", 0x13) == (2, eos_body(enclave_data_seq + 1))
+        assert open_record("enclave_end_of_stream", "enclave", 0x13) == (enclave_data_seq + 1, eos_body(3))
+        assert open_record("client_close", "client", 0x11) == (3, close_body(enclave_data_seq + 2))
     else:
         assert 0x0006 not in extension_types(sh["extensions"])
-        assert open_record("client_close", "client", 0x11) == (2, b"")
-    if c["acknowledgements"] == "1":
-        # Acknowledgements (section 12): asked for and granted with an empty extension
+        assert open_record("client_close", "client", 0x11) == (2, close_body(enclave_data_seq + 1))
+    if acked:
+        # Acknowledgements (section 6): asked for and granted with an empty extension
         # 0x0005; the enclave's first record is a SessionAck (type 0x12) whose plaintext is
-        # an empty extension block, and it answers the client's Close with its own.
+        # an empty extension block, and it answers the client's Close with its own, which
+        # says it received all three client records.
         assert 0x0005 in extension_types(ch["extensions"])
         assert 0x0005 in extension_types(sh["extensions"])
         assert open_record("enclave_session_ack", "enclave", 0x12) == (0, b"\x00\x00")
         assert open_record("enclave_record_0", "enclave", 0x10) == (1, b"hello client")
-        assert open_record("enclave_close", "enclave", 0x11) == (2, b"")
+        assert open_record("enclave_close", "enclave", 0x11) == (2, close_body(3))
     else:
         assert 0x0005 not in extension_types(sh["extensions"])
         assert open_record("enclave_record_0", "enclave", 0x10) == (0, b"hello client")
 
-
 def main():
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("v1.txt")
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("v2.txt")
     cases, current = [], None
     for line in path.read_text().splitlines():
         if line == "[case]":
