@@ -40,6 +40,7 @@
 //!
 //! let record = established.session.seal(now, b"private data")?;
 //! assert_eq!(enclave_session.open(now, &record)?, b"private data");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
