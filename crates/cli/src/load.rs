@@ -45,7 +45,7 @@ pub fn error_kind(e: &ClientError) -> &'static str {
         ClientError::EnclaveUnavailable => "enclave_unavailable",
         ClientError::Protocol(_) => "protocol",
         ClientError::Connection(_) => "connection_failed",
-        ClientError::SessionClosed => "session_closed",
+        ClientError::SessionClosed { .. } => "session_closed",
         _ => "other",
     }
 }

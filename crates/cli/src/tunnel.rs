@@ -79,7 +79,7 @@ fn carry(local: TcpStream, server: &str, config: Arc<ClientConfig>) {
                 let _ = client.close();
                 return;
             }
-            Err(ClientError::SessionClosed) => break "the server ended the session",
+            Err(ClientError::SessionClosed { .. }) => break "the server ended the session",
             Err(ClientError::ConnectionClosed) => break "the connection to the server closed (truncated)",
             Err(_) => break "the session failed",
         }

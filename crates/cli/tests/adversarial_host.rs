@@ -122,17 +122,22 @@ fn duplicated_replayed_modified_reordered_and_cross_wired_records() {
     // Duplicate (replay) of a request: the enclave refuses it.
     let dup = app(&e, ida, r1.clone());
     assert!(
-        matches!(&dup, Response::Error(err) if err.message.contains("replayed")),
+        matches!(&dup, Response::Error(err) if err.message.contains("out of sequence")),
         "{dup:?}"
     );
     // Replay of a reply to the client: refused.
     assert!(matches!(
         a.client.decrypt(&reply1),
-        Err(ClientError::Record(RecordError::Replayed))
+        Err(ClientError::Record(RecordError::OutOfSequence {
+            expected: 1,
+            received: 0
+        }))
     ));
 
-    // Modified request: refused by the enclave.
-    let mut m = a.client.encrypt(b"9,9").unwrap();
+    // Modified request: refused by the enclave, and it does not take the genuine
+    // record's place: the genuine one, delivered after it, is answered.
+    let genuine = a.client.encrypt(b"9,9").unwrap();
+    let mut m = genuine.clone();
     let last = m.len() - 1;
     m[last] ^= 1;
     let modified = app(&e, ida, m);
@@ -140,12 +145,19 @@ fn duplicated_replayed_modified_reordered_and_cross_wired_records() {
         matches!(&modified, Response::Error(err) if err.message.contains("authentication")),
         "{modified:?}"
     );
+    let answered = reply_record(app(&e, ida, genuine));
+    assert_eq!(a.client.decrypt(&answered).unwrap(), b"count=2 mean=9.00 max=9.00");
 
-    // Reordered replies: both decrypt to their own plaintext, in either order.
+    // Reordered replies: the later one is refused (out of sequence), and the session
+    // still accepts them only in order: never one answer in place of the other.
     let x = reply_record(app(&e, ida, a.client.encrypt(b"3").unwrap()));
     let y = reply_record(app(&e, ida, a.client.encrypt(b"4").unwrap()));
-    assert_eq!(a.client.decrypt(&y).unwrap(), b"count=1 mean=4.00 max=4.00");
+    assert!(matches!(
+        a.client.decrypt(&y),
+        Err(ClientError::Record(RecordError::OutOfSequence { .. }))
+    ));
     assert_eq!(a.client.decrypt(&x).unwrap(), b"count=1 mean=3.00 max=3.00");
+    assert_eq!(a.client.decrypt(&y).unwrap(), b"count=1 mean=4.00 max=4.00");
 
     // Cross-wired: A's request presented as B's session, B's reply given to A.
     let ra = a.client.encrypt(b"5").unwrap();

@@ -259,7 +259,7 @@ fn a_refused_record_in_the_pipeline_does_not_strand_the_connection() {
     forged[last] ^= 1;
     burst.extend_from_slice(&forged);
     burst.extend_from_slice(&est.session.seal(now, b"2").unwrap());
-    burst.extend_from_slice(&est.session.seal_close(now).unwrap());
+    burst.extend_from_slice(&est.session.seal_close(now, sc_protocol::msgs::CloseReason::Normal).unwrap());
     stream.write_all(&burst).unwrap();
     assert!(
         eventually(Duration::from_secs(5), || s.host.counts() == (0, 0)),

@@ -108,9 +108,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
         if let Some(refused) = crate::error::peer_alert(&record) {
             return Err(refused.into());
         }
-        self.session
-            .open(UnixTime::now(), &record)?
-            .ok_or(ClientError::SessionClosed)
+        Ok(self.session.open(UnixTime::now(), &record)?)
     }
 
     /// One request, one reply.
@@ -121,7 +119,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
 
     /// Closes the session at the server.
     pub async fn close(mut self) -> Result<(), ClientError> {
-        let close = self.session.seal_close(UnixTime::now())?;
+        let close = self
+            .session
+            .seal_close(UnixTime::now(), sc_protocol::msgs::CloseReason::Normal)?;
         self.stream.write_all(&close).await.map_err(ClientError::from_write)?;
         let _ = self.stream.shutdown().await;
         Ok(())

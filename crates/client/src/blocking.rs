@@ -250,8 +250,7 @@ impl Client {
 
     /// Decrypts a record from the server.
     pub fn decrypt(&self, record: &[u8]) -> Result<Vec<u8>, ClientError> {
-        self.with_session(|s| s.open(UnixTime::now(), record))?
-            .ok_or(ClientError::SessionClosed)
+        self.with_session(|s| s.open(UnixTime::now(), record))
     }
 
     /// Encrypts into a caller buffer (at least [`Session::record_len`] of the plaintext's
@@ -272,21 +271,30 @@ impl Client {
         let len = self.with_session(|s| match s.open_in_place(UnixTime::now(), &mut buf)? {
             Incoming::Data(p) => {
                 out[..p.len()].copy_from_slice(p);
-                Ok(Some(p.len()))
+                Ok(p.len())
             }
-            Incoming::Close => Ok(None),
+            Incoming::Close(close) => Err(RecordError::PeerClosed(close)),
             // Stream sessions only (the client asked for them): the enclave's half-close.
-            Incoming::EndOfStream => Err(RecordError::StreamEnded),
+            Incoming::EndOfStream { .. } => Err(RecordError::StreamEnded),
         })?;
-        len.ok_or(ClientError::SessionClosed)
+        Ok(len)
     }
 
     /// Tells the server to drop the session, then forgets it locally.
     pub fn finish(&self) -> Result<(), ClientError> {
-        let close = self.with_session(|s| s.seal_close(UnixTime::now()))?;
+        let close = self.with_session(|s| s.seal_close(UnixTime::now(), sc_protocol::msgs::CloseReason::Normal))?;
         *self.lock() = State::Finished;
         self.hook.send(&close)?;
         Ok(())
+    }
+
+    /// How many records this client has sealed (the sequence number of the next): a
+    /// request sent now goes in record number `records_sent()`.
+    pub fn records_sent(&self) -> Option<u64> {
+        match &*self.lock() {
+            State::Established { session, .. } => Some(session.sent()),
+            _ => None,
+        }
     }
 
     /// The session id, once established.

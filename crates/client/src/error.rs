@@ -3,6 +3,7 @@
 //! (unreachable), the protocol (wire version, frame size) or the handshake itself.
 
 use sc_protocol::RecordError;
+use sc_protocol::msgs::CloseReason;
 use sc_protocol::codec::DecodeError;
 use sc_protocol::msgs::AlertCode;
 use std::io::ErrorKind;
@@ -16,9 +17,11 @@ pub enum ClientError {
     /// enclave...).
     #[error("handshake failed: {0}")]
     Handshake(#[source] sc_protocol::Error),
-    /// A record was rejected, or cannot be sealed.
+    /// A record was rejected, or cannot be sealed. A record out of sequence
+    /// ([`RecordError::OutOfSequence`]) means the host dropped, reordered or replayed
+    /// records: the session cannot go on.
     #[error("record error: {0}")]
-    Record(#[from] RecordError),
+    Record(#[source] RecordError),
     /// The send hook failed.
     #[error("send hook failed: {0}")]
     Send(#[from] std::io::Error),
@@ -45,9 +48,17 @@ pub enum ClientError {
     /// The network connection could not be made or failed (TCP helper).
     #[error("connection failed: {0}")]
     Connection(std::io::Error),
-    /// The enclave ended the session (it sent Close); open a new channel.
-    #[error("the server closed the session")]
-    SessionClosed,
+    /// The enclave ended the session (its Close authenticated); open a new channel. The
+    /// Close says how many of this client's records the enclave had received (its records
+    /// numbered `received` and above never arrived, so they did not run) and why it
+    /// closed.
+    #[error("the server closed the session ({reason}; it had received {received} of our records)")]
+    SessionClosed {
+        /// How many of this client's records the enclave accepted before its Close.
+        received: u64,
+        /// Why the enclave closed.
+        reason: CloseReason,
+    },
     /// The handshake was already started on this client.
     #[error("the handshake was already started on this client")]
     AlreadyStarted,
@@ -71,6 +82,46 @@ pub enum ProtocolError {
     /// oversize or malformed frame, protocol_version for another wire version).
     #[error("the server refused our message ({0:?})")]
     Refused(AlertCode),
+}
+
+impl From<RecordError> for ClientError {
+    /// The enclave's Close becomes [`ClientError::SessionClosed`] with what it said.
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::PeerClosed(close) => ClientError::SessionClosed {
+                received: close.received,
+                reason: close.reason,
+            },
+            other => ClientError::Record(other),
+        }
+    }
+}
+
+impl ClientError {
+    /// Whether this error proves that the client's record number `sequence` never reached
+    /// the enclave (so a request sent in it did not run and may be sent again): only the
+    /// enclave's authenticated Close proves that, and only for records at or above the
+    /// count it names.
+    pub fn proves_not_received(&self, sequence: u64) -> bool {
+        matches!(self, ClientError::SessionClosed { received, .. } if sequence >= *received)
+    }
+
+    /// Whether the session cannot go on after this error (a record out of sequence, one
+    /// that failed authentication, a broken end, the enclave's Close).
+    pub fn ends_session(&self) -> bool {
+        matches!(
+            self,
+            ClientError::SessionClosed { .. }
+                | ClientError::Record(
+                    RecordError::OutOfSequence { .. }
+                        | RecordError::Authentication
+                        | RecordError::BadEnd
+                        | RecordError::WrongSession
+                        | RecordError::Closed
+                        | RecordError::Expired
+                )
+        )
+    }
 }
 
 impl From<sc_protocol::Error> for ClientError {

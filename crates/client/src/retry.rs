@@ -4,8 +4,11 @@
 //! backoff.
 //!
 //! Requests are resent only when that cannot run them twice: after the enclave's own
-//! Close arrived before their reply (the server drained: the Close proves they were not
-//! processed), or when the caller marks them idempotent ([`RetryingClient::request_idempotent`]).
+//! Close arrived before their reply *and* names a received count at or below the
+//! request's record number (the Close proves that record never reached the enclave; a
+//! host that ran the request, dropped the reply and asked the enclave to close gets a
+//! Close that counts the request, and the request is not resent), or when the caller
+//! marks them idempotent ([`RetryingClient::request_idempotent`]).
 //! A request whose fate is unknown (the connection broke after it was sent) is otherwise
 //! reported with the error that ended it, never silently resent.
 //!
@@ -80,7 +83,7 @@ impl ClientError {
                 | ClientError::ConnectionClosed
                 | ClientError::Connection(_)
                 | ClientError::Send(_)
-                | ClientError::SessionClosed
+                | ClientError::SessionClosed { .. }
         )
     }
 }
@@ -139,15 +142,17 @@ impl RetryingClient {
     fn request_with(&mut self, request: &[u8], idempotent: bool) -> Result<Vec<u8>, ClientError> {
         let mut attempt = 0;
         loop {
-            let result = self.channel()?.request(request);
-            let e = match result {
+            let channel = self.channel()?;
+            // The record the request goes in: the enclave's Close proves it was not run
+            // only if it counts fewer records than this number.
+            let sequence = channel.client().records_sent().unwrap_or(u64::MAX);
+            let e = match channel.request(request) {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
             // The connection is done for, whatever happened.
             self.current = None;
-            // Only the enclave's Close before the reply proves the request was not run.
-            let safe = idempotent || matches!(e, ClientError::SessionClosed);
+            let safe = idempotent || e.proves_not_received(sequence);
             if !(safe && e.is_transient()) || attempt + 1 >= self.policy.attempts {
                 return Err(e);
             }
@@ -207,7 +212,15 @@ mod tests {
     #[test]
     fn only_server_side_conditions_are_transient() {
         assert!(ClientError::ServerBusy.is_transient());
-        assert!(ClientError::SessionClosed.is_transient());
+        let closed = ClientError::SessionClosed {
+            received: 3,
+            reason: sc_protocol::msgs::CloseReason::Shutdown,
+        };
+        assert!(closed.is_transient());
+        // The Close proves records 3 and later never arrived, and nothing about 0..3.
+        assert!(closed.proves_not_received(3) && closed.proves_not_received(9));
+        assert!(!closed.proves_not_received(2) && !closed.proves_not_received(0));
+        assert!(!ClientError::ConnectionClosed.proves_not_received(5));
         assert!(ClientError::EnclaveUnavailable.is_transient());
         assert!(!ClientError::NotEstablished.is_transient());
         assert!(!ClientError::RequestTimeout(Duration::from_secs(1)).is_transient());

@@ -181,7 +181,11 @@ impl TcpClient {
     }
 
     /// Receives and decrypts the next reply, within the request deadline. After a
-    /// [`ClientError::RequestTimeout`] the connection may be mid-frame: close it.
+    /// [`ClientError::RequestTimeout`] the connection may be mid-frame: close it. Replies
+    /// are accepted strictly in the order the enclave sealed them, and the enclave seals
+    /// them in the order of the requests, so the n-th reply answers the n-th request; a
+    /// reply lost, reordered or replayed on the way is an error
+    /// ([`sc_protocol::RecordError::OutOfSequence`]) that ends the session.
     pub fn recv(&mut self) -> Result<Vec<u8>, ClientError> {
         let timed_out = ClientError::RequestTimeout(self.request_timeout.unwrap_or(Duration::MAX));
         let reply = read_message(&mut self.stream, MAX_MESSAGE)
@@ -190,7 +194,16 @@ impl TcpClient {
         if let Some(refused) = crate::error::peer_alert(&reply) {
             return Err(refused.into());
         }
-        self.client.decrypt(&reply)
+        let opened = self.client.decrypt(&reply);
+        if let Err(e) = &opened {
+            if e.ends_session() {
+                // Records lost, reordered or forged on the way, or the enclave's Close:
+                // nothing more can be accepted, so the connection goes too (the host then
+                // drops the session at the enclave).
+                let _ = self.stream.get_ref().shutdown(Shutdown::Both);
+            }
+        }
+        opened
     }
 
     /// A handle that sends on this channel from another thread (a tunnel reads the server

@@ -6,19 +6,28 @@
 //! * Client to backend: each data record is opened and written to the backend on the
 //!   session's own thread: a backend that does not read holds that session's calls (no
 //!   boundary worker), and the host, whose pipeline per connection is bounded, stops
-//!   reading that client; the client's EndOfStream shuts the backend's write side.
+//!   reading that client. Only the client's authenticated EndOfStream ends the backend's
+//!   input normally (a FIN); any other end (the client's Close before its EndOfStream,
+//!   the host dropping the session, an expiry) **resets** the backend connection, so a
+//!   backend never takes a cut-short request for a complete one. A record that does not
+//!   open (forged) changes nothing.
 //! * Backend to client: a thread per session reads the backend and pushes each chunk as a
 //!   record within the room the host grants ([`Streams::send`]), so a slow client stops
-//!   the read, not the memory; the backend's end is the enclave's EndOfStream, a failure
-//!   its Close.
+//!   the read, not the memory; the backend's end (a FIN) is the enclave's EndOfStream; a
+//!   failure (refused, reset, a failed write) is its Close with reason
+//!   [`CloseReason::BackendFailed`], never an EndOfStream, so the client cannot take a
+//!   broken response for a complete one.
 //! * Sessions that did not negotiate streams go to the wrapped service unchanged.
 
 use crate::service::ChannelService;
 use crate::streams::{CHUNK, StreamHandler, StreamService, Streams, refuse};
 use sc_boundary::{Pusher, Response};
+use sc_protocol::RecordError;
+use sc_protocol::msgs::CloseReason;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -42,12 +51,39 @@ impl ForwardService {
     }
 }
 
+/// One session's backend connection: one socket, read by the session's pump thread and
+/// written by its stream thread.
+#[derive(Debug)]
+struct Link {
+    socket: TcpStream,
+    /// The client's EndOfStream arrived: the backend got a FIN, and the connection may
+    /// end normally.
+    client_ended: AtomicBool,
+    /// The session ended otherwise: the pump must not report the backend's end.
+    aborted: AtomicBool,
+}
+
+impl Link {
+    /// Ends the backend connection: normally (close) after the client's EndOfStream, else
+    /// with a reset (SO_LINGER 0), which the backend sees as an error, never as the end
+    /// of the client's data.
+    fn finish(&self) {
+        if !self.client_ended.load(Ordering::Acquire) {
+            self.aborted.store(true, Ordering::Release);
+            let _ = socket2::SockRef::from(&self.socket).set_linger(Some(Duration::ZERO));
+        }
+        // Wakes the pump's read; the socket closes (with the reset if set) when the last
+        // holder drops it.
+        let _ = self.socket.shutdown(Shutdown::Read);
+    }
+}
+
 /// The handler that pipes each stream session to a TCP connection to one backend.
 #[derive(Debug)]
 pub struct Forward {
     backend: String,
-    /// Each open session's backend connection (the writing side).
-    links: Arc<Mutex<HashMap<u64, Arc<TcpStream>>>>,
+    /// Each open session's backend connection.
+    links: Arc<Mutex<HashMap<u64, Arc<Link>>>>,
 }
 
 impl Forward {
@@ -71,9 +107,17 @@ impl Forward {
     }
 
     fn unlink(&self, id: u64) {
-        if let Some(link) = lock(&self.links).remove(&id) {
-            let _ = link.shutdown(Shutdown::Both);
+        let link = lock(&self.links).remove(&id);
+        if let Some(link) = link {
+            link.finish();
         }
+    }
+
+    /// The backend failed for session `id`: reset it, and the client gets the enclave's
+    /// Close saying so.
+    fn backend_failed(&self, id: u64, streams: &Streams) {
+        self.unlink(id);
+        let _ = streams.end_session(id, CloseReason::BackendFailed);
     }
 }
 
@@ -85,20 +129,24 @@ impl StreamHandler for Forward {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(session = id, backend = %self.backend, error = %e, "backend refused: ending the session");
-                let _ = streams.end_session(id);
+                let _ = streams.end_session(id, CloseReason::BackendFailed);
                 return;
             }
         };
         let _ = backend.set_nodelay(true);
         let _ = backend.set_write_timeout(Some(WRITE_TIMEOUT));
-        let Ok(reader) = backend.try_clone() else { return };
-        lock(&self.links).insert(id, Arc::new(backend));
-        let (streams, links) = (streams.clone(), self.links.clone());
+        let link = Arc::new(Link {
+            socket: backend,
+            client_ended: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+        });
+        lock(&self.links).insert(id, link.clone());
+        let (pump_streams, links) = (streams.clone(), self.links.clone());
         let spawned = std::thread::Builder::new()
             .name("sc-forward".into())
-            .spawn(move || pump_backend(id, reader, &streams, &links));
+            .spawn(move || pump_backend(id, link, &pump_streams, &links));
         if spawned.is_err() {
-            self.unlink(id);
+            self.backend_failed(id, streams);
         }
     }
 
@@ -108,17 +156,21 @@ impl StreamHandler for Forward {
         };
         match streams.sessions().receive(id, record, sc_protocol::UnixTime::now()) {
             Ok(Some(data)) => {
-                if let Err(e) = (&*link).write_all(&data) {
+                if let Err(e) = (&link.socket).write_all(&data) {
                     tracing::info!(session = id, error = %e, "backend write failed: ending the session");
-                    self.unlink(id);
-                    let _ = streams.end_session(id);
+                    self.backend_failed(id, streams);
                 }
                 Response::Done
             }
-            // The client's EndOfStream: the backend reads its end.
+            // The client's authenticated EndOfStream: the backend reads its end (a FIN).
             Ok(None) => {
-                let _ = link.shutdown(Shutdown::Write);
+                link.client_ended.store(true, Ordering::Release);
+                let _ = link.socket.shutdown(Shutdown::Write);
                 Response::Done
+            }
+            // A record that does not open (forged, out of sequence) changes nothing.
+            Err(e @ crate::EnclaveError::Record(RecordError::Authentication | RecordError::OutOfSequence { .. })) => {
+                refuse(&e)
             }
             Err(e) => {
                 self.unlink(id);
@@ -134,10 +186,15 @@ impl StreamHandler for Forward {
 
 /// Backend to client: read, push within the granted room; the backend's end is the
 /// enclave's EndOfStream, a failure its Close.
-fn pump_backend(id: u64, mut reader: TcpStream, streams: &Streams, links: &Mutex<HashMap<u64, Arc<TcpStream>>>) {
+fn pump_backend(id: u64, link: Arc<Link>, streams: &Streams, links: &Mutex<HashMap<u64, Arc<Link>>>) {
     let mut buf = vec![0u8; CHUNK];
     loop {
-        match reader.read(&mut buf) {
+        let read = (&link.socket).read(&mut buf);
+        if link.aborted.load(Ordering::Acquire) {
+            // The session ended otherwise (and the socket is being reset): nothing to say.
+            break;
+        }
+        match read {
             Ok(0) => {
                 let _ = streams.end_stream(id);
                 break;
@@ -150,14 +207,15 @@ fn pump_backend(id: u64, mut reader: TcpStream, streams: &Streams, links: &Mutex
             }
             Err(e) => {
                 tracing::info!(session = id, error = %e, "backend read failed: ending the session");
-                if let Some(link) = lock(links).remove(&id) {
-                    let _ = link.shutdown(Shutdown::Both);
+                let removed = lock(links).remove(&id);
+                if let Some(link) = removed {
+                    link.finish();
                 }
-                let _ = streams.end_session(id);
+                let _ = streams.end_session(id, CloseReason::BackendFailed);
                 break;
             }
         }
     }
     // The link stays while the client may still send (after our EndOfStream); the
-    // session's end (Close, CloseSession, EndSession) removes it.
+    // session's end (Close, CloseSession, EndSession, expiry) removes it.
 }

@@ -30,6 +30,7 @@
 
 pub mod forward;
 pub mod program;
+pub mod order;
 mod service;
 mod sessions;
 pub mod streams;

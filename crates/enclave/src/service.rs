@@ -1,9 +1,13 @@
 //! The enclave's answer to boundary calls: channel messages go to the session manager,
 //! application calls are decrypted, handed to a registered function, and the result is
-//! encrypted for the same session.
+//! encrypted for the same session. A session's application calls run one at a time in
+//! the order the client sent them ([`crate::order`]), so its replies are sealed in the
+//! order of its requests, and the n-th reply answers the n-th request.
 
-use crate::sessions::{EnclaveError, SessionManager};
-use sc_boundary::{CallError, EnclaveService, Request, Response};
+use crate::order::Waiting;
+use crate::sessions::{EnclaveError, SessionManager, refusal};
+use sc_boundary::{EnclaveService, Reply, Request, Response};
+use sc_protocol::msgs::CloseReason;
 use sc_protocol::UnixTime;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,7 +108,26 @@ impl ChannelService {
 /// A refusal: its code, and its text with every cause (the host logs it; C callers read
 /// it as the last error).
 fn error(e: EnclaveError) -> Response {
-    Response::Error(CallError::new(e.code(), sc_protocol::ErrorChain(&e).to_string()))
+    refusal(&e)
+}
+
+impl ChannelService {
+    /// Runs application call `record` for `function` in its session's order, answering
+    /// through `reply` (now, or later from the call that handles the record before it).
+    fn app_in_order(&self, session_id: u64, function: u32, record: Vec<u8>, reply: Reply) {
+        let now = (self.clock)();
+        let w = Waiting {
+            function,
+            record,
+            reply,
+        };
+        self.sessions.in_order(session_id, w, now, |function, record| {
+            match self.app_call(session_id, function, record) {
+                Ok(record) => Response::App { record },
+                Err(e) => error(e),
+            }
+        });
+    }
 }
 
 impl EnclaveService for ChannelService {
@@ -114,21 +137,32 @@ impl EnclaveService for ChannelService {
                 Ok(outcome) => Response::Channel(outcome),
                 Err(e) => error(e),
             },
+            // Answered in the session's order; a caller that needs the answer here waits.
             Request::App {
                 session_id,
                 function,
                 record,
-            } => match self.app_call(session_id, function, record) {
-                Ok(record) => Response::App { record },
-                Err(e) => error(e),
-            },
+            } => {
+                let (answer, answered) = std::sync::mpsc::sync_channel(1);
+                let reply = Reply::new(move |r| {
+                    let _ = answer.send(r);
+                });
+                self.app_in_order(session_id, function, record, reply);
+                answered
+                    .recv()
+                    .unwrap_or_else(|_| error(EnclaveError::UnknownSession))
+            }
             Request::CloseSession { session_id } => {
                 self.sessions.remove(session_id);
                 Response::Done
             }
             // This service answers requests and pushes nothing, so room for pushes is moot.
             Request::Credit { .. } => Response::Done,
-            Request::EndSession { session_id } => match self.sessions.end_session(session_id, (self.clock)()) {
+            Request::EndSession { session_id } => match self.sessions.end_session(
+                session_id,
+                (self.clock)(),
+                CloseReason::Shutdown,
+            ) {
                 Ok(reply) => Response::Channel(sc_boundary::ChannelOutcome::Closed { reply }),
                 Err(e) => error(e),
             },
@@ -136,6 +170,17 @@ impl EnclaveService for ChannelService {
                 Ok(evidence) => Response::Evidence(evidence),
                 Err(e) => error(e),
             },
+        }
+    }
+
+    fn call_later(&self, request: Request, reply: Reply) {
+        match request {
+            Request::App {
+                session_id,
+                function,
+                record,
+            } => self.app_in_order(session_id, function, record, reply),
+            other => reply.send(self.call(other)),
         }
     }
 }

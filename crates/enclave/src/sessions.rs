@@ -2,12 +2,13 @@
 //! id. A table lookup takes the shard's lock; record protection takes only the session's
 //! own, so records of different sessions never wait on each other's encryption.
 
+use crate::order::{Budget, DEFAULT_GLOBAL_WAITING_BYTES, Inbox, ORDER_WAIT, Waiting, queue_position};
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use sc_attestation::RefreshingIdentity;
-use sc_boundary::{ChannelOutcome, ErrorCode};
-use sc_protocol::msgs::{Alert, Frame, MessageType};
+use sc_boundary::{CallError, ChannelOutcome, ErrorCode, Response};
+use sc_protocol::msgs::{Alert, CloseReason, Frame, MessageType};
 use sc_protocol::{
     AwaitingClientFinished, EnclaveConfig, EnclaveHandshake, IdentityCredential, Incoming, Session, UnixTime,
 };
@@ -34,6 +35,12 @@ pub struct EnclaveLimits {
     /// Drop each session's expanded AEAD keys after every call (about 1 KiB saved per
     /// session, a few hundred nanoseconds per call to rebuild them).
     pub park_sessions: bool,
+    /// How long a session's client records may wait for a missing earlier one before the
+    /// session ends (a host that dropped a record; see [`crate::order`]). Checked by the
+    /// sweep ([`SessionManager::expire`]).
+    pub order_wait: Duration,
+    /// The most bytes of client records waiting for their turn across all sessions.
+    pub waiting_bytes: usize,
 }
 
 impl Default for EnclaveLimits {
@@ -43,6 +50,8 @@ impl Default for EnclaveLimits {
             max_pending: 4096,
             idle_timeout: Duration::from_secs(15 * 60),
             park_sessions: true,
+            order_wait: ORDER_WAIT,
+            waiting_bytes: DEFAULT_GLOBAL_WAITING_BYTES,
         }
     }
 }
@@ -107,6 +116,9 @@ struct OpenSession {
     session: Mutex<Session>,
     /// Milliseconds since the Unix epoch of the last use.
     last_used: AtomicU64,
+    /// The client's records waiting for their turn (request/reply sessions; a stream
+    /// session's records wait in its stream's inbox).
+    order: Mutex<Inbox>,
 }
 
 impl OpenSession {
@@ -184,6 +196,10 @@ pub struct SessionManager {
     shards: Vec<Mutex<HashMap<u64, Slot>>>,
     counts: Mutex<Counts>,
     entropy: Entropy,
+    /// What the client records waiting for their turn may hold, across sessions.
+    budget: Arc<Budget>,
+    /// Told of every established session dropped.
+    listener: Mutex<Option<Arc<dyn Fn(u64) + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -195,6 +211,11 @@ impl std::fmt::Debug for SessionManager {
             .field("pending", &counts.pending)
             .finish_non_exhaustive()
     }
+}
+
+/// A refusal as the boundary's answer: its code, and its text with every cause.
+pub(crate) fn refusal(e: &EnclaveError) -> Response {
+    Response::Error(CallError::new(e.code(), sc_protocol::ErrorChain(e).to_string()))
 }
 
 /// Decrypted application data, still in the record's buffer.
@@ -230,7 +251,14 @@ impl SessionManager {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             counts: Mutex::new(Counts::default()),
             entropy: Entropy::System,
+            budget: Budget::new(limits.waiting_bytes),
+            listener: Mutex::new(None),
         }
+    }
+
+    /// The budget every inbox of this enclave's sessions draws on (stream sessions' too).
+    pub fn waiting_budget(&self) -> &Arc<Budget> {
+        &self.budget
     }
 
     /// The same manager drawing its randomness (session ids, handshake randoms) from a
@@ -345,11 +373,12 @@ impl SessionManager {
                 // The record type is authenticated (it is in the AEAD's associated data), so a
                 // Close frame that opens is the client's close.
                 // An acknowledged session answers with the enclave's own Close.
+                // A Close that does not open (forged, out of sequence) changes nothing.
                 let mut buf = message.to_vec();
                 let reply = self.with_session(id, now, |s| {
                     s.open_in_place(now, &mut buf)?;
                     if s.acknowledged() {
-                        s.seal_close(now).map(Some)
+                        s.seal_close(now, CloseReason::Normal).map(Some)
                     } else {
                         Ok(None)
                     }
@@ -451,9 +480,76 @@ impl SessionManager {
             Slot::Open(Arc::new(OpenSession {
                 session: Mutex::new(session),
                 last_used: AtomicU64::new(now.as_millis()),
+                order: Mutex::new(Inbox::new(0, self.budget.clone())),
             })),
         );
         Ok(ack)
+    }
+
+    fn open_session(&self, id: u64) -> Option<Arc<OpenSession>> {
+        match self.shard(id).get(&id) {
+            Some(Slot::Open(open)) => Some(open.clone()),
+            _ => None,
+        }
+    }
+
+    /// Runs `handle` on a client record of request/reply session `id`, in sequence order
+    /// (see [`crate::order`]): a record that comes before its turn waits, and the call
+    /// that handles the record before it handles it next, so no thread waits and replies
+    /// are sealed in the order of the requests. `handle` gets the function number and the
+    /// record and gives the answer; it must open the record through this manager.
+    pub(crate) fn in_order(&self, id: u64, w: Waiting, now: UnixTime, handle: impl Fn(u32, Vec<u8>) -> Response) {
+        let Some(open) = self.open_session(id) else {
+            return w.reply.send(refusal(&EnclaveError::UnknownSession));
+        };
+        let sequence = match queue_position(id, &w.record) {
+            Ok(sequence) => sequence,
+            Err(e) => return w.reply.send(refusal(&e)),
+        };
+        {
+            let mut inbox = lock(&open.order);
+            if let Err((e, w)) = inbox.queue(sequence, w, now) {
+                drop(inbox);
+                return w.reply.send(refusal(&e));
+            }
+            if inbox.busy {
+                // The call handling this session's records takes this one in its turn.
+                return;
+            }
+            inbox.busy = true;
+        }
+        loop {
+            let next = {
+                let mut inbox = lock(&open.order);
+                match inbox.take() {
+                    Some(w) => w,
+                    None => {
+                        inbox.busy = false;
+                        return;
+                    }
+                }
+            };
+            let answer = handle(next.function, next.record);
+            let received = lock(&open.session).received();
+            lock(&open.order).advance(received, now);
+            next.reply.send(answer);
+        }
+    }
+
+    /// How long client records may wait for a missing earlier one.
+    pub fn order_wait(&self) -> Duration {
+        self.limits.order_wait
+    }
+
+    /// How many client records session `id` has accepted (`None`: no such open session).
+    pub fn received(&self, id: u64) -> Option<u64> {
+        self.open_session(id).map(|open| lock(&open.session).received())
+    }
+
+    /// How many records the enclave has sealed for session `id` (`None`: no such open
+    /// session).
+    pub fn sent(&self, id: u64) -> Option<u64> {
+        self.open_session(id).map(|open| lock(&open.session).sent())
     }
 
     /// Runs `f` on open session `id`, holding only that session's lock.
@@ -463,10 +559,7 @@ impl SessionManager {
         now: UnixTime,
         f: impl FnOnce(&mut Session) -> Result<T, sc_protocol::RecordError>,
     ) -> Result<T, EnclaveError> {
-        let open = match self.shard(id).get(&id) {
-            Some(Slot::Open(open)) => open.clone(),
-            _ => return Err(EnclaveError::UnknownSession),
-        };
+        let open = self.open_session(id).ok_or(EnclaveError::UnknownSession)?;
         open.last_used.fetch_max(now.as_millis(), Ordering::Relaxed);
         let mut session = lock(&open.session);
         let result = f(&mut session);
@@ -487,8 +580,8 @@ impl SessionManager {
     pub fn decrypt_in_place(&self, id: u64, mut record: Vec<u8>, now: UnixTime) -> Result<Plaintext, EnclaveError> {
         let data = self.with_session(id, now, |s| match s.open_in_place(now, &mut record)? {
             Incoming::Data(p) => Ok(Some(p.len())),
-            Incoming::Close => Ok(None),
-            Incoming::EndOfStream => Err(sc_protocol::RecordError::StreamEnded),
+            Incoming::Close(_) => Ok(None),
+            Incoming::EndOfStream { .. } => Err(sc_protocol::RecordError::StreamEnded),
         })?;
         match data {
             Some(len) => {
@@ -508,12 +601,14 @@ impl SessionManager {
         self.with_session(id, now, |s| s.seal(now, plaintext))
     }
 
-    /// Ends session `id` from the enclave's side (the host is shutting down): its own Close
-    /// record for the client, and the session dropped. Every session gets one, acknowledged
-    /// or not: the client's record layer reads a Close at any point, and it tells the
-    /// client, authenticated, that no reply is coming for what it sent after the last one.
-    pub fn end_session(&self, id: u64, now: UnixTime) -> Result<Option<Vec<u8>>, EnclaveError> {
-        let reply = self.with_session(id, now, |s| s.seal_close(now).map(Some));
+    /// Ends session `id` from the enclave's side for `reason`: its own Close record for
+    /// the client, and the session dropped. Every session gets one, acknowledged or not:
+    /// the client's record layer reads a Close at any point, and the Close says how many
+    /// of the client's records the enclave accepted, so the client knows, authenticated,
+    /// which of its requests were never received (those above that count) and which may
+    /// have run.
+    pub fn end_session(&self, id: u64, now: UnixTime, reason: CloseReason) -> Result<Option<Vec<u8>>, EnclaveError> {
+        let reply = self.with_session(id, now, |s| s.seal_close(now, reason).map(Some));
         self.remove(id);
         reply
     }
@@ -528,8 +623,8 @@ impl SessionManager {
     pub fn receive(&self, id: u64, mut record: Vec<u8>, now: UnixTime) -> Result<Option<Plaintext>, EnclaveError> {
         let got = self.with_session(id, now, |s| match s.open_in_place(now, &mut record)? {
             Incoming::Data(p) => Ok(Some(Some(p.len()))),
-            Incoming::EndOfStream => Ok(Some(None)),
-            Incoming::Close => Ok(None),
+            Incoming::EndOfStream { .. } => Ok(Some(None)),
+            Incoming::Close(_) => Ok(None),
         })?;
         match got {
             Some(Some(len)) => {
@@ -567,11 +662,35 @@ impl SessionManager {
         self.with_session(id, now, |s| s.seal_into(now, plaintext, out))
     }
 
-    /// Drops a session or pending handshake.
+    /// Drops a session or pending handshake. Its client records still waiting for their
+    /// turn are answered with an error, and whoever listens for ends
+    /// ([`SessionManager::on_removed`]) is told.
     pub fn remove(&self, id: u64) -> bool {
         let removed = self.shard(id).remove(&id);
         self.forget(removed.as_ref());
-        removed.is_some()
+        let was = removed.is_some();
+        self.ended(id, removed);
+        was
+    }
+
+    /// Calls `listener` with the id of every established session dropped from now on, by
+    /// any path (close, end, idle or gap sweep): the stream machinery frees what it holds
+    /// for the session. One listener; a later call replaces it.
+    pub fn on_removed(&self, listener: Box<dyn Fn(u64) + Send + Sync>) {
+        *lock(&self.listener) = Some(Arc::from(listener));
+    }
+
+    /// After a slot left the table (no table lock held): its inbox ended, the listener told.
+    fn ended(&self, id: u64, slot: Option<Slot>) {
+        if let Some(Slot::Open(open)) = slot {
+            // Dropped outside the inbox's lock: each waiting reply answers as it drops.
+            let waiting = lock(&open.order).end();
+            drop(waiting);
+            let listener = lock(&self.listener).clone();
+            if let Some(listener) = listener {
+                listener(id);
+            }
+        }
     }
 
     fn forget(&self, slot: Option<&Slot>) {
@@ -583,29 +702,63 @@ impl SessionManager {
         }
     }
 
-    /// Drops sessions idle for longer than the limit and handshakes past their deadline.
-    /// Returns how many were dropped. (A session busy in a call right now is in use, so
-    /// not idle: it is kept.)
+    /// Drops sessions idle for longer than the limit, sessions whose client records have
+    /// waited for a missing one for longer than [`EnclaveLimits::order_wait`] (a host
+    /// that dropped a record: the first waiting record is answered with the enclave's
+    /// Close, reason [`CloseReason::SequenceError`], the rest with errors), and
+    /// handshakes past their deadline. Returns how many were dropped. (A session busy in
+    /// a call right now is in use, so not idle: it is kept.)
     pub fn expire(&self, now: UnixTime) -> usize {
-        let mut dropped = 0;
+        let mut gone = Vec::new();
         for shard in &self.shards {
             let mut shard = lock(shard);
-            shard.retain(|_, slot| {
-                let keep = match slot {
-                    Slot::Pending { handshake } => now < handshake.deadline(),
+            let ids: Vec<u64> = shard
+                .iter()
+                .filter(|(_, slot)| match slot {
+                    Slot::Pending { handshake } => now >= handshake.deadline(),
                     Slot::Open(open) => {
-                        !open.is_idle(now, self.limits.idle_timeout)
-                            && open.session.try_lock().map_or(true, |s| !s.is_expired(now))
+                        open.is_idle(now, self.limits.idle_timeout)
+                            || open.session.try_lock().is_ok_and(|s| s.is_expired(now))
+                            || lock(&open.order).gap_expired(now, self.limits.order_wait)
                     }
-                };
-                if !keep {
-                    dropped += 1;
-                    self.forget(Some(slot));
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                if let Some(slot) = shard.remove(&id) {
+                    self.forget(Some(&slot));
+                    gone.push((id, slot));
                 }
-                keep
-            });
+            }
+        }
+        let dropped = gone.len();
+        for (id, slot) in gone {
+            if let Slot::Open(open) = &slot {
+                self.answer_gap(id, open, now);
+            }
+            self.ended(id, Some(slot));
         }
         dropped
+    }
+
+    /// A session dropped while records wait for a missing one: the first waiting record
+    /// is answered with the enclave's Close saying how many records arrived in sequence,
+    /// so the client learns, authenticated, why its session ended.
+    fn answer_gap(&self, id: u64, open: &OpenSession, now: UnixTime) {
+        let mut waiting = lock(&open.order).end();
+        if waiting.is_empty() {
+            return;
+        }
+        let first = waiting.remove(0);
+        let close = lock(&open.session).seal_close(now, CloseReason::SequenceError);
+        drop(waiting);
+        match close {
+            Ok(record) => {
+                tracing::info!(session = id, "a client record never came: ending the session");
+                first.reply.send(Response::App { record });
+            }
+            Err(e) => first.reply.send(refusal(&EnclaveError::Record(e))),
+        }
     }
 }
 

@@ -7,50 +7,42 @@
 //!   next client record to hand over. [`Streams::send`] seals data as records of at most
 //!   [`CHUNK`] bytes, each pushed only within that room, so a slow client stops the
 //!   sender rather than growing memory anywhere; [`Streams::end_stream`] is the enclave's
-//!   half-close, [`Streams::end_session`] its Close.
+//!   half-close, [`Streams::end_session`] its Close. Everything the enclave sends on a
+//!   stream session leaves through one ordered outbox, in the order it was sealed (the
+//!   client accepts records strictly in sequence, and pushes come from several threads).
 //! * [`StreamService`] wraps the [`ChannelService`]: it opens a stream when a stream
 //!   session is established, grants room on the host's `Credit` calls, hands the client's
-//!   records of a stream session to the handler **in sequence order** (the host pipelines
-//!   a connection's records and the enclave's workers take calls in parallel, so without
-//!   this a later record could overtake an earlier one), and tells the handler when the
-//!   client or the host ended the session. Sessions that did not negotiate streams go to
-//!   the wrapped service unchanged.
+//!   records of a stream session to the handler **in sequence order** ([`crate::order`]:
+//!   the host pipelines a connection's records and the enclave's workers take calls in
+//!   parallel), and tells the handler when the session ended: by the client's Close (only
+//!   one that authenticated), by the host, or by any other path that drops the session
+//!   (idle sweep, a gap). Sessions that did not negotiate streams go to the wrapped
+//!   service unchanged.
 //! * Each stream session's records are handled on a thread of its own, and answered from
 //!   there ([`sc_boundary::Reply`]): a handler that waits (a backend that does not read)
 //!   holds that session's calls, which is the backpressure, but no boundary worker, so
 //!   the enclave keeps serving every other session. Why: with records handled on the
 //!   workers, as many stuck uploads as workers stalled every handshake in the enclave
 //!   (test `uploads_stuck_on_a_backend_do_not_stall_other_sessions`). The records waiting
-//!   for their turn are bounded ([`MAX_WAITING`], [`MAX_WAITING_BYTES`]): the host is not
-//!   trusted to keep its pipeline short.
+//!   for their turn are bounded per session and across the enclave ([`crate::order`]).
 
+use crate::order::{Inbox, Waiting, queue_position, sequence_of};
 use crate::service::ChannelService;
-use crate::sessions::{EnclaveError, SessionManager};
-use sc_boundary::{CallError, ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Reply, Request, Response};
-use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, MessageType, RecordHeader};
+use crate::sessions::{EnclaveError, SessionManager, refusal};
+use sc_boundary::{ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Reply, Request, Response};
+use sc_protocol::msgs::{CloseReason, Frame, MAX_FRAME_BODY};
 use sc_protocol::{Session, UnixTime};
-use std::collections::BTreeMap;
-use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, Instant};
+
+pub use crate::order::{MAX_WAITING, MAX_WAITING_BYTES};
 
 /// The most plaintext one pushed record carries. Why 60 KiB: large enough that the
 /// per-record cost (a boundary frame, a host write, a client wake-up) is small beside
 /// the copy, and small enough that a record fits the boundary's and the socket's
 /// buffers; 16 KiB records measured 0.54x of 60 KiB ones through the tunnel.
 pub const CHUNK: usize = 60 * 1024;
-
-/// How long a client record may wait for the records before it (a host that lost one).
-const ORDER_WAIT: Duration = Duration::from_secs(30);
-
-/// The most client records of one stream session waiting to be handled (twice the host's
-/// pipeline per connection); more is a host that floods the enclave, and is refused.
-pub const MAX_WAITING: usize = 64;
-
-/// The most bytes of client records of one stream session waiting to be handled: eight
-/// times what the host keeps in flight per connection by default (its connection window,
-/// 4 MiB), and a bound on what a host that floods the enclave costs it per session.
-pub const MAX_WAITING_BYTES: usize = 32 * 1024 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -73,42 +65,36 @@ pub enum StreamError {
     Host(#[source] std::io::Error),
 }
 
+/// Records sealed for the client, pushed in sequence order: a record sealed by one thread
+/// waits here until those sealed before it by others are pushed.
+struct Outbox {
+    /// The sequence number of the next record to push.
+    next: u64,
+    held: BTreeMap<u64, Vec<u8>>,
+}
+
 /// One stream session's flow state.
 struct Stream {
     /// Bytes the enclave may still push; `None` once the stream is forgotten.
     credit: Mutex<Option<u64>>,
     more: Condvar,
-    /// The client's records waiting to be handled, by sequence number.
+    /// The client's records waiting to be handled, in sequence order.
     inbox: Mutex<Inbox>,
     arrived: Condvar,
-}
-
-/// Records waiting for the stream's thread.
-#[derive(Default)]
-struct Inbox {
-    /// The sequence number of the client's next record to hand over.
-    next: u64,
-    waiting: BTreeMap<u64, Waiting>,
-    /// The bytes of the records waiting.
-    bytes: usize,
-    /// When the stream ended: the thread stops, and what waits is answered with an error.
-    ended: bool,
-}
-
-/// One client record and where its answer goes.
-struct Waiting {
-    function: u32,
-    record: Vec<u8>,
-    reply: Reply,
+    outbox: Mutex<Outbox>,
 }
 
 impl Stream {
-    fn new() -> Self {
+    fn new(inbox: Inbox, first_out: u64) -> Self {
         Self {
             credit: Mutex::new(Some(u64::from(PUSH_WINDOW))),
             more: Condvar::new(),
-            inbox: Mutex::default(),
+            inbox: Mutex::new(inbox),
             arrived: Condvar::new(),
+            outbox: Mutex::new(Outbox {
+                next: first_out,
+                held: BTreeMap::new(),
+            }),
         }
     }
 
@@ -151,66 +137,78 @@ impl Stream {
     fn end(&self) {
         *lock(&self.credit) = None;
         self.more.notify_all();
-        lock(&self.inbox).ended = true;
+        let waiting = lock(&self.inbox).end();
         self.arrived.notify_all();
+        // Each answered with an error as it drops, outside the lock.
+        drop(waiting);
     }
 
-    /// Queues client record `sequence` for the stream's thread; refused (answered at
-    /// once) when it is behind the next one (a replay), too far ahead, or too many wait.
+    /// Queues a client record for the stream's thread; refused (answered at once) when it
+    /// is behind the expected one, too far ahead, or too much waits.
     fn queue(&self, sequence: u64, waiting: Waiting) -> Result<(), (EnclaveError, Waiting)> {
-        let mut inbox = lock(&self.inbox);
-        let refused = if inbox.ended {
-            Some(EnclaveError::UnknownSession)
-        } else if sequence < inbox.next || inbox.waiting.contains_key(&sequence) {
-            Some(EnclaveError::Unexpected("record out of order"))
-        } else if inbox.waiting.len() >= MAX_WAITING
-            || sequence - inbox.next >= MAX_WAITING as u64
-            || inbox.bytes + waiting.record.len() > MAX_WAITING_BYTES
-        {
-            Some(EnclaveError::Busy)
-        } else {
-            None
-        };
-        if let Some(e) = refused {
-            return Err((e, waiting));
-        }
-        inbox.bytes += waiting.record.len();
-        inbox.waiting.insert(sequence, waiting);
-        drop(inbox);
+        lock(&self.inbox).queue(sequence, waiting, UnixTime::now())?;
         self.arrived.notify_all();
         Ok(())
     }
 
     /// The next record in order, waiting for it; `Err` with why once the stream ended or
-    /// the next record did not come in [`ORDER_WAIT`] while later ones wait.
-    fn next_record(&self) -> Result<Waiting, &'static str> {
+    /// the next record did not come in `order_wait` while later ones wait.
+    fn next_record(&self, order_wait: Duration) -> Result<Waiting, &'static str> {
         let mut inbox = lock(&self.inbox);
-        let mut gap_since: Option<Instant> = None;
         loop {
-            if inbox.ended {
+            if inbox.is_ended() {
                 return Err("ended");
             }
-            let next = inbox.next;
-            if let Some(w) = inbox.waiting.remove(&next) {
-                inbox.next += 1;
-                inbox.bytes -= w.record.len();
+            if let Some(w) = inbox.take() {
                 return Ok(w);
             }
-            if inbox.waiting.is_empty() {
-                gap_since = None;
-                inbox = self.arrived.wait(inbox).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            let since = *gap_since.get_or_insert_with(Instant::now);
-            let left = ORDER_WAIT.saturating_sub(since.elapsed());
-            if left.is_zero() {
-                return Err("record out of order");
-            }
-            inbox = self
-                .arrived
-                .wait_timeout(inbox, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            let wait = match inbox.gap_since() {
+                None => None,
+                Some(since) => {
+                    let waited = UnixTime::now().since(since);
+                    if waited >= order_wait {
+                        return Err("a client record never came");
+                    }
+                    Some(order_wait - waited)
+                }
+            };
+            inbox = match wait {
+                None => self.arrived.wait(inbox).unwrap_or_else(|p| p.into_inner()),
+                Some(left) => {
+                    self.arrived
+                        .wait_timeout(inbox, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// After a record was handled: the session's count of client records it accepted.
+    fn handled(&self, received: u64) {
+        lock(&self.inbox).advance(received, UnixTime::now());
+    }
+
+    /// Pushes `record` (sealed for this session) once every record sealed before it has
+    /// been pushed, and then whatever it was holding up.
+    fn emit(&self, record: Vec<u8>, push: impl Fn(Vec<u8>) -> Result<(), StreamError>) -> Result<(), StreamError> {
+        let Some(sequence) = sequence_of(&record) else {
+            return push(record);
+        };
+        let mut outbox = lock(&self.outbox);
+        if sequence != outbox.next {
+            outbox.held.insert(sequence, record);
+            return Ok(());
+        }
+        push(record)?;
+        outbox.next += 1;
+        loop {
+            let next = outbox.next;
+            let Some(held) = outbox.held.remove(&next) else {
+                return Ok(());
+            };
+            push(held)?;
+            outbox.next += 1;
         }
     }
 }
@@ -268,14 +266,19 @@ impl Streams {
     }
 
     fn open(&self, id: u64) -> Arc<Stream> {
-        let stream = Arc::new(Stream::new());
+        let inbox = Inbox::new(
+            self.sessions.received(id).unwrap_or(0),
+            self.sessions.waiting_budget().clone(),
+        );
+        let stream = Arc::new(Stream::new(inbox, self.sessions.sent(id).unwrap_or(0)));
         lock(&self.open).insert(id, stream.clone());
         stream
     }
 
     /// Forgets stream `id`, waking whoever waits on it; whether it was open.
     fn forget(&self, id: u64) -> bool {
-        match lock(&self.open).remove(&id) {
+        let removed = lock(&self.open).remove(&id);
+        match removed {
             Some(stream) => {
                 stream.end();
                 true
@@ -299,7 +302,7 @@ impl Streams {
             let len = Session::record_len(chunk.len()) as u64;
             stream.take(id, len, None)?;
             let record = self.sessions.encrypt(id, chunk, UnixTime::now())?;
-            self.push(id, record)?;
+            stream.emit(record, |r| self.push(id, r))?;
         }
         Ok(())
     }
@@ -314,7 +317,7 @@ impl Streams {
         stream.take(id, total, Some(Instant::now()))?;
         for chunk in data.chunks(CHUNK) {
             let record = self.sessions.encrypt(id, chunk, UnixTime::now())?;
-            self.push(id, record)?;
+            stream.emit(record, |r| self.push(id, r))?;
         }
         Ok(())
     }
@@ -334,18 +337,22 @@ impl Streams {
     fn end_stream_within(&self, id: u64, deadline: Option<Instant>) -> Result<(), StreamError> {
         let stream = self.stream(id)?;
         // The room first: a sealed end that could not be sent would end the stream unsaid.
-        stream.take(id, Session::record_len(0) as u64, deadline)?;
+        stream.take(id, Session::record_len(8) as u64, deadline)?;
         let record = self.sessions.end_stream(id, UnixTime::now())?;
-        self.push(id, record)
+        stream.emit(record, |r| self.push(id, r))
     }
 
-    /// Ends session `id` from the enclave's side: its Close goes to the client and the
-    /// session is gone. The handler is not told (the enclave code ended it).
-    pub fn end_session(&self, id: u64) -> Result<(), StreamError> {
+    /// Ends session `id` from the enclave's side: its Close (saying `reason` and how many
+    /// client records arrived) goes to the client after everything sealed before it, and
+    /// the session is gone. The handler is not told (the enclave code ended it).
+    pub fn end_session(&self, id: u64, reason: CloseReason) -> Result<(), StreamError> {
+        // Forgotten first, so that the session's removal does not tell the handler.
+        let stream = self.stream(id).ok();
         self.forget(id);
-        match self.sessions.end_session(id, UnixTime::now())? {
-            Some(close) => self.push(id, close),
-            None => Ok(()),
+        match (self.sessions.end_session(id, UnixTime::now(), reason)?, &stream) {
+            (Some(close), Some(stream)) => stream.emit(close, |r| self.push(id, r)),
+            (Some(close), None) => self.push(id, close),
+            (None, _) => Ok(()),
         }
     }
 }
@@ -357,10 +364,12 @@ pub trait StreamHandler: Send + Sync + 'static {
     /// A client record of stream session `id` for application function `function`, in
     /// sequence order, one at a time per session (open it with
     /// [`SessionManager::receive`]: data, or the client's end of stream). The answer
-    /// goes back to the host: `Response::Done` when nothing is to be relayed.
+    /// goes back to the host: `Response::Done` when nothing is to be relayed; a record
+    /// answered (`Response::App`) is sent after everything sealed before it.
     fn record(&self, id: u64, function: u32, record: Vec<u8>, streams: &Arc<Streams>) -> Response;
-    /// Stream session `id` ended by the client's Close or the host (its client went away,
-    /// it shut down). Not called for ends the enclave code caused itself.
+    /// Stream session `id` ended by the client's authenticated Close, by the host (its
+    /// client went away, it shut down) or by the enclave dropping it (idle, a record that
+    /// never came). Not called for ends the enclave code caused itself.
     fn closed(&self, id: u64);
 }
 
@@ -382,7 +391,7 @@ impl<H> std::fmt::Debug for StreamService<H> {
 
 /// A refusal with its code and text (every cause).
 pub(crate) fn refuse(e: &EnclaveError) -> Response {
-    Response::Error(CallError::new(e.code(), sc_protocol::ErrorChain(e).to_string()))
+    refusal(e)
 }
 
 /// The session id a channel message (ClientFinished, Close) names.
@@ -390,20 +399,12 @@ fn session_of(message: &[u8]) -> Option<u64> {
     Frame::parse(message, MAX_FRAME_BODY).ok().and_then(|f| f.session_id())
 }
 
-/// The sequence number of a record.
-fn sequence_of(record: &[u8]) -> Option<u64> {
-    Frame::parse(record, MAX_FRAME_BODY)
-        .ok()
-        .and_then(|f| RecordHeader::read(f.body).ok())
-        .map(|h| h.sequence)
-}
-
 /// Ends stream `id` from the enclave because of `why`: its Close to the client, and the
 /// handler told (once: a stream already ended is not ended again).
-fn fail<H: StreamHandler>(id: u64, why: &str, streams: &Streams, handler: &H) {
-    if streams.forget(id) {
+fn fail<H: StreamHandler>(id: u64, why: &str, reason: CloseReason, streams: &Streams, handler: &H) {
+    if streams.is_open(id) {
         tracing::info!(session = id, why, "ending the stream session");
-        let _ = streams.end_session(id);
+        let _ = streams.end_session(id, reason);
         handler.closed(id);
     }
 }
@@ -411,29 +412,53 @@ fn fail<H: StreamHandler>(id: u64, why: &str, streams: &Streams, handler: &H) {
 /// A stream session's thread: its client records, in order, to the handler, each answered
 /// from here.
 fn serve_stream<H: StreamHandler>(id: u64, stream: Arc<Stream>, streams: Arc<Streams>, handler: Arc<H>) {
+    let order_wait = streams.sessions.order_wait();
     loop {
-        match stream.next_record() {
-            Ok(w) => w.reply.send(handler.record(id, w.function, w.record, &streams)),
+        match stream.next_record(order_wait) {
+            Ok(w) => {
+                let answer = handler.record(id, w.function, w.record, &streams);
+                stream.handled(streams.sessions.received(id).unwrap_or(u64::MAX));
+                // A record the handler answered with goes out in its place in the order.
+                let answer = match answer {
+                    Response::App { record } => match stream.emit(record, |r| streams.push(id, r)) {
+                        Ok(()) => Response::Done,
+                        Err(e) => refuse(&EnclaveError::Unexpected(match e {
+                            StreamError::Host(_) => "cannot push to the host",
+                            _ => "cannot send the answer",
+                        })),
+                    },
+                    other => other,
+                };
+                w.reply.send(answer);
+            }
             Err("ended") => break,
             Err(why) => {
-                fail(id, why, &streams, &*handler);
+                fail(id, why, CloseReason::SequenceError, &streams, &*handler);
                 break;
             }
         }
     }
-    // What still waits is answered with an error as its reply drops.
-    let waiting = std::mem::take(&mut lock(&stream.inbox).waiting);
-    drop(waiting);
 }
 
 impl<H: StreamHandler> StreamService<H> {
     /// Serves `inner`'s stream sessions with `handler`, pushing with `pusher`.
     pub fn new(inner: ChannelService, pusher: Pusher, handler: H) -> Self {
         let streams = Arc::new(Streams::new(inner.sessions().clone(), pusher));
+        let handler = Arc::new(handler);
+        // Every path that drops a session (the idle sweep, a gap, a Close) frees its
+        // stream: the thread, the handler's resources (a backend socket).
+        let (weak_streams, weak_handler): (Weak<Streams>, Weak<H>) = (Arc::downgrade(&streams), Arc::downgrade(&handler));
+        inner.sessions().on_removed(Box::new(move |id| {
+            if let (Some(streams), Some(handler)) = (weak_streams.upgrade(), weak_handler.upgrade()) {
+                if streams.forget(id) {
+                    handler.closed(id);
+                }
+            }
+        }));
         Self {
             inner,
             streams,
-            handler: Arc::new(handler),
+            handler,
         }
     }
 
@@ -467,14 +492,22 @@ impl<H: StreamHandler> StreamService<H> {
             .spawn(move || serve_stream(id, stream, streams, handler));
         match spawned {
             Ok(_) => self.handler.opened(id, &self.streams),
-            Err(_) => fail(id, "no thread for the stream", &self.streams, &*self.handler),
+            Err(_) => fail(
+                id,
+                "no thread for the stream",
+                CloseReason::InternalError,
+                &self.streams,
+                &*self.handler,
+            ),
         }
     }
 
     /// Queues a client record of stream session `id` for its thread, which answers it.
+    /// A refused record (behind the expected one, a flood) changes nothing.
     fn queue(&self, id: u64, function: u32, record: Vec<u8>, reply: Reply) {
-        let Some(sequence) = sequence_of(&record) else {
-            return reply.send(refuse(&EnclaveError::Unexpected("not a record")));
+        let sequence = match queue_position(id, &record) {
+            Ok(sequence) => sequence,
+            Err(e) => return reply.send(refuse(&e)),
         };
         let Ok(stream) = self.streams.stream(id) else {
             return reply.send(refuse(&EnclaveError::UnknownSession));
@@ -485,10 +518,6 @@ impl<H: StreamHandler> StreamService<H> {
             reply,
         };
         if let Err((e, waiting)) = stream.queue(sequence, waiting) {
-            // A replayed or duplicated record ends the session, as it would on the wire.
-            if matches!(e, EnclaveError::Unexpected(_)) {
-                fail(id, "record out of order", &self.streams, &*self.handler);
-            }
             waiting.reply.send(refuse(&e));
         }
     }
@@ -499,7 +528,6 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
         match request {
             Request::Channel { message } => {
                 let session = session_of(&message);
-                let is_close = message.first() == Some(&MessageType::Close.code());
                 let answer = self.inner.call(Request::Channel { message });
                 match (&answer, session) {
                     (Response::Channel(ChannelOutcome::Established { .. }), Some(id))
@@ -507,7 +535,9 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                     {
                         self.opened(id)
                     }
-                    (_, Some(id)) if is_close => self.ended(id),
+                    // Only a Close that authenticated ends the stream (the session manager
+                    // said Closed); a forged one changed nothing and changes nothing here.
+                    (Response::Channel(ChannelOutcome::Closed { .. }), Some(id)) => self.ended(id),
                     _ => {}
                 }
                 answer
@@ -546,6 +576,7 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                 function,
                 record,
             } if self.streams.is_open(session_id) => self.queue(session_id, function, record, reply),
+            other @ Request::App { .. } => self.inner.call_later(other, reply),
             other => reply.send(self.call(other)),
         }
     }
@@ -555,65 +586,43 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
 mod tests {
     use super::*;
 
-    fn waiting(tag: u8, answers: &std::sync::mpsc::Sender<(u8, Response)>) -> Waiting {
-        let answers = answers.clone();
-        Waiting {
-            function: 1,
-            record: vec![tag],
-            reply: Reply::new(move |r| answers.send((tag, r)).unwrap()),
+    fn stream() -> Stream {
+        Stream::new(Inbox::new(0, crate::order::Budget::new(1 << 20)), 0)
+    }
+
+    fn record(seq: u64) -> Vec<u8> {
+        // Frame and record header only: enough for the outbox, which orders by number.
+        let mut r = sc_protocol::msgs::frame_header(sc_protocol::msgs::MessageType::ApplicationData, 36).to_vec();
+        let mut h = [0u8; 20];
+        sc_protocol::msgs::RecordHeader {
+            session_id: 1,
+            epoch: 0,
+            sequence: seq,
         }
+        .write(&mut h);
+        r.extend_from_slice(&h);
+        r.extend_from_slice(&[0; 16]);
+        r
     }
 
     #[test]
-    fn records_come_out_in_order_and_the_host_cannot_flood_or_replay() {
-        let (answers, answered) = std::sync::mpsc::channel();
-        let stream = Stream::new();
-        // Out of order in, in order out.
-        for seq in [2u64, 0, 1] {
-            stream
-                .queue(seq, waiting(seq as u8, &answers))
-                .map_err(|(e, _)| e)
-                .unwrap();
+    fn records_sealed_by_several_threads_go_out_in_the_order_they_were_sealed() {
+        let stream = stream();
+        let out = Mutex::new(Vec::new());
+        let push = |r: Vec<u8>| {
+            lock(&out).push(sequence_of(&r).unwrap());
+            Ok(())
+        };
+        // Sealed 0..5, handed to the outbox as 2, 0, 1, 4, 3 (threads racing to push).
+        for seq in [2, 0, 1, 4, 3] {
+            stream.emit(record(seq), push).unwrap();
         }
-        let order: Vec<u8> = (0..3).map(|_| stream.next_record().unwrap().record[0]).collect();
-        assert_eq!(order, [0, 1, 2]);
-        // A replay of a record already handed over, and of one already waiting, are refused.
-        let (e, _) = stream.queue(1, waiting(9, &answers)).unwrap_err();
-        assert!(matches!(e, EnclaveError::Unexpected(_)));
-        stream.queue(4, waiting(4, &answers)).map_err(|(e, _)| e).unwrap();
-        let (e, _) = stream.queue(4, waiting(9, &answers)).unwrap_err();
-        assert!(matches!(e, EnclaveError::Unexpected(_)));
-        // Too far ahead of the next one, or too many bytes waiting: the host is flooding;
-        // refused as busy.
-        let (e, _) = stream.queue(3 + MAX_WAITING as u64, waiting(9, &answers)).unwrap_err();
-        assert!(matches!(e, EnclaveError::Busy));
-        let mut big = waiting(9, &answers);
-        big.record = vec![0; MAX_WAITING_BYTES];
-        let (e, _) = stream.queue(5, big).unwrap_err();
-        assert!(matches!(e, EnclaveError::Busy));
-        // The end: the thread hears it; nothing more is taken; what waited (record 4) is
-        // answered with an error when its reply drops.
-        stream.end();
-        assert!(matches!(stream.next_record(), Err("ended")));
-        let (e, _) = stream.queue(3, waiting(9, &answers)).unwrap_err();
-        assert!(matches!(e, EnclaveError::UnknownSession));
-        drop(std::mem::take(&mut lock(&stream.inbox).waiting));
-        drop(answers);
-        let answered: Vec<(u8, Response)> = answered.iter().collect();
-        assert!(
-            answered
-                .iter()
-                .any(|(tag, r)| *tag == 4 && matches!(r, Response::Error(_)))
-        );
-        // Every reply here was dropped unanswered (the records handed out, the refused
-        // ones, record 4): each answered once, with an error, so no caller waits for ever.
-        assert_eq!(answered.len(), 3 + 5 + 1);
-        assert!(answered.iter().all(|(_, r)| matches!(r, Response::Error(_))));
+        assert_eq!(*lock(&out), [0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn room_is_taken_whole_or_not_at_all_and_an_end_wakes_the_waiters() {
-        let stream = Arc::new(Stream::new());
+        let stream = Arc::new(stream());
         let window = u64::from(PUSH_WINDOW);
         // More than there is, without waiting: refused, and nothing taken.
         assert!(matches!(

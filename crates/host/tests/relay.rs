@@ -73,9 +73,9 @@ fn relays_data_and_close() {
     let mut s = establish(&f, conn);
     assert_eq!(f.host.counts(), (1, 0));
     let r = reply(f.host.handle(conn, &s.seal(now(), b"echo me").unwrap()));
-    assert_eq!(s.open(now(), &r).unwrap().unwrap(), b"echo me");
+    assert_eq!(s.open(now(), &r).unwrap(), b"echo me");
     assert_eq!(
-        f.host.handle(conn, &s.seal_close(now()).unwrap()).unwrap(),
+        f.host.handle(conn, &s.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap()).unwrap(),
         Routed::Closed
     );
     assert_eq!(f.host.counts(), (0, 0));
@@ -340,7 +340,7 @@ fn session_routes_find_each_session_by_its_id() {
     assert_eq!((routes.len(), f.host.counts()), (2, (2, 0)));
     for (s, text) in [(&mut b, &b"to b"[..]), (&mut a, &b"to a"[..])] {
         let r = reply(routes.handle(&s.seal(now(), text).unwrap()));
-        assert_eq!(s.open(now(), &r).unwrap().unwrap(), text);
+        assert_eq!(s.open(now(), &r).unwrap(), text);
     }
     // A second ClientFinished for an open session is out of place, as on a connection.
     let (hs, hello) = ClientHandshake::start(f.client.clone(), &mut OsRng, now()).unwrap();
@@ -350,7 +350,7 @@ fn session_routes_find_each_session_by_its_id() {
     assert!(matches!(routes.handle(&forged), Err(HostError::OutOfPlace(_))));
     // Close ends the route; the session is gone from the enclave too.
     let late = a.seal(now(), b"late").unwrap();
-    assert_eq!(routes.handle(&a.seal_close(now()).unwrap()).unwrap(), Routed::Closed);
+    assert_eq!(routes.handle(&a.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap()).unwrap(), Routed::Closed);
     assert_eq!(routes.handle(&late).unwrap_err(), HostError::UnknownSession);
     let mut unknown = b.seal(now(), b"x").unwrap();
     unknown[6..14].copy_from_slice(&999u64.to_be_bytes());
@@ -383,7 +383,7 @@ fn acknowledged_sessions_get_their_finished_and_close_answered() {
     est.session.open_ack(now(), &ack).unwrap();
     assert_eq!(f.host.counts(), (1, 0));
     let r = reply(f.host.handle(conn, &est.session.seal(now(), b"x").unwrap()));
-    assert_eq!(est.session.open(now(), &r).unwrap().unwrap(), b"x");
+    assert_eq!(est.session.open(now(), &r).unwrap(), b"x");
 
     // Through session routes (the C interface): the Close is answered with the enclave's.
     let routes = SessionRoutes::new(f.host.clone());
@@ -391,9 +391,9 @@ fn acknowledged_sessions_get_their_finished_and_close_answered() {
     let mut est = hs.read_server_hello(&reply(routes.handle(&hello)), now()).unwrap();
     let ack = reply(routes.handle(&est.client_finished));
     est.session.open_ack(now(), &ack).unwrap();
-    let close = est.session.seal_close(now()).unwrap();
+    let close = est.session.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap();
     match routes.handle(&close).unwrap() {
-        Routed::ClosedWithReply(answer) => assert_eq!(est.session.open(now(), &answer).unwrap(), None),
+        Routed::ClosedWithReply(answer) => assert!(matches!(est.session.open(now(), &answer), Err(sc_protocol::RecordError::PeerClosed(_)))),
         other => panic!("expected the enclave's close, got {other:?}"),
     }
     assert!(routes.is_empty());

@@ -80,7 +80,7 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
     // the ends then say how much each side had received (and the opens prove the vectors
     // are records, not bytes nobody can parse).
     let mut records: Vec<(&str, Vec<u8>)> = Vec::new();
-    let mut to_enclave = |name, record: Vec<u8>, e: &mut sc_protocol::Session, records: &mut Vec<_>| {
+    let to_enclave = |name, record: Vec<u8>, e: &mut sc_protocol::Session, records: &mut Vec<_>| {
         let mut buf = record.clone();
         let opened = e.open_in_place(NOW, &mut buf).unwrap();
         records.push((name, record));

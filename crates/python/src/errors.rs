@@ -39,7 +39,7 @@ pub(crate) fn client_error(py: Python<'_>, e: ClientError, stated: Option<sc_pro
         ClientError::ConnectionClosed | ClientError::Connection(_) | ClientError::Send(_) => {
             ConnectionClosed::new_err(text)
         }
-        ClientError::SessionClosed => SessionClosed::new_err(text),
+        ClientError::SessionClosed { .. } => SessionClosed::new_err(text),
         ClientError::Record(RecordError::StreamEnded) => StreamEnded::new_err(text),
         ClientError::Record(RecordError::Closed) => SessionClosed::new_err(text),
         ClientError::EnclaveUnavailable => EnclaveUnavailable::new_err(text),

@@ -23,7 +23,7 @@ fn code_of(e: &ClientError) -> cc_enclave_result_t {
             status::handshake_error(&sc_protocol::Error::PeerAlert(AlertCode::EnclaveUnavailable))
         }
         ClientError::Protocol(_) => CC_ERROR_SEC_CHL_PEER_ALERT,
-        ClientError::SessionClosed => CC_ERROR_SEC_CHL_CLOSED,
+        ClientError::SessionClosed { .. } => CC_ERROR_SEC_CHL_CLOSED,
         ClientError::AlreadyStarted | ClientError::NotEstablished | ClientError::UnexpectedReply => {
             CC_ERROR_SEC_CHL_NOTREADY
         }

@@ -75,7 +75,8 @@ pub enum cc_enclave_result_t {
     CC_ERROR_SEC_CHL_INVALID_SESSION = 0x5d,
     /// The enclave refused to start a session.
     CC_ERROR_SEC_CHL_INIT_SESSEION = 0x5e,
-    /// The record was already received (replay).
+    /// The record was already received, or comes after a later one (a replay or a
+    /// reordering by the host: records are accepted strictly in sequence).
     CC_ERROR_SEC_CHL_REPLAYED = 0x0001_0001,
     /// The evidence verified but the verifier policy rejects it (measurement, signer,
     /// security version, debug mode, TCB status, age, simulated platform).
@@ -94,7 +95,9 @@ pub enum cc_enclave_result_t {
     CC_ERROR_SEC_CHL_PEER_ALERT = 0x0001_0008,
     /// The application function is not registered, or it returned a failure.
     CC_ERROR_SEC_CHL_APP_FUNCTION = 0x0001_0009,
-    /// The record is older than the replay window.
+    /// (No longer returned: records are accepted strictly in sequence, see
+    /// `CC_ERROR_SEC_CHL_REPLAYED` and `CC_ERROR_SEC_CHL_RECORD_MISSING`.) Was: the record
+    /// is older than the replay window.
     CC_ERROR_SEC_CHL_TOO_OLD = 0x0001_000a,
     /// The enclave program could not be started (path, permissions, format).
     CC_ERROR_SEC_CHL_ENCLAVE_START = 0x0001_000b,
@@ -109,6 +112,9 @@ pub enum cc_enclave_result_t {
     /// in an application function or a stream event gets this instead of waiting; a
     /// thread of its own waits for the room.
     CC_ERROR_SEC_CHL_NO_ROOM = 0x0001_000e,
+    /// A record is missing before this one: the host dropped or held back a record
+    /// (records are accepted strictly in sequence). The session cannot go on.
+    CC_ERROR_SEC_CHL_RECORD_MISSING = 0x0001_000f,
     /// Unspecified failure.
     CC_ERROR_GENERIC = 0xffff_0000,
     /// A pointer is NULL, a length is zero, or a value is out of range.
@@ -129,7 +135,7 @@ impl cc_enclave_result_t {
     /// Every code, for lookups by value.
     ///
     /// cbindgen:ignore
-    pub const ALL: [Self; 53] = [
+    pub const ALL: [Self; 54] = [
         Self::CC_SUCCESS,
         Self::CC_ERROR_SEC_CHL_INVALID_CONN,
         Self::CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
@@ -175,6 +181,7 @@ impl cc_enclave_result_t {
         Self::CC_ERROR_SEC_CHL_ENCLAVE_START,
         Self::CC_ERROR_SEC_CHL_PANIC,
         Self::CC_ERROR_SEC_CHL_END_OF_STREAM,
+        Self::CC_ERROR_SEC_CHL_RECORD_MISSING,
         Self::CC_ERROR_SEC_CHL_NO_ROOM,
         Self::CC_ERROR_GENERIC,
         Self::CC_ERROR_BAD_PARAMETERS,
@@ -277,7 +284,9 @@ impl cc_enclave_result_t {
             Self::CC_ERROR_SEC_CHL_INIT_SESSEION => {
                 "CC_ERROR_SEC_CHL_INIT_SESSEION: The enclave refused to start a session."
             }
-            Self::CC_ERROR_SEC_CHL_REPLAYED => "CC_ERROR_SEC_CHL_REPLAYED: The record was already received (replay).",
+            Self::CC_ERROR_SEC_CHL_REPLAYED => {
+                "CC_ERROR_SEC_CHL_REPLAYED: The record was already received, or comes after a later one (a replay or a reordering by the host: records are accepted strictly in sequence)."
+            }
             Self::CC_ERROR_SEC_CHL_POLICY_REJECTED => {
                 "CC_ERROR_SEC_CHL_POLICY_REJECTED: The evidence verified but the verifier policy rejects it (measurement, signer, security version, debug mode, TCB status, age, simulated platform)."
             }
@@ -300,7 +309,7 @@ impl cc_enclave_result_t {
             Self::CC_ERROR_SEC_CHL_APP_FUNCTION => {
                 "CC_ERROR_SEC_CHL_APP_FUNCTION: The application function is not registered, or it returned a failure."
             }
-            Self::CC_ERROR_SEC_CHL_TOO_OLD => "CC_ERROR_SEC_CHL_TOO_OLD: The record is older than the replay window.",
+            Self::CC_ERROR_SEC_CHL_TOO_OLD => "CC_ERROR_SEC_CHL_TOO_OLD: (No longer returned: records are accepted strictly in sequence, see `CC_ERROR_SEC_CHL_REPLAYED` and `CC_ERROR_SEC_CHL_RECORD_MISSING`.) Was: the record is older than the replay window.",
             Self::CC_ERROR_SEC_CHL_ENCLAVE_START => {
                 "CC_ERROR_SEC_CHL_ENCLAVE_START: The enclave program could not be started (path, permissions, format)."
             }
@@ -312,6 +321,9 @@ impl cc_enclave_result_t {
             }
             Self::CC_ERROR_SEC_CHL_NO_ROOM => {
                 "CC_ERROR_SEC_CHL_NO_ROOM: No room to push now: the client has not read what was pushed before. Code running in an application function or a stream event gets this instead of waiting; a thread of its own waits for the room."
+            }
+            Self::CC_ERROR_SEC_CHL_RECORD_MISSING => {
+                "CC_ERROR_SEC_CHL_RECORD_MISSING: A record is missing before this one: the host dropped or held back a record (records are accepted strictly in sequence). The session cannot go on."
             }
             Self::CC_ERROR_GENERIC => "CC_ERROR_GENERIC: Unspecified failure.",
             Self::CC_ERROR_BAD_PARAMETERS => {
@@ -336,9 +348,10 @@ pub fn record_error(e: &RecordError) -> cc_enclave_result_t {
         | RecordError::UnexpectedRecord(_)
         | RecordError::TooLarge { .. } => CC_ERROR_SEC_CHL_ENCRYPTED_LEN_INVALID,
         RecordError::WrongSession => CC_ERROR_SEC_CHL_DECRYPT_SESSIONID_INVALID,
-        RecordError::Replayed => CC_ERROR_SEC_CHL_REPLAYED,
-        RecordError::TooOld => CC_ERROR_SEC_CHL_TOO_OLD,
-        RecordError::BadEpoch | RecordError::Authentication => CC_ERROR_SEC_CHL_DECRYPT,
+        RecordError::OutOfSequence { expected, received } if received < expected => CC_ERROR_SEC_CHL_REPLAYED,
+        RecordError::OutOfSequence { .. } => CC_ERROR_SEC_CHL_RECORD_MISSING,
+        RecordError::BadEpoch | RecordError::Authentication | RecordError::BadEnd => CC_ERROR_SEC_CHL_DECRYPT,
+        RecordError::PeerClosed(_) => CC_ERROR_SEC_CHL_CLOSED,
         RecordError::OutputTooSmall { .. } => CC_ERROR_SEC_CHL_LEN_NOT_ENOUGH,
         RecordError::Expired | RecordError::KeyUpdateExhausted => CC_ERROR_SEC_CHL_EXPIRED,
         RecordError::Closed => CC_ERROR_SEC_CHL_CLOSED,
@@ -402,7 +415,20 @@ mod tests {
 
     #[test]
     fn failure_kinds_map_to_distinct_codes() {
-        assert_eq!(record_error(&RecordError::Replayed), CC_ERROR_SEC_CHL_REPLAYED);
+        assert_eq!(
+            record_error(&RecordError::OutOfSequence {
+                expected: 2,
+                received: 1
+            }),
+            CC_ERROR_SEC_CHL_REPLAYED
+        );
+        assert_eq!(
+            record_error(&RecordError::OutOfSequence {
+                expected: 2,
+                received: 3
+            }),
+            CC_ERROR_SEC_CHL_RECORD_MISSING
+        );
         assert_eq!(record_error(&RecordError::Authentication), CC_ERROR_SEC_CHL_DECRYPT);
         assert_eq!(
             handshake_error(&Error::Attestation(AttestationError::WrongMeasurement(

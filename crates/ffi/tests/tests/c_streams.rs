@@ -58,7 +58,7 @@ fn a_c_enclave_streams_to_its_client_within_the_window_and_both_ends_half_close(
     // the program, which ends the session.
     client.sender().end_stream().unwrap();
     assert!(
-        matches!(client.recv(), Err(ClientError::SessionClosed)),
+        matches!(client.recv(), Err(ClientError::SessionClosed { .. })),
         "the program ends the session at the client's end of stream"
     );
 }
