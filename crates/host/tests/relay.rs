@@ -350,7 +350,9 @@ fn session_routes_find_each_session_by_its_id() {
     assert!(matches!(routes.handle(&forged), Err(HostError::OutOfPlace(_))));
     // Close ends the route; the session is gone from the enclave too.
     let late = a.seal(now(), b"late").unwrap();
-    assert_eq!(routes.handle(&a.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap()).unwrap(), Routed::Closed);
+    reply(routes.handle(&late));
+    let close = a.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap();
+    assert_eq!(routes.handle(&close).unwrap(), Routed::Closed);
     assert_eq!(routes.handle(&late).unwrap_err(), HostError::UnknownSession);
     let mut unknown = b.seal(now(), b"x").unwrap();
     unknown[6..14].copy_from_slice(&999u64.to_be_bytes());
