@@ -3,6 +3,13 @@
 //! connection is sent; bytes flow both ways, each direction's end is an EndOfStream, and
 //! the session's end closes the local connection. What was attested is logged once per
 //! session.
+//!
+//! Only ends that prove themselves end a connection normally: the server's authenticated
+//! EndOfStream becomes a FIN to the local client, and the local client's FIN becomes our
+//! EndOfStream. Every other end (records lost, reordered or forged on the way, the
+//! server's Close, a cut connection, a local reset) resets the local connection and
+//! closes the session with a Close, so neither the local client nor the service behind
+//! the server can take a cut-short stream for a complete one.
 
 use sc_client::{ClientError, ClientTimeouts, TcpClient};
 use sc_protocol::{ClientConfig, RecordError};
@@ -10,17 +17,23 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Bytes read from the local connection per record.
 const CHUNK: usize = 60 * 1024;
 
-/// Local to server: read, send; the local end is our EndOfStream.
-fn upstream(mut local: TcpStream, sender: sc_client::StreamSender) {
+/// Local to server: read, send; the local end (a FIN) is our EndOfStream, a local reset
+/// our Close. Nothing is said once the session was `aborted` (the other direction failed).
+fn upstream(mut local: TcpStream, sender: sc_client::StreamSender, aborted: &AtomicBool) {
     let mut buf = vec![0u8; CHUNK];
     loop {
-        match local.read(&mut buf) {
+        let read = local.read(&mut buf);
+        if aborted.load(Ordering::Acquire) {
+            return;
+        }
+        match read {
             Ok(0) => {
                 let _ = sender.end_stream();
                 return;
@@ -30,9 +43,20 @@ fn upstream(mut local: TcpStream, sender: sc_client::StreamSender) {
                     return;
                 }
             }
-            Err(_) => return,
+            Err(_) => {
+                let _ = sender.close();
+                return;
+            }
         }
     }
+}
+
+/// Resets the local connection (SO_LINGER 0, then closed when its last handle drops): its
+/// client sees an error, not the end of the data.
+fn reset(local: &TcpStream) {
+    let _ = socket2::SockRef::from(local).set_linger(Some(std::time::Duration::ZERO));
+    // Wakes the upstream thread's read without sending a FIN.
+    let _ = local.shutdown(Shutdown::Read);
 }
 
 /// One local connection's session, to its end.
@@ -61,13 +85,15 @@ fn carry(local: TcpStream, server: &str, config: Arc<ClientConfig>) {
     }
     let Ok(reader) = local.try_clone() else { return };
     let sender = client.sender();
-    let up = std::thread::spawn(move || upstream(reader, sender));
+    let aborted = Arc::new(AtomicBool::new(false));
+    let up_aborted = aborted.clone();
+    let up = std::thread::spawn(move || upstream(reader, sender, &up_aborted));
     let mut local = local;
     let why = loop {
         match client.recv() {
             Ok(data) => {
                 if local.write_all(&data).is_err() {
-                    break "the local connection failed";
+                    break "the local connection failed".to_owned();
                 }
             }
             // The server's end of stream: the local side reads its end, and the session is
@@ -79,13 +105,16 @@ fn carry(local: TcpStream, server: &str, config: Arc<ClientConfig>) {
                 let _ = client.close();
                 return;
             }
-            Err(ClientError::SessionClosed { .. }) => break "the server ended the session",
-            Err(ClientError::ConnectionClosed) => break "the connection to the server closed (truncated)",
-            Err(_) => break "the session failed",
+            Err(e @ ClientError::SessionClosed { .. }) => break format!("the server ended the session: {e}"),
+            Err(ClientError::ConnectionClosed) => {
+                break "the connection to the server closed before the stream ended (truncated)".to_owned();
+            }
+            Err(e) => break format!("the session failed: {}", sc_protocol::ErrorChain(&e)),
         }
     };
-    tracing::info!(%peer, why, "tunnel session over");
-    let _ = local.shutdown(Shutdown::Both);
+    tracing::warn!(%peer, why, "tunnel session failed: resetting the local connection");
+    aborted.store(true, Ordering::Release);
+    reset(&local);
     let _ = client.close();
     let _ = up.join();
 }

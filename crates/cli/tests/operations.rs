@@ -147,7 +147,10 @@ fn sigterm_and_sigint_drain_then_exit_zero() {
             "{signal}: {reply:?}"
         );
         let next = c.recv();
-        assert!(matches!(next, Err(ClientError::SessionClosed { .. })), "{signal}: {next:?}");
+        assert!(
+            matches!(next, Err(ClientError::SessionClosed { .. })),
+            "{signal}: {next:?}"
+        );
         // The half-done handshake finishes: no alert comes back, and then the stream ends.
         half.write_all(&est.client_finished).unwrap();
         half.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -280,6 +280,13 @@ impl Client {
         Ok(len)
     }
 
+    /// Seals this side's Close (reason Normal, with the count of the enclave's records
+    /// accepted) without forgetting the session: send it to the server. Sealing is closed
+    /// afterwards.
+    pub fn close_record(&self) -> Result<Vec<u8>, ClientError> {
+        self.with_session(|s| s.seal_close(UnixTime::now(), sc_protocol::msgs::CloseReason::Normal))
+    }
+
     /// Tells the server to drop the session, then forgets it locally.
     pub fn finish(&self) -> Result<(), ClientError> {
         let close = self.with_session(|s| s.seal_close(UnixTime::now(), sc_protocol::msgs::CloseReason::Normal))?;

@@ -3,9 +3,9 @@
 //! (unreachable), the protocol (wire version, frame size) or the handshake itself.
 
 use sc_protocol::RecordError;
-use sc_protocol::msgs::CloseReason;
 use sc_protocol::codec::DecodeError;
 use sc_protocol::msgs::AlertCode;
+use sc_protocol::msgs::CloseReason;
 use std::io::ErrorKind;
 use std::time::Duration;
 

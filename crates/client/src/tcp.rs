@@ -250,6 +250,13 @@ impl StreamSender {
         self.write(&self.client.end_stream()?)
     }
 
+    /// Closes the session from this thread (the enclave's Close answers nothing more):
+    /// for a stream whose local side failed, so that the far side is told it did not end
+    /// normally. Further sends fail.
+    pub fn close(&self) -> Result<(), ClientError> {
+        self.write(&self.client.close_record()?)
+    }
+
     /// Shuts the connection both ways at once, without a Close: a thread blocked reading
     /// it (in [`TcpClient::recv`]) returns. For abandoning a channel from another thread;
     /// [`TcpClient::close`] ends it properly.

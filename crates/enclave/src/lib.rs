@@ -29,8 +29,8 @@
 #![warn(missing_debug_implementations)]
 
 pub mod forward;
-pub mod program;
 pub mod order;
+pub mod program;
 mod service;
 mod sessions;
 pub mod streams;

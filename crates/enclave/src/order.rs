@@ -18,18 +18,20 @@
 
 use crate::sessions::EnclaveError;
 use sc_boundary::Reply;
+use sc_protocol::UnixTime;
 use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, RecordHeader};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use sc_protocol::UnixTime;
 use std::time::Duration;
 
 /// How long client records may wait for a missing one before them (a host that lost
-/// one) by default ([`crate::EnclaveLimits::order_wait`]). Why 10 s: an honest host's
+/// one) by default ([`crate::EnclaveLimits::order_wait`]). Why 5 s: an honest host's
 /// records overtake each other only between the enclave's worker threads, by
-/// microseconds (a descheduled worker: milliseconds).
-pub const ORDER_WAIT: Duration = Duration::from_secs(10);
+/// microseconds (a descheduled worker: milliseconds); and it is well under the host's
+/// 10 s deadline per call (`serve`), so the enclave's Close, which tells the client how
+/// many of its records arrived, reaches the client before the host gives up the call.
+pub const ORDER_WAIT: Duration = Duration::from_secs(5);
 
 /// The most client records of one session waiting to be handled (twice the host's
 /// pipeline per connection); more is a host that floods the enclave, and is refused.
@@ -301,7 +303,10 @@ mod tests {
         // A forgery (tag 9) with number 0 arrives first, then 2, 0 and 1.
         inbox.queue(0, waiting(9, &answers), now).map_err(|(e, _)| e).unwrap();
         for seq in [2u64, 0, 1] {
-            inbox.queue(seq, waiting(seq as u8, &answers), now).map_err(|(e, _)| e).unwrap();
+            inbox
+                .queue(seq, waiting(seq as u8, &answers), now)
+                .map_err(|(e, _)| e)
+                .unwrap();
         }
         let first = inbox.take().unwrap();
         assert_eq!(first.record, [9]);
@@ -337,7 +342,10 @@ mod tests {
         let (e, _) = inbox.queue(4, waiting(3, &answers), now).unwrap_err();
         assert!(matches!(
             e,
-            EnclaveError::Record(sc_protocol::RecordError::OutOfSequence { expected: 6, received: 4 })
+            EnclaveError::Record(sc_protocol::RecordError::OutOfSequence {
+                expected: 6,
+                received: 4
+            })
         ));
         drop(genuine);
         assert_eq!(budget.used(), 0);

@@ -120,15 +120,23 @@ pub fn build_service(
         .build()?;
     let sessions = Arc::new(SessionManager::new(config, Some(identity), options.limits));
 
+    // The whole table every `sweep_every`; sessions waiting for a missing record every
+    // second (a host that dropped one is answered within about `order_wait`).
     let sweeper = Arc::downgrade(&sessions);
     let every = options.sweep_every;
     std::thread::spawn(move || {
+        let tick = every.min(Duration::from_secs(1));
+        let mut since_full = Duration::ZERO;
         loop {
-            std::thread::sleep(every);
-            match sweeper.upgrade() {
-                Some(s) => s.expire(UnixTime::now()),
-                None => return,
-            };
+            std::thread::sleep(tick);
+            since_full += tick;
+            let Some(s) = sweeper.upgrade() else { return };
+            let now = UnixTime::now();
+            s.expire_gaps(now);
+            if since_full >= every {
+                since_full = Duration::ZERO;
+                s.expire(now);
+            }
         }
     });
 

@@ -7,8 +7,8 @@
 use crate::order::Waiting;
 use crate::sessions::{EnclaveError, SessionManager, refusal};
 use sc_boundary::{EnclaveService, Reply, Request, Response};
-use sc_protocol::msgs::CloseReason;
 use sc_protocol::UnixTime;
+use sc_protocol::msgs::CloseReason;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -148,9 +148,7 @@ impl EnclaveService for ChannelService {
                     let _ = answer.send(r);
                 });
                 self.app_in_order(session_id, function, record, reply);
-                answered
-                    .recv()
-                    .unwrap_or_else(|_| error(EnclaveError::UnknownSession))
+                answered.recv().unwrap_or_else(|_| error(EnclaveError::UnknownSession))
             }
             Request::CloseSession { session_id } => {
                 self.sessions.remove(session_id);
@@ -158,14 +156,15 @@ impl EnclaveService for ChannelService {
             }
             // This service answers requests and pushes nothing, so room for pushes is moot.
             Request::Credit { .. } => Response::Done,
-            Request::EndSession { session_id } => match self.sessions.end_session(
-                session_id,
-                (self.clock)(),
-                CloseReason::Shutdown,
-            ) {
-                Ok(reply) => Response::Channel(sc_boundary::ChannelOutcome::Closed { reply }),
-                Err(e) => error(e),
-            },
+            Request::EndSession { session_id } => {
+                match self
+                    .sessions
+                    .end_session(session_id, (self.clock)(), CloseReason::Shutdown)
+                {
+                    Ok(reply) => Response::Channel(sc_boundary::ChannelOutcome::Closed { reply }),
+                    Err(e) => error(e),
+                }
+            }
             Request::Evidence { nonce } => match self.sessions.probe_evidence(&nonce) {
                 Ok(evidence) => Response::Evidence(evidence),
                 Err(e) => error(e),

@@ -200,6 +200,9 @@ pub struct SessionManager {
     budget: Arc<Budget>,
     /// Told of every established session dropped.
     listener: Mutex<Option<Arc<dyn Fn(u64) + Send + Sync>>>,
+    /// Sessions whose client records have waited for a missing one: checked often
+    /// ([`SessionManager::expire_gaps`]), without walking the whole table.
+    gaps: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl std::fmt::Debug for SessionManager {
@@ -253,6 +256,7 @@ impl SessionManager {
             entropy: Entropy::System,
             budget: Budget::new(limits.waiting_bytes),
             listener: Mutex::new(None),
+            gaps: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -512,6 +516,9 @@ impl SessionManager {
                 drop(inbox);
                 return w.reply.send(refusal(&e));
             }
+            if inbox.gap_since().is_some() {
+                lock(&self.gaps).insert(id);
+            }
             if inbox.busy {
                 // The call handling this session's records takes this one in its turn.
                 return;
@@ -731,6 +738,45 @@ impl SessionManager {
                 }
             }
         }
+        self.drop_all(gone, now)
+    }
+
+    /// Ends the sessions whose client records have waited for a missing one for longer
+    /// than [`EnclaveLimits::order_wait`] (see [`SessionManager::expire`]); only sessions
+    /// that had such a gap are looked at, so this is cheap enough to run every second.
+    /// Returns how many were dropped.
+    pub fn expire_gaps(&self, now: UnixTime) -> usize {
+        let candidates: Vec<u64> = lock(&self.gaps).iter().copied().collect();
+        let mut gone = Vec::new();
+        for id in candidates {
+            let mut shard = self.shard(id);
+            let (expired, still_waiting) = match shard.get(&id) {
+                Some(Slot::Open(open)) => {
+                    let inbox = lock(&open.order);
+                    (
+                        inbox.gap_expired(now, self.limits.order_wait),
+                        inbox.gap_since().is_some(),
+                    )
+                }
+                _ => (false, false),
+            };
+            if expired {
+                if let Some(slot) = shard.remove(&id) {
+                    self.forget(Some(&slot));
+                    gone.push((id, slot));
+                }
+            }
+            drop(shard);
+            if expired || !still_waiting {
+                lock(&self.gaps).remove(&id);
+            }
+        }
+        self.drop_all(gone, now)
+    }
+
+    /// After slots left the table: each session whose records wait for a missing one
+    /// answers with its Close, then each is ended. Returns how many.
+    fn drop_all(&self, gone: Vec<(u64, Slot)>, now: UnixTime) -> usize {
         let dropped = gone.len();
         for (id, slot) in gone {
             if let Slot::Open(open) = &slot {

@@ -447,7 +447,8 @@ impl<H: StreamHandler> StreamService<H> {
         let handler = Arc::new(handler);
         // Every path that drops a session (the idle sweep, a gap, a Close) frees its
         // stream: the thread, the handler's resources (a backend socket).
-        let (weak_streams, weak_handler): (Weak<Streams>, Weak<H>) = (Arc::downgrade(&streams), Arc::downgrade(&handler));
+        let (weak_streams, weak_handler): (Weak<Streams>, Weak<H>) =
+            (Arc::downgrade(&streams), Arc::downgrade(&handler));
         inner.sessions().on_removed(Box::new(move |id| {
             if let (Some(streams), Some(handler)) = (weak_streams.upgrade(), weak_handler.upgrade()) {
                 if streams.forget(id) {

@@ -75,7 +75,12 @@ fn relays_data_and_close() {
     let r = reply(f.host.handle(conn, &s.seal(now(), b"echo me").unwrap()));
     assert_eq!(s.open(now(), &r).unwrap(), b"echo me");
     assert_eq!(
-        f.host.handle(conn, &s.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap()).unwrap(),
+        f.host
+            .handle(
+                conn,
+                &s.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap()
+            )
+            .unwrap(),
         Routed::Closed
     );
     assert_eq!(f.host.counts(), (0, 0));
@@ -393,9 +398,15 @@ fn acknowledged_sessions_get_their_finished_and_close_answered() {
     let mut est = hs.read_server_hello(&reply(routes.handle(&hello)), now()).unwrap();
     let ack = reply(routes.handle(&est.client_finished));
     est.session.open_ack(now(), &ack).unwrap();
-    let close = est.session.seal_close(now(), sc_protocol::msgs::CloseReason::Normal).unwrap();
+    let close = est
+        .session
+        .seal_close(now(), sc_protocol::msgs::CloseReason::Normal)
+        .unwrap();
     match routes.handle(&close).unwrap() {
-        Routed::ClosedWithReply(answer) => assert!(matches!(est.session.open(now(), &answer), Err(sc_protocol::RecordError::PeerClosed(_)))),
+        Routed::ClosedWithReply(answer) => assert!(matches!(
+            est.session.open(now(), &answer),
+            Err(sc_protocol::RecordError::PeerClosed(_))
+        )),
         other => panic!("expected the enclave's close, got {other:?}"),
     }
     assert!(routes.is_empty());

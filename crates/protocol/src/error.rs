@@ -123,7 +123,9 @@ pub enum RecordError {
     /// (`received > expected`), or this one was replayed or reordered
     /// (`received < expected`). Records are accepted strictly in order; the expected
     /// record is still accepted if it comes.
-    #[error("record out of sequence: expected number {expected}, got {received} (records were lost, reordered or replayed on the way)")]
+    #[error(
+        "record out of sequence: expected number {expected}, got {received} (records were lost, reordered or replayed on the way)"
+    )]
     OutOfSequence {
         /// The sequence number the next record must carry.
         expected: u64,

@@ -4,8 +4,8 @@
 //! `SC_UPDATE_VECTORS=1 cargo test -p sc-protocol --test known_answers`.
 
 use rand_core::RngCore;
-use sc_protocol::msgs::CloseReason;
 use sc_protocol::binding::identity_key_report_data;
+use sc_protocol::msgs::CloseReason;
 use sc_protocol::{BindingMode, CipherSuite, IdentityCredential, SignatureScheme};
 use sc_test_support::double::*;
 use sc_test_support::pair::*;
@@ -86,8 +86,16 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
         records.push((name, record));
         format!("{opened:?}")
     };
-    let opened = to_enclave("client_record_0", c.seal(NOW, b"hello enclave").unwrap(), &mut e, &mut records);
-    assert_eq!(opened, format!("{:?}", sc_protocol::Incoming::Data(&mut b"hello enclave".to_vec())));
+    let opened = to_enclave(
+        "client_record_0",
+        c.seal(NOW, b"hello enclave").unwrap(),
+        &mut e,
+        &mut records,
+    );
+    assert_eq!(
+        opened,
+        format!("{:?}", sc_protocol::Incoming::Data(&mut b"hello enclave".to_vec()))
+    );
     to_enclave("client_record_1", c.seal(NOW, b"").unwrap(), &mut e, &mut records);
     if acknowledged {
         // On an acknowledged session the enclave's first record is its SessionAck.
@@ -102,7 +110,10 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
         // Half-closes both ways; the client's Close follows its EndOfStream.
         let client_eos = c.seal_end_of_stream(NOW).unwrap();
         let opened = to_enclave("client_end_of_stream", client_eos, &mut e, &mut records);
-        assert_eq!(opened, format!("{:?}", sc_protocol::Incoming::EndOfStream { received: 1 }));
+        assert_eq!(
+            opened,
+            format!("{:?}", sc_protocol::Incoming::EndOfStream { received: 1 })
+        );
         let enclave_eos = e.seal_end_of_stream(NOW).unwrap();
         assert_eq!(c.open(NOW, &enclave_eos), Err(sc_protocol::RecordError::StreamEnded));
         records.push(("enclave_end_of_stream", enclave_eos));
@@ -113,7 +124,10 @@ fn case(out: &mut String, suite: CipherSuite, mode: BindingMode, extra: Extra) {
     if acknowledged {
         // The enclave's answer to the client's Close.
         let close = e.seal_close(NOW, CloseReason::Normal).unwrap();
-        assert!(matches!(c.open(NOW, &close), Err(sc_protocol::RecordError::PeerClosed(_))));
+        assert!(matches!(
+            c.open(NOW, &close),
+            Err(sc_protocol::RecordError::PeerClosed(_))
+        ));
         records.push(("enclave_close", close));
     }
     for (name, r) in &records {

@@ -3,9 +3,7 @@
 //! ends that say what they received; expiry.
 
 use sc_protocol::msgs::{CloseBody, CloseReason, RECORD_HEADER_LEN};
-use sc_protocol::{
-    BindingMode, CipherSuite, Incoming, KeyUpdateLimits, RecordError, Session, SessionLimits,
-};
+use sc_protocol::{BindingMode, CipherSuite, Incoming, KeyUpdateLimits, RecordError, Session, SessionLimits};
 use sc_test_support::double::*;
 use sc_test_support::pair::*;
 use std::time::Duration;
@@ -95,11 +93,17 @@ fn gaps_and_reordering_are_refused_and_the_expected_record_still_opens() {
     // Far ahead (a dropped run) or behind (a replay): refused.
     assert!(matches!(
         e.open(NOW, &records[3]),
-        Err(RecordError::OutOfSequence { expected: 1, received: 3 })
+        Err(RecordError::OutOfSequence {
+            expected: 1,
+            received: 3
+        })
     ));
     assert!(matches!(
         e.open(NOW, &records[0]),
-        Err(RecordError::OutOfSequence { expected: 1, received: 0 })
+        Err(RecordError::OutOfSequence {
+            expected: 1,
+            received: 0
+        })
     ));
     for (i, r) in records.iter().enumerate().skip(1) {
         assert_eq!(e.open(NOW, r).unwrap(), (i as u64).to_be_bytes());
@@ -235,7 +239,10 @@ fn an_end_cannot_claim_records_never_sent() {
     assert_eq!(c.open(NOW, &claim), Err(RecordError::BadEnd));
     assert_eq!(c.received(), 0);
     let honest = e.seal_close(NOW, CloseReason::Normal).unwrap();
-    assert!(matches!(c.open(NOW, &honest), Err(RecordError::PeerClosed(CloseBody { received: 0, .. }))));
+    assert!(matches!(
+        c.open(NOW, &honest),
+        Err(RecordError::PeerClosed(CloseBody { received: 0, .. }))
+    ));
 }
 
 #[test]

@@ -309,7 +309,9 @@ impl cc_enclave_result_t {
             Self::CC_ERROR_SEC_CHL_APP_FUNCTION => {
                 "CC_ERROR_SEC_CHL_APP_FUNCTION: The application function is not registered, or it returned a failure."
             }
-            Self::CC_ERROR_SEC_CHL_TOO_OLD => "CC_ERROR_SEC_CHL_TOO_OLD: (No longer returned: records are accepted strictly in sequence, see `CC_ERROR_SEC_CHL_REPLAYED` and `CC_ERROR_SEC_CHL_RECORD_MISSING`.) Was: the record is older than the replay window.",
+            Self::CC_ERROR_SEC_CHL_TOO_OLD => {
+                "CC_ERROR_SEC_CHL_TOO_OLD: (No longer returned: records are accepted strictly in sequence, see `CC_ERROR_SEC_CHL_REPLAYED` and `CC_ERROR_SEC_CHL_RECORD_MISSING`.) Was: the record is older than the replay window."
+            }
             Self::CC_ERROR_SEC_CHL_ENCLAVE_START => {
                 "CC_ERROR_SEC_CHL_ENCLAVE_START: The enclave program could not be started (path, permissions, format)."
             }

@@ -236,7 +236,9 @@ pub extern "C" fn cc_sec_chl_enclave_end_stream(session_id: usize) -> c_int {
 /// the session is gone (the event hook is not told: the program ended it).
 #[unsafe(no_mangle)]
 pub extern "C" fn cc_sec_chl_enclave_end_session(session_id: usize) -> c_int {
-    int_result(|| on_streams(|streams, _| streams.end_session(session_id as u64, sc_protocol::msgs::CloseReason::Normal)))
+    int_result(|| {
+        on_streams(|streams, _| streams.end_session(session_id as u64, sc_protocol::msgs::CloseReason::Normal))
+    })
 }
 
 /// Runs `f` on the running streams, telling it whether it may wait for room: not on a
