@@ -11,6 +11,7 @@ use sc_client::{Client, ClientError};
 use sc_protocol::RecordError;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
@@ -209,4 +210,107 @@ fn duplicated_replayed_modified_reordered_and_cross_wired_records() {
     );
     assert!(matches!(channel_call(&e, close), Response::Error(_)));
     assert!(matches!(app(&e, ida, vec![0; 64]), Response::Error(err) if err.code == ErrorCode::UnknownSession));
+}
+
+/// A host over TCP that relays the handshake to the real enclave process and then, for
+/// the first request it sees (on any connection), does `on_request` (given the enclave
+/// and the request's record; it returns what the client gets back). Later requests are
+/// relayed faithfully. Counts the requests the enclave was given.
+fn scripted_host(
+    e: Arc<ChildProcess>,
+    on_request: impl Fn(&ChildProcess, u64, Vec<u8>, &AtomicUsize) -> Vec<u8> + Send + Sync + 'static,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use sc_protocol::io::read_message;
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (counter, on_request) = (ran.clone(), Arc::new(on_request));
+    let first = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let (e, counter, on_request, first) = (e.clone(), counter.clone(), on_request.clone(), first.clone());
+            std::thread::spawn(move || {
+                let mut session = 0;
+                while let Ok(Some(m)) = read_message(&mut conn, 1 << 21) {
+                    let out = match m[0] {
+                        0x10 if first.swap(false, AtomicOrdering::SeqCst) => on_request(&e, session, m, &counter),
+                        0x10 => {
+                            counter.fetch_add(1, AtomicOrdering::SeqCst);
+                            reply_record(app(&e, session, m))
+                        }
+                        _ => match channel_call(&e, m) {
+                            Response::Channel(ChannelOutcome::Accepted {
+                                session_id,
+                                server_hello,
+                            }) => {
+                                session = session_id;
+                                server_hello
+                            }
+                            Response::Channel(ChannelOutcome::Established { ack: Some(ack) }) => ack,
+                            _ => continue,
+                        },
+                    };
+                    if conn.write_all(&out).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, ran)
+}
+
+/// The enclave's own Close for `session` (the host's EndSession: a drain).
+fn end_session(e: &ChildProcess, session: u64) -> Vec<u8> {
+    match e.call(Request::EndSession { session_id: session }).unwrap() {
+        Response::Channel(ChannelOutcome::Closed { reply: Some(close) }) => close,
+        other => panic!("no Close: {other:?}"),
+    }
+}
+
+#[test]
+fn a_retrying_client_never_resends_a_request_the_enclave_may_have_run() {
+    use sc_client::{ClientTimeouts, RetryPolicy, RetryingClient};
+    let s = stack();
+    let e = Arc::new(enclave(&s));
+    let policy = RetryPolicy {
+        attempts: 3,
+        first_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+    };
+
+    // The host runs the request, discards the reply and asks the enclave for its Close:
+    // the Close comes after the reply in the enclave's sequence, so the client sees that
+    // a record is missing (and the Close itself counts the request as received); it
+    // reports the failure and does not send the request again.
+    let (addr, ran) = scripted_host(e.clone(), |e, session, record, ran| {
+        ran.fetch_add(1, AtomicOrdering::SeqCst);
+        let _discarded = app(e, session, record);
+        end_session(e, session)
+    });
+    let mut client = RetryingClient::connect(&addr.to_string(), s.client(), ClientTimeouts::default(), policy).unwrap();
+    let err = client.request(b"1,2,3").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Record(RecordError::OutOfSequence {
+                expected: 0,
+                received: 1
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(client.connections(), 1, "the request was sent again");
+    assert_eq!(ran.load(AtomicOrdering::SeqCst), 1);
+
+    // The host asks for the Close before the request reaches the enclave: the Close
+    // counts nothing, which proves the request never arrived, so it is sent again, on a
+    // new connection, and runs once.
+    let (addr, ran) = scripted_host(e.clone(), |e, session, _record, _ran| end_session(e, session));
+    let mut client = RetryingClient::connect(&addr.to_string(), s.client(), ClientTimeouts::default(), policy).unwrap();
+    assert_eq!(client.request(b"1,2,3").unwrap(), b"count=3 mean=2.00 max=3.00");
+    assert_eq!(client.connections(), 2);
+    assert_eq!(ran.load(AtomicOrdering::SeqCst), 1);
 }
