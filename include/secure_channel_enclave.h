@@ -26,6 +26,14 @@ typedef enum cc_sec_chl_stream_event_t {
    * down). Not reported for sessions the program ended itself.
    */
   CC_SEC_CHL_STREAM_CLOSED = 2,
+  /**
+   * The client ended its stream (its EndOfStream authenticated): no more data comes
+   * from it, and the program may still push. Reported to programs whose functions were
+   * registered for plaintext (`cc_sec_chl_enclave_register_plain`); a function
+   * registered for records sees the EndOfStream itself, as `CC_ERROR_SEC_CHL_END_OF_STREAM`
+   * from `cc_sec_chl_enclave_decrypt`.
+   */
+  CC_SEC_CHL_STREAM_CLIENT_ENDED = 3,
 } cc_sec_chl_stream_event_t;
 
 /**
@@ -42,6 +50,20 @@ typedef int (*cc_sec_chl_enclave_fn_t)(size_t session_id,
                                        size_t *output_len);
 
 /**
+ * An application function that is given plaintext: the request of `session_id`, already
+ * decrypted and authenticated by the runtime (in the order the client sent it), in
+ * `request`; its answer's plaintext goes to `reply` (room for `*reply_len` bytes; set
+ * `*reply_len` to the length written, 0 for no answer), and the runtime encrypts it for
+ * the session. Return 0 on success, anything else to fail the call. Thread-safe, as
+ * [`cc_sec_chl_enclave_fn_t`].
+ */
+typedef int (*cc_sec_chl_enclave_plain_fn_t)(size_t session_id,
+                                             const void *request,
+                                             size_t request_len,
+                                             void *reply,
+                                             size_t *reply_len);
+
+/**
  * A stream event hook: session `session_id` opened or closed
  * ([`cc_sec_chl_stream_event_t`]). It runs on one of the runtime's worker threads while
  * the boundary waits for it: return quickly (start a thread to push a long stream).
@@ -54,13 +76,27 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Registers application function `function_id` (the number the host calls it by).
+ * Registers application function `function_id` (the number the host calls it by), in
+ * the original shape: it gets the client's record as the host passed it, unauthenticated,
+ * and must call [`cc_sec_chl_enclave_decrypt`] before it trusts or acts on anything (the
+ * host chose those bytes); [`cc_sec_chl_enclave_register_plain`] does that for it.
  * Register before [`cc_sec_chl_enclave_run`]; registering a number again replaces it.
  *
  * # Safety
  * `function` is NULL or a function with the prototype of [`cc_sec_chl_enclave_fn_t`].
  */
 int cc_sec_chl_enclave_register(uint32_t function_id, cc_sec_chl_enclave_fn_t function);
+
+/**
+ * Registers application function `function_id` given plaintext only (see
+ * [`cc_sec_chl_enclave_plain_fn_t`]): the runtime opens each client record, in sequence,
+ * before the function runs, and a record that does not authenticate never reaches it.
+ * Register before [`cc_sec_chl_enclave_run`]; registering a number again replaces it.
+ *
+ * # Safety
+ * `function` is NULL or a function with the prototype of [`cc_sec_chl_enclave_plain_fn_t`].
+ */
+int cc_sec_chl_enclave_register_plain(uint32_t function_id, cc_sec_chl_enclave_plain_fn_t function);
 
 /**
  * Attests and serves the host until it closes the boundary. Returns 0 then, or a

@@ -153,7 +153,8 @@ enum cc_enclave_result_t
    */
   CC_ERROR_SEC_CHL_INIT_SESSEION = 94,
   /**
-   * The record was already received (replay).
+   * The record was already received, or comes after a later one (a replay or a
+   * reordering by the host: records are accepted strictly in sequence).
    */
   CC_ERROR_SEC_CHL_REPLAYED = 65537,
   /**
@@ -190,7 +191,9 @@ enum cc_enclave_result_t
    */
   CC_ERROR_SEC_CHL_APP_FUNCTION = 65545,
   /**
-   * The record is older than the replay window.
+   * (No longer returned: records are accepted strictly in sequence, see
+   * `CC_ERROR_SEC_CHL_REPLAYED` and `CC_ERROR_SEC_CHL_RECORD_MISSING`.) Was: the record
+   * is older than the replay window.
    */
   CC_ERROR_SEC_CHL_TOO_OLD = 65546,
   /**
@@ -214,6 +217,11 @@ enum cc_enclave_result_t
    * thread of its own waits for the room.
    */
   CC_ERROR_SEC_CHL_NO_ROOM = 65550,
+  /**
+   * A record is missing before this one: the host dropped or held back a record
+   * (records are accepted strictly in sequence). The session cannot go on.
+   */
+  CC_ERROR_SEC_CHL_RECORD_MISSING = 65551,
   /**
    * Unspecified failure.
    */

@@ -78,14 +78,55 @@ pub(crate) fn enclave_error(e: &EnclaveError) -> cc_enclave_result_t {
     sc_ffi_common::last_error::failed(code, e)
 }
 
-/// Registers application function `function_id` (the number the host calls it by).
+/// An application function that is given plaintext: the request of `session_id`, already
+/// decrypted and authenticated by the runtime (in the order the client sent it), in
+/// `request`; its answer's plaintext goes to `reply` (room for `*reply_len` bytes; set
+/// `*reply_len` to the length written, 0 for no answer), and the runtime encrypts it for
+/// the session. Return 0 on success, anything else to fail the call. Thread-safe, as
+/// [`cc_sec_chl_enclave_fn_t`].
+#[allow(non_camel_case_types)]
+pub type cc_sec_chl_enclave_plain_fn_t = Option<
+    unsafe extern "C" fn(
+        session_id: usize,
+        request: *const c_void,
+        request_len: usize,
+        reply: *mut c_void,
+        reply_len: *mut usize,
+    ) -> c_int,
+>;
+
+/// Registers application function `function_id` (the number the host calls it by), in
+/// the original shape: it gets the client's record as the host passed it, unauthenticated,
+/// and must call [`cc_sec_chl_enclave_decrypt`] before it trusts or acts on anything (the
+/// host chose those bytes); [`cc_sec_chl_enclave_register_plain`] does that for it.
 /// Register before [`cc_sec_chl_enclave_run`]; registering a number again replaces it.
 ///
 /// # Safety
 /// `function` is NULL or a function with the prototype of [`cc_sec_chl_enclave_fn_t`].
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cc_sec_chl_enclave_register(function_id: u32, function: cc_sec_chl_enclave_fn_t) -> c_int {
-    int_result(|| runtime::register(function_id, function.ok_or(CC_ERROR_BAD_PARAMETERS)?))
+    int_result(|| {
+        let f = function.ok_or(CC_ERROR_BAD_PARAMETERS)?;
+        runtime::register(function_id, functions::CFunction::Record(f))
+    })
+}
+
+/// Registers application function `function_id` given plaintext only (see
+/// [`cc_sec_chl_enclave_plain_fn_t`]): the runtime opens each client record, in sequence,
+/// before the function runs, and a record that does not authenticate never reaches it.
+/// Register before [`cc_sec_chl_enclave_run`]; registering a number again replaces it.
+///
+/// # Safety
+/// `function` is NULL or a function with the prototype of [`cc_sec_chl_enclave_plain_fn_t`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cc_sec_chl_enclave_register_plain(
+    function_id: u32,
+    function: cc_sec_chl_enclave_plain_fn_t,
+) -> c_int {
+    int_result(|| {
+        let f = function.ok_or(CC_ERROR_BAD_PARAMETERS)?;
+        runtime::register(function_id, functions::CFunction::Plain(f))
+    })
 }
 
 /// Attests and serves the host until it closes the boundary. Returns 0 then, or a

@@ -22,6 +22,12 @@ pub enum cc_sec_chl_stream_event_t {
     /// The client closed the session, or the host ended it (its client went away, it shut
     /// down). Not reported for sessions the program ended itself.
     CC_SEC_CHL_STREAM_CLOSED = 2,
+    /// The client ended its stream (its EndOfStream authenticated): no more data comes
+    /// from it, and the program may still push. Reported to programs whose functions were
+    /// registered for plaintext (`cc_sec_chl_enclave_register_plain`); a function
+    /// registered for records sees the EndOfStream itself, as `CC_ERROR_SEC_CHL_END_OF_STREAM`
+    /// from `cc_sec_chl_enclave_decrypt`.
+    CC_SEC_CHL_STREAM_CLIENT_ENDED = 3,
 }
 
 /// The program's stream event hook (see `cc_sec_chl_enclave_stream_fn_t`).
@@ -114,7 +120,20 @@ impl StreamHandler for CHandler {
             record,
             now: sc_protocol::UnixTime::now(),
         };
-        match functions::call_c(*f, call) {
+        let answer = match *f {
+            // A plaintext function is given stream data that authenticated; the client's
+            // EndOfStream goes to the event hook only.
+            functions::CFunction::Plain(plain) => match streams.sessions().receive(id, call.record, call.now) {
+                Ok(Some(data)) => functions::call_plain_on_data(plain, streams.sessions(), id, &data),
+                Ok(None) => {
+                    self.event(id, cc_sec_chl_stream_event_t::CC_SEC_CHL_STREAM_CLIENT_ENDED);
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(e),
+            },
+            record => functions::call_c(record, call),
+        };
+        match answer {
             Ok(answer) if answer.is_empty() => Response::Done,
             Ok(record) => Response::App { record },
             Err(e) => refuse(&e),

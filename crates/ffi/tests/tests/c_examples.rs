@@ -222,6 +222,58 @@ fn the_c_enclave_takes_its_root_key_as_an_argument() {
     assert_eq!(String::from_utf8_lossy(&reply), "count=8 mean=3.88 max=9.00");
 }
 
+/// A C function registered for plaintext (`cc_sec_chl_enclave_register_plain`, function 2
+/// of the example) answers the same job as the original shape, and only ever sees what
+/// authenticated: a forged record is refused by the runtime before it runs, the genuine
+/// record with that number is answered after it, and a reordered pair is put back in the
+/// client's order.
+#[test]
+fn a_plaintext_c_function_is_given_only_authenticated_requests_in_order() {
+    use sc_boundary::{EnclaveTransport, Request, Response};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let mut options = sc_test_support::stack::StackOptions::new(&bin.join("enclave"));
+    options.limits.data_function = 2;
+    let stack = sc_test_support::stack::Stack::start_with(options);
+    let mut client =
+        sc_client::TcpClient::connect(stack.addr, stack.client(), std::time::Duration::from_secs(10)).unwrap();
+    let reply = client.request(DATA.as_bytes()).unwrap();
+    assert_eq!(String::from_utf8_lossy(&reply), "count=8 mean=3.88 max=9.00");
+    // As the host: a forged record, then the genuine one and the next, out of order.
+    let id = client.client().session_id().unwrap();
+    let call = |record: Vec<u8>| {
+        stack.child.submit(Request::App {
+            session_id: id,
+            function: 2,
+            record,
+        })
+    };
+    let genuine = client.client().encrypt(b"1,2").unwrap();
+    let next = client.client().encrypt(b"5").unwrap();
+    let mut forged = genuine.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let refused = call(forged).unwrap().wait().unwrap();
+    assert!(
+        matches!(&refused, Response::Error(e) if e.message.contains("authentication")),
+        "{refused:?}"
+    );
+    let later = call(next).unwrap();
+    let first = call(genuine).unwrap();
+    for (pending, want) in [
+        (first, "count=2 mean=1.50 max=2.00"),
+        (later, "count=1 mean=5.00 max=5.00"),
+    ] {
+        let Response::App { record } = pending.wait().unwrap() else {
+            panic!("no reply")
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&client.client().decrypt(&record).unwrap()),
+            want
+        );
+    }
+}
+
 /// Without a root key the C enclave program says what is missing and exits non-zero at
 /// once (the host's supervisor then backs off instead of restarting it forever).
 #[test]
