@@ -1,12 +1,14 @@
 //! Records against a live session: both sides seal (with key updates every few records),
 //! and the host delivers any of them, in any order, any number of times, edited or not, to
 //! either side (reflection included). Nothing may panic; a side accepts only records the
-//! other side sealed, unedited, each at most once, with the plaintext that was sealed.
+//! other side sealed, unedited, each at most once, with the plaintext that was sealed, and
+//! strictly in the order they were sealed with none skipped (protocol v2, §10).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use sc_protocol::{BindingMode, CipherSuite, KeyUpdateLimits, SessionLimits};
+use sc_protocol::msgs::CloseReason;
+use sc_protocol::{BindingMode, CipherSuite, Incoming, KeyUpdateLimits, SessionLimits};
 use sc_test_support::double::NOW;
 use sc_test_support::pair::Pair;
 
@@ -42,6 +44,8 @@ fuzz_target!(|ops: Vec<Op>| {
     let pair = Pair::with_limits(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession, limits);
     let (mut client, mut enclave, _) = pair.handshake();
     let mut sealed: Vec<Sealed> = Vec::new();
+    // How many of the other side's records each side accepted: [client, enclave].
+    let mut received = [0usize; 2];
     for op in ops.iter().take(64) {
         match op {
             Op::Seal { by_client, len } => {
@@ -58,7 +62,7 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Close { by_client } => {
                 let side = if *by_client { &mut client } else { &mut enclave };
-                if let Ok(record) = side.seal_close(NOW) {
+                if let Ok(record) = side.seal_close(NOW, CloseReason::Normal) {
                     sealed.push(Sealed {
                         by_client: *by_client,
                         record,
@@ -78,13 +82,23 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
                 let edited = bytes != sealed[s].record;
                 let receiver = if *to_client { &mut client } else { &mut enclave };
-                if let Ok(opened) = receiver.open(NOW, &bytes) {
-                    assert!(!edited, "an edited record was accepted");
-                    assert_ne!(sealed[s].by_client, *to_client, "a reflected record was accepted");
-                    assert!(!sealed[s].accepted, "a record was accepted twice");
-                    assert_eq!(opened, sealed[s].plaintext, "accepted with other content");
-                    sealed[s].accepted = true;
-                }
+                let opened = match receiver.open_in_place(NOW, &mut bytes) {
+                    Ok(Incoming::Data(p)) => Some(p.to_vec()),
+                    Ok(Incoming::Close(_)) => None,
+                    Ok(Incoming::EndOfStream { .. }) => panic!("an EndOfStream on a session without streams"),
+                    Err(_) => continue,
+                };
+                assert!(!edited, "an edited record was accepted");
+                assert_ne!(sealed[s].by_client, *to_client, "a reflected record was accepted");
+                assert!(!sealed[s].accepted, "a record was accepted twice");
+                assert_eq!(opened, sealed[s].plaintext, "accepted with other content");
+                // Strictly in order: the receiver's n-th accepted record is the sender's
+                // n-th sealed one.
+                let r = &mut received[usize::from(!*to_client)];
+                let nth = sealed.iter().enumerate().filter(|(_, x)| x.by_client == sealed[s].by_client).nth(*r);
+                assert_eq!(nth.map(|(i, _)| i), Some(s), "a record accepted out of order or after a gap");
+                *r += 1;
+                sealed[s].accepted = true;
             }
         }
     }
