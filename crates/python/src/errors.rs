@@ -39,7 +39,9 @@ pub(crate) fn client_error(py: Python<'_>, e: ClientError, stated: Option<sc_pro
         ClientError::ConnectionClosed | ClientError::Connection(_) | ClientError::Send(_) => {
             ConnectionClosed::new_err(text)
         }
-        ClientError::SessionClosed { .. } => SessionClosed::new_err(text),
+        ClientError::SessionClosed { received, reason } => {
+            SessionClosed::new_err((text, received, close_reason(reason)))
+        }
         ClientError::Record(RecordError::StreamEnded) => StreamEnded::new_err(text),
         ClientError::Record(RecordError::Closed) => SessionClosed::new_err(text),
         ClientError::EnclaveUnavailable => EnclaveUnavailable::new_err(text),
@@ -48,6 +50,20 @@ pub(crate) fn client_error(py: Python<'_>, e: ClientError, stated: Option<sc_pro
         | ClientError::Handshake(_)
         | ClientError::UnexpectedReply => ProtocolError::new_err(text),
         _ => SecureChannelError::new_err(text),
+    }
+}
+
+/// A Close reason as Python sees it.
+fn close_reason(reason: sc_protocol::msgs::CloseReason) -> String {
+    use sc_protocol::msgs::CloseReason as R;
+    match reason {
+        R::Normal => "normal".into(),
+        R::Shutdown => "shutdown".into(),
+        R::SequenceError => "sequence_error".into(),
+        R::BackendFailed => "backend_failed".into(),
+        R::Expired => "expired".into(),
+        R::InternalError => "internal_error".into(),
+        other => format!("unknown({})", other.code()),
     }
 }
 

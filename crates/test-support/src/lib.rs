@@ -25,7 +25,7 @@
 //! let pair = Pair::new(CipherSuite::X25519Aes256GcmSha256, BindingMode::PerSession);
 //! let (mut client, mut enclave, _) = pair.handshake();
 //! let record = client.seal(sc_test_support::double::NOW, b"hello").unwrap();
-//! assert_eq!(enclave.open(sc_test_support::double::NOW, &record).unwrap().unwrap(), b"hello");
+//! assert_eq!(enclave.open(sc_test_support::double::NOW, &record).unwrap(), b"hello");
 //! // One flipped bit in the ServerHello and the client refuses.
 //! let tampered = pair.run(|_, m| m.to_vec(), |_, m| { let mut m = m.to_vec(); m[20] ^= 1; m }, |_, m| m.to_vec());
 //! assert!(tampered.is_err());

@@ -45,7 +45,19 @@ class ConnectionClosed(SecureChannelError, ConnectionError):
 
 
 class SessionClosed(ConnectionClosed):
-    """The enclave ended the session (its authenticated Close); open a new one."""
+    """The enclave ended the session (its authenticated Close); open a new one.
+
+    ``received`` is how many of this client's records the enclave had accepted (a request
+    sent in record number ``received`` or later never arrived, so it did not run; the others
+    may have), ``reason`` why it closed (``"normal"``, ``"shutdown"``, ``"sequence_error"``,
+    ``"backend_failed"``, ``"expired"``, ``"internal_error"`` or ``"unknown(N)"``); both None
+    when the session was closed on this side.
+    """
+
+    def __init__(self, message: str, received: "Optional[int]" = None, reason: "Optional[str]" = None):
+        super().__init__(message)
+        self.received = received
+        self.reason = reason
 
 
 class StreamEnded(SecureChannelError):
