@@ -10,6 +10,7 @@ mod serve_process;
 
 use sc_client::{ClientError, TcpClient};
 use sc_protocol::RecordError;
+use sc_test_support::relay::{Tamper, relay};
 use serve_process::{Killed, ServeProcess, spawn_reading_first_line};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -18,93 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const EXE: &str = env!("CARGO_BIN_EXE_secure-channel");
-
-/// What the relay does to the n-th record (data, Close, SessionAck, EndOfStream) of one
-/// direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tamper {
-    Nothing,
-    Drop(usize),
-    SwapWithNext(usize),
-    Duplicate(usize),
-    /// Replaced by a forged Close (the same header, garbage inside).
-    ForgeClose(usize),
-    /// Replaced by a forged EndOfStream.
-    ForgeEndOfStream(usize),
-    /// The connection is cut (a FIN) just before this record.
-    CutBefore(usize),
-}
-
-fn is_record(msg_type: u8) -> bool {
-    (0x10..=0x13).contains(&msg_type)
-}
-
-fn read_frame(from: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut frame = vec![0u8; 6];
-    from.read_exact(&mut frame).ok()?;
-    let len = u32::from_be_bytes(frame[2..6].try_into().unwrap()) as usize;
-    frame.resize(6 + len, 0);
-    from.read_exact(&mut frame[6..]).ok()?;
-    Some(frame)
-}
-
-/// Relays frames `from` → `to`, doing `tamper` to that direction's records.
-fn pump(mut from: TcpStream, mut to: TcpStream, tamper: Tamper) {
-    let mut n = 0;
-    let mut held: Option<Vec<u8>> = None;
-    while let Some(mut frame) = read_frame(&mut from) {
-        if !is_record(frame[0]) {
-            if to.write_all(&frame).is_err() {
-                break;
-            }
-            continue;
-        }
-        let i = n;
-        n += 1;
-        let out: Vec<Vec<u8>> = match tamper {
-            Tamper::Drop(k) if i == k => vec![],
-            Tamper::SwapWithNext(k) if i == k => {
-                held = Some(frame);
-                vec![]
-            }
-            Tamper::SwapWithNext(k) if i == k + 1 => vec![frame, held.take().unwrap()],
-            Tamper::Duplicate(k) if i == k => vec![frame.clone(), frame],
-            Tamper::ForgeClose(k) | Tamper::ForgeEndOfStream(k) if i == k => {
-                frame[0] = if matches!(tamper, Tamper::ForgeClose(_)) {
-                    0x11
-                } else {
-                    0x13
-                };
-                let last = frame.len() - 1;
-                frame[last] ^= 0x5a;
-                vec![frame]
-            }
-            Tamper::CutBefore(k) if i == k => break,
-            _ => vec![frame],
-        };
-        if out.iter().any(|f| to.write_all(f).is_err()) {
-            break;
-        }
-    }
-    let _ = to.shutdown(Shutdown::Write);
-}
-
-/// A relay to `target` on a loopback port: each connection's client-to-server direction
-/// gets `up`, its server-to-client direction `down`.
-fn relay(target: SocketAddr, up: Tamper, down: Tamper) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { return };
-            let Ok(server) = TcpStream::connect(target) else { return };
-            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || pump(client, server, up));
-            std::thread::spawn(move || pump(s2, c2, down));
-        }
-    });
-    addr
-}
 
 const REQUESTS: [&[u8]; 3] = [b"1,2,3", b"100,200", b"7"];
 const ANSWERS: [&[u8]; 3] = [

@@ -13,6 +13,7 @@
 //! * [`evidence`]: the real evidence sets, and DCAP collateral re-shaped as Intel PCS
 //!   responses;
 //! * [`http`]: a loopback HTTP server with scripted answers (collateral services);
+//! * [`relay`]: a hostile TCP relay that edits one direction's records;
 //! * [`eventually`]: waiting for a condition with a limit.
 //!
 //! `publish = false`: shipped crates never depend on it.
@@ -37,6 +38,7 @@ pub mod double;
 pub mod evidence;
 pub mod http;
 pub mod pair;
+pub mod relay;
 pub mod sim;
 pub mod stack;
 

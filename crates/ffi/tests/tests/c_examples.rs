@@ -298,3 +298,30 @@ fn the_c_enclave_without_a_root_key_says_what_is_missing() {
         "{t}"
     );
 }
+
+/// The C client behind a hostile relay between it and the C host: the enclave's records
+/// duplicated, or replaced by a forged Close or EndOfStream. The client fails with a code
+/// and never prints a result. (The example client has no deadline of its own, so drops,
+/// which leave it waiting, are the Rust and Python clients' tests.)
+#[test]
+fn the_c_client_refuses_edited_records_from_a_hostile_host() {
+    use sc_test_support::relay::{Framing, Tamper, relay_framed};
+    let dir = tempfile::tempdir().unwrap();
+    let bin = build_examples(dir.path(), "").unwrap();
+    let (root, policy) = sim_setup(dir.path(), &bin.join("enclave")).unwrap();
+    let s = server(&bin, &root, 4, &[]);
+    let target: std::net::SocketAddr = format!("127.0.0.1:{}", s.port).parse().unwrap();
+    // The enclave's first record is its SessionAck, the second the result.
+    for down in [Tamper::Duplicate(0), Tamper::ForgeClose(1), Tamper::ForgeEndOfStream(1)] {
+        let port = relay_framed(target, Framing::Sample, Tamper::Nothing, down).port();
+        let out = client(&bin, "client", port, &policy, &["timeout", "30"]);
+        let t = text(&out);
+        assert!(!out.status.success(), "{down:?}: {t}");
+        assert_ne!(out.status.code(), Some(124), "{down:?}: the client hung: {t}");
+        assert!(!t.contains("client: result:"), "{down:?}: {t}");
+    }
+    // Faithful through the same kind of relay: the result.
+    let port = relay_framed(target, Framing::Sample, Tamper::Nothing, Tamper::Nothing).port();
+    let out = client(&bin, "client", port, &policy, &[]);
+    assert!(out.status.success() && text(&out).contains(RESULT), "{}", text(&out));
+}
