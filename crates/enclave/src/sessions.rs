@@ -199,7 +199,7 @@ pub struct SessionManager {
     /// What the client records waiting for their turn may hold, across sessions.
     budget: Arc<Budget>,
     /// Told of every established session dropped.
-    listener: Mutex<Option<Arc<dyn Fn(u64) + Send + Sync>>>,
+    listener: Mutex<Option<RemovalListener>>,
     /// Sessions whose client records have waited for a missing one: checked often
     /// ([`SessionManager::expire_gaps`]), without walking the whole table.
     gaps: Mutex<std::collections::HashSet<u64>>,
@@ -215,6 +215,9 @@ impl std::fmt::Debug for SessionManager {
             .finish_non_exhaustive()
     }
 }
+
+/// Told the id of each established session dropped ([`SessionManager::on_removed`]).
+type RemovalListener = Arc<dyn Fn(u64) + Send + Sync>;
 
 /// A refusal as the boundary's answer: its code, and its text with every cause.
 pub(crate) fn refusal(e: &EnclaveError) -> Response {
