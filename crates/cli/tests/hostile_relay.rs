@@ -275,7 +275,12 @@ fn tunnels_never_pass_off_an_edited_stream_as_complete() {
 
     // Client to enclave (the upload): a lost or forged record never becomes a clean end
     // at the backend (a lost record is found by the enclave's order wait, 5 s).
-    let cases = [Tamper::Drop(3), Tamper::ForgeEndOfStream(3), Tamper::CutBefore(3)];
+    let cases = [
+        Tamper::Drop(3),
+        Tamper::ForgeClose(3),
+        Tamper::ForgeEndOfStream(3),
+        Tamper::CutBefore(3),
+    ];
     let runs: Vec<_> = cases
         .into_iter()
         .enumerate()
