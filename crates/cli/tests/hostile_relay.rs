@@ -11,10 +11,10 @@ mod serve_process;
 use sc_client::{ClientError, TcpClient};
 use sc_protocol::RecordError;
 use sc_test_support::relay::{Tamper, relay};
-use serve_process::{Killed, ServeProcess, spawn_reading_first_line};
+use serve_process::{ServeProcess, tunnel};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -196,29 +196,6 @@ fn backend(len: usize) -> Backend {
         }
     });
     Backend { addr, uploads }
-}
-
-fn tunnel(server: SocketAddr, policy: &std::path::Path) -> (Killed, SocketAddr) {
-    let (child, line) = spawn_reading_first_line(
-        Command::new(EXE)
-            .args([
-                "tunnel",
-                "--listen",
-                "127.0.0.1:0",
-                "--server",
-                &server.to_string(),
-                "--policy",
-            ])
-            .arg(policy)
-            .stderr(Stdio::null()),
-    );
-    let addr = line
-        .strip_prefix("tunnel listening on ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
-    (Killed(child), addr)
 }
 
 /// Through a tunnel whose server connection goes through a relay: uploads `upload` bytes

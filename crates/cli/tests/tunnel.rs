@@ -7,7 +7,7 @@ mod process_memory;
 #[path = "common/serve_process.rs"]
 mod serve_process;
 
-use serve_process::{Killed, ServeProcess, free_port, spawn_reading_first_line, within};
+use serve_process::{Killed, ServeProcess, free_port, spawn_reading_first_line, tunnel, within};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -48,30 +48,6 @@ fn http_server(dir: &Path, log: &Path) -> (Killed, SocketAddr) {
         .expect("python3");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     assert!(within(Duration::from_secs(10), || TcpStream::connect(addr).is_ok()));
-    (Killed(child), addr)
-}
-
-/// `secure-channel tunnel` to `server` with `policy`; returns its local address.
-fn tunnel(server: SocketAddr, policy: &Path) -> (Killed, SocketAddr) {
-    let (child, line) = spawn_reading_first_line(
-        Command::new(EXE)
-            .args([
-                "tunnel",
-                "--listen",
-                "127.0.0.1:0",
-                "--server",
-                &server.to_string(),
-                "--policy",
-            ])
-            .arg(policy)
-            .stderr(Stdio::null()),
-    );
-    let addr = line
-        .strip_prefix("tunnel listening on ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .parse()
-        .unwrap();
     (Killed(child), addr)
 }
 

@@ -105,6 +105,17 @@ impl ChannelService {
     }
 }
 
+/// Runs `start`, which answers through the [`Reply`] it is given (now or from another
+/// thread), and waits for the answer: for callers of [`EnclaveService::call`] on calls
+/// that are answered later.
+pub(crate) fn wait_for(start: impl FnOnce(Reply)) -> Response {
+    let (answer, answered) = std::sync::mpsc::sync_channel(1);
+    start(Reply::new(move |r| {
+        let _ = answer.send(r);
+    }));
+    answered.recv().unwrap_or_else(|_| error(EnclaveError::UnknownSession))
+}
+
 /// A refusal: its code, and its text with every cause (the host logs it; C callers read
 /// it as the last error).
 fn error(e: EnclaveError) -> Response {
@@ -142,14 +153,7 @@ impl EnclaveService for ChannelService {
                 session_id,
                 function,
                 record,
-            } => {
-                let (answer, answered) = std::sync::mpsc::sync_channel(1);
-                let reply = Reply::new(move |r| {
-                    let _ = answer.send(r);
-                });
-                self.app_in_order(session_id, function, record, reply);
-                answered.recv().unwrap_or_else(|_| error(EnclaveError::UnknownSession))
-            }
+            } => wait_for(|reply| self.app_in_order(session_id, function, record, reply)),
             Request::CloseSession { session_id } => {
                 self.sessions.remove(session_id);
                 Response::Done

@@ -549,14 +549,7 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                 function,
                 record,
             } if self.streams.is_open(session_id) => {
-                let (answer, answered) = std::sync::mpsc::sync_channel(1);
-                let reply = Reply::new(move |r| {
-                    let _ = answer.send(r);
-                });
-                self.queue(session_id, function, record, reply);
-                answered
-                    .recv()
-                    .unwrap_or_else(|_| refuse(&EnclaveError::UnknownSession))
+                crate::service::wait_for(|reply| self.queue(session_id, function, record, reply))
             }
             Request::Credit { session_id, bytes } => {
                 self.streams.grant(session_id, bytes);

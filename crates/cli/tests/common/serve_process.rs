@@ -328,3 +328,28 @@ pub fn spawn_reading_first_line(command: &mut Command) -> (Child, String) {
         .unwrap();
     (child, line)
 }
+
+/// `secure-channel tunnel` to `server` with `policy` (its log discarded); the process
+/// and its local address.
+pub fn tunnel(server: SocketAddr, policy: &std::path::Path) -> (Killed, SocketAddr) {
+    let (child, line) = spawn_reading_first_line(
+        Command::new(env!("CARGO_BIN_EXE_secure-channel"))
+            .args([
+                "tunnel",
+                "--listen",
+                "127.0.0.1:0",
+                "--server",
+                &server.to_string(),
+                "--policy",
+            ])
+            .arg(policy)
+            .stderr(Stdio::null()),
+    );
+    let addr = line
+        .strip_prefix("tunnel listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .parse()
+        .unwrap();
+    (Killed(child), addr)
+}
