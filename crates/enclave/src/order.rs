@@ -190,6 +190,11 @@ impl Inbox {
         Ok(())
     }
 
+    /// Whether a record numbered `sequence` is the one expected now (and the inbox open).
+    pub fn expects(&self, sequence: u64) -> bool {
+        !self.ended && sequence == self.next
+    }
+
     /// The next record to handle (the oldest candidate with the expected number), if it
     /// is here.
     pub fn take(&mut self) -> Option<Waiting> {

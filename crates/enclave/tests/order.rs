@@ -152,3 +152,56 @@ fn every_dropped_session_is_reported_once() {
     want.sort_unstable();
     assert_eq!(told, want);
 }
+
+#[test]
+fn records_raced_in_by_many_workers_are_all_answered_in_order() {
+    let (service, _) = service(EnclaveLimits::default());
+    let service = Arc::new(service);
+    for round in 0..20u64 {
+        let mut client = establish(&service, 100 + round);
+        let id = client.id();
+        let records: Arc<Vec<Vec<u8>>> = Arc::new(
+            (0..64u32)
+                .map(|i| client.seal(NOW, &i.to_be_bytes()).unwrap())
+                .collect(),
+        );
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = channel();
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (service, records, next, tx) = (service.clone(), records.clone(), next.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        if i >= records.len() {
+                            return;
+                        }
+                        let tx = tx.clone();
+                        service.call_later(
+                            Request::App {
+                                session_id: id,
+                                function: 1,
+                                record: records[i].clone(),
+                            },
+                            Reply::new(move |r| tx.send((i, r)).unwrap()),
+                        );
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for w in workers {
+            w.join().unwrap();
+        }
+        let mut answers: Vec<(usize, Response)> = (0..64)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(5))
+                    .expect("a record never answered")
+            })
+            .collect();
+        answers.sort_by_key(|(i, _)| *i);
+        for (i, answer) in answers {
+            assert_eq!(client.open(NOW, &reply(answer)).unwrap(), (i as u32).to_be_bytes());
+        }
+    }
+}
