@@ -20,7 +20,7 @@ use crate::sessions::EnclaveError;
 use sc_boundary::Reply;
 use sc_protocol::UnixTime;
 use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, RecordHeader};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -126,9 +126,12 @@ fn header_of(record: &[u8]) -> Option<RecordHeader> {
 pub struct Inbox {
     /// The sequence number the session expects next (its authenticated count).
     next: u64,
-    /// Candidates by the number in their header: more than one when the host sent a
-    /// forgery or a duplicate beside the genuine record.
-    waiting: BTreeMap<u64, VecDeque<Waiting>>,
+    /// Candidates by the number in their header, then by arrival (more than one per
+    /// number when the host sent a forgery or a duplicate beside the genuine record). One
+    /// map keyed by both: no allocation per number beyond the map's own nodes.
+    waiting: BTreeMap<(u64, u64), Waiting>,
+    /// Records queued so far (the arrival order among candidates for one number).
+    arrivals: u64,
     count: usize,
     bytes: usize,
     budget: Arc<Budget>,
@@ -147,6 +150,7 @@ impl Inbox {
         Self {
             next,
             waiting: BTreeMap::new(),
+            arrivals: 0,
             count: 0,
             bytes: 0,
             budget,
@@ -183,7 +187,8 @@ impl Inbox {
         }
         self.count += 1;
         self.bytes += len;
-        self.waiting.entry(sequence).or_default().push_back(w);
+        self.waiting.insert((sequence, self.arrivals), w);
+        self.arrivals += 1;
         if sequence != self.next && self.gap_since.is_none() {
             self.gap_since = Some(now);
         }
@@ -201,14 +206,11 @@ impl Inbox {
         if self.ended {
             return None;
         }
-        let mut slot = self.waiting.first_entry()?;
-        if *slot.key() != self.next {
+        let slot = self.waiting.first_entry()?;
+        if slot.key().0 != self.next {
             return None;
         }
-        let w = slot.get_mut().pop_front()?;
-        if slot.get().is_empty() {
-            slot.remove();
-        }
+        let w = slot.remove();
         self.count -= 1;
         self.bytes -= w.record.len();
         self.budget.give_back(w.record.len());
@@ -224,25 +226,27 @@ impl Inbox {
             self.gap_since = None;
         }
         self.next = next;
-        let behind: Vec<u64> = self.waiting.range(..next).map(|(s, _)| *s).collect();
-        for s in behind {
-            if let Some(stale) = self.waiting.remove(&s) {
-                for w in stale {
-                    self.count -= 1;
-                    self.bytes -= w.record.len();
-                    self.budget.give_back(w.record.len());
-                }
+        if self.waiting.first_key_value().is_some_and(|(&(s, _), _)| s < next) {
+            let ahead = self.waiting.split_off(&(next, 0));
+            for (_, stale) in std::mem::replace(&mut self.waiting, ahead) {
+                self.count -= 1;
+                self.bytes -= stale.record.len();
+                self.budget.give_back(stale.record.len());
             }
         }
         self.gap_since = match self.waiting.first_key_value() {
-            Some((&s, _)) if s != next => self.gap_since.or(Some(now)),
+            Some((&(s, _), _)) if s != next => self.gap_since.or(Some(now)),
             _ => None,
         };
     }
 
     /// Whether records wait for a missing one, and since when.
     pub fn gap_since(&self) -> Option<UnixTime> {
-        if self.waiting.first_key_value().is_some_and(|(&s, _)| s != self.next) {
+        if self
+            .waiting
+            .first_key_value()
+            .is_some_and(|(&(s, _), _)| s != self.next)
+        {
             self.gap_since
         } else {
             None
@@ -269,7 +273,7 @@ impl Inbox {
         self.budget.give_back(self.bytes);
         self.count = 0;
         self.bytes = 0;
-        waiting.into_values().flatten().collect()
+        waiting.into_values().collect()
     }
 
     /// Whether the inbox was ended.
