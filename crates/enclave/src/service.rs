@@ -106,14 +106,25 @@ impl ChannelService {
 }
 
 /// Runs `start`, which answers through the [`Reply`] it is given (now or from another
-/// thread), and waits for the answer: for callers of [`EnclaveService::call`] on calls
-/// that are answered later.
-pub(crate) fn wait_for(start: impl FnOnce(Reply)) -> Response {
+/// thread), and waits for the answer, at most `limit` (`None`: as long as it takes): for
+/// callers of [`EnclaveService::call`] on calls that are answered later. Why a limit: a
+/// record that waits for a missing earlier one must not hold a synchronous caller (an
+/// in-process host's thread) longer than the enclave waits for the gap to fill.
+pub(crate) fn wait_for(limit: Option<std::time::Duration>, start: impl FnOnce(Reply)) -> Response {
     let (answer, answered) = std::sync::mpsc::sync_channel(1);
     start(Reply::new(move |r| {
         let _ = answer.send(r);
     }));
-    answered.recv().unwrap_or_else(|_| error(EnclaveError::UnknownSession))
+    match limit {
+        None => answered.recv().unwrap_or_else(|_| error(EnclaveError::UnknownSession)),
+        Some(limit) => match answered.recv_timeout(limit) {
+            Ok(r) => r,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                error(EnclaveError::Unexpected("an earlier record of the session never came"))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => error(EnclaveError::UnknownSession),
+        },
+    }
 }
 
 /// A refusal: its code, and its text with every cause (the host logs it; C callers read
@@ -153,7 +164,9 @@ impl EnclaveService for ChannelService {
                 session_id,
                 function,
                 record,
-            } => wait_for(|reply| self.app_in_order(session_id, function, record, reply)),
+            } => wait_for(Some(self.sessions.order_wait()), |reply| {
+                self.app_in_order(session_id, function, record, reply)
+            }),
             Request::CloseSession { session_id } => {
                 self.sessions.remove(session_id);
                 Response::Done

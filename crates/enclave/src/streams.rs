@@ -549,7 +549,8 @@ impl<H: StreamHandler> EnclaveService for StreamService<H> {
                 function,
                 record,
             } if self.streams.is_open(session_id) => {
-                crate::service::wait_for(|reply| self.queue(session_id, function, record, reply))
+                // No limit: a stream's handler may wait for its backend (backpressure).
+                crate::service::wait_for(None, |reply| self.queue(session_id, function, record, reply))
             }
             Request::Credit { session_id, bytes } => {
                 self.streams.grant(session_id, bytes);
