@@ -65,9 +65,10 @@ fn run(f: &mut inproc::Fixture, ops: &[Op]) {
                 // A record the enclave really sealed for this session, maybe edited.
                 let plain = vec![*len; usize::from(*len)];
                 let session = f.ctx.session_id as u64;
-                let Ok(mut record) = f.wire.sessions.encrypt(session, &plain, sc_protocol::UnixTime::now()) else {
+                let Ok(genuine) = f.wire.sessions.encrypt(session, &plain, sc_protocol::UnixTime::now()) else {
                     continue;
                 };
+                let mut record = genuine.clone();
                 if let Some((at, bit)) = flip {
                     let i = usize::from(*at) % record.len();
                     record[i] ^= 1 << (bit % 8);
@@ -75,12 +76,17 @@ fn run(f: &mut inproc::Fixture, ops: &[Op]) {
                 let mut out = vec![0u8; record.len()];
                 let mut n = out.len();
                 let rc = f.decrypt(&record, out.as_mut_ptr(), &mut n);
-                if flip.is_none() {
-                    assert_eq!(rc, CC_SUCCESS);
-                    assert_eq!(&out[..n], &plain[..]);
-                } else {
+                if flip.is_some() {
                     assert_ne!(rc, CC_SUCCESS, "an edited record was accepted");
+                    // Records are accepted strictly in sequence: the refused edit took no
+                    // place, and the genuine record still decrypts after it.
+                    n = out.len();
+                    let rc = f.decrypt(&genuine, out.as_mut_ptr(), &mut n);
+                    assert_eq!(rc, CC_SUCCESS, "the genuine record was lost to an edited one");
+                } else {
+                    assert_eq!(rc, CC_SUCCESS);
                 }
+                assert_eq!(&out[..n], &plain[..]);
             }
             Op::ExpectsReply(bytes) => {
                 // SAFETY: a buffer of bytes.len() bytes.
