@@ -81,12 +81,14 @@ impl Client {
             *state = State::Waiting(handshake);
             hello
         };
+        // One deadline for the whole handshake, from before the hello goes out: a hook that
+        // reads the reply itself (and waits up to its own timeout) does not restart it.
+        let deadline = Instant::now() + self.timeout;
         // No lock is held here: the hook may call `callback` on this very thread.
         if let Err(e) = self.hook.send(&client_hello) {
             *self.lock() = State::Failed(None);
             return Err(e.into());
         }
-        let deadline = Instant::now() + self.timeout;
         let mut state = self.wait_while(deadline, |s| matches!(s, State::Waiting(_)))?;
         let finished = match &mut *state {
             State::Established { finished, .. } => finished.take(),
