@@ -97,5 +97,8 @@ fn a_server_that_never_answers_the_hello_is_a_handshake_timeout() {
     // doubled it (at least 600 ms here). Bounded by that, not by a tight figure: the
     // machine may be loaded.
     let took = started.elapsed();
-    assert!(took < Duration::from_millis(600), "a 300 ms handshake deadline took {took:?}");
+    assert!(
+        took < Duration::from_millis(600),
+        "a 300 ms handshake deadline took {took:?}"
+    );
 }

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+mod error;
 pub mod forward;
 pub mod order;
 pub mod program;
@@ -36,5 +37,6 @@ mod sessions;
 pub mod streams;
 mod sync;
 
+pub use error::EnclaveError;
 pub use service::{AppCall, AppFunction, ChannelService, RecordFunction};
-pub use sessions::{EnclaveError, EnclaveLimits, Plaintext, SessionManager};
+pub use sessions::{EnclaveLimits, Plaintext, SessionManager};

@@ -16,7 +16,7 @@
 //! short. A gap that does not fill within [`ORDER_WAIT`] is a host that dropped a record:
 //! the session ends (the record layer would refuse everything after the gap anyway).
 
-use crate::sessions::EnclaveError;
+use crate::error::EnclaveError;
 use sc_boundary::Reply;
 use sc_protocol::UnixTime;
 use sc_protocol::msgs::{Frame, MAX_FRAME_BODY, RecordHeader};

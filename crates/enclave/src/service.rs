@@ -4,8 +4,9 @@
 //! the order the client sent them ([`crate::order`]), so its replies are sealed in the
 //! order of its requests, and the n-th reply answers the n-th request.
 
+use crate::error::{EnclaveError, refusal};
 use crate::order::Waiting;
-use crate::sessions::{EnclaveError, SessionManager, refusal};
+use crate::sessions::SessionManager;
 use sc_boundary::{EnclaveService, Reply, Request, Response};
 use sc_protocol::UnixTime;
 use sc_protocol::msgs::CloseReason;

@@ -7,7 +7,9 @@ use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use sc_attestation::RefreshingIdentity;
-use sc_boundary::{CallError, ChannelOutcome, ErrorCode, Response};
+
+use crate::error::{EnclaveError, refusal};
+use sc_boundary::{ChannelOutcome, Response};
 use sc_protocol::msgs::{Alert, CloseReason, Frame, MessageType};
 use sc_protocol::{
     AwaitingClientFinished, EnclaveConfig, EnclaveHandshake, IdentityCredential, Incoming, Session, UnixTime,
@@ -52,52 +54,6 @@ impl Default for EnclaveLimits {
             park_sessions: true,
             order_wait: ORDER_WAIT,
             waiting_bytes: DEFAULT_GLOBAL_WAITING_BYTES,
-        }
-    }
-}
-
-/// Why the enclave refused a call.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EnclaveError {
-    /// No session with this id (never existed, closed, or expired).
-    #[error("unknown session")]
-    UnknownSession,
-    /// Session or pending-handshake capacity reached.
-    #[error("enclave at capacity")]
-    Busy,
-    /// The handshake failed.
-    #[error("handshake failed: {0}")]
-    Handshake(#[from] sc_protocol::Error),
-    /// A record was rejected.
-    #[error("record rejected: {0}")]
-    Record(#[from] sc_protocol::RecordError),
-    /// The message is not one the channel handles here (named).
-    #[error("unexpected message: {0}")]
-    Unexpected(&'static str),
-    /// No application function has this number.
-    #[error("no application function {0}")]
-    NoSuchFunction(u32),
-    /// An application function reported failure with this code.
-    #[error("application function failed with code {0}")]
-    Application(i32),
-    /// Evidence could not be produced (or this enclave has no attester).
-    #[error("cannot attest: {0}")]
-    Attestation(#[source] sc_protocol::AttesterError),
-}
-
-impl EnclaveError {
-    /// The boundary's code for this refusal (its text travels beside it).
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            EnclaveError::UnknownSession => ErrorCode::UnknownSession,
-            EnclaveError::Busy => ErrorCode::Busy,
-            EnclaveError::Handshake(_) => ErrorCode::Handshake,
-            EnclaveError::Record(_) => ErrorCode::Record,
-            EnclaveError::Unexpected(_) => ErrorCode::UnexpectedMessage,
-            EnclaveError::NoSuchFunction(_) => ErrorCode::NoSuchFunction,
-            EnclaveError::Application(_) => ErrorCode::Application,
-            EnclaveError::Attestation(_) => ErrorCode::Attestation,
         }
     }
 }
@@ -218,11 +174,6 @@ impl std::fmt::Debug for SessionManager {
 
 /// Told the id of each established session dropped ([`SessionManager::on_removed`]).
 type RemovalListener = Arc<dyn Fn(u64) + Send + Sync>;
-
-/// A refusal as the boundary's answer: its code, and its text with every cause.
-pub(crate) fn refusal(e: &EnclaveError) -> Response {
-    Response::Error(CallError::new(e.code(), sc_protocol::ErrorChain(e).to_string()))
-}
 
 /// Decrypted application data, still in the record's buffer.
 pub struct Plaintext {

@@ -26,9 +26,10 @@
 //!   (test `uploads_stuck_on_a_backend_do_not_stall_other_sessions`). The records waiting
 //!   for their turn are bounded per session and across the enclave ([`crate::order`]).
 
+use crate::error::{EnclaveError, refusal};
 use crate::order::{Inbox, Waiting, queue_position, sequence_of};
 use crate::service::ChannelService;
-use crate::sessions::{EnclaveError, SessionManager, refusal};
+use crate::sessions::SessionManager;
 use sc_boundary::{ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Reply, Request, Response};
 use sc_protocol::msgs::{CloseReason, Frame, MAX_FRAME_BODY};
 use sc_protocol::{Session, UnixTime};
