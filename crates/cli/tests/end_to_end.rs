@@ -327,6 +327,33 @@ fn acknowledged_clients_over_the_real_stack() {
     });
 }
 
+/// A host that drops the enclave's SessionAck: both clients give up within their one
+/// handshake deadline (bounded by twice it: the deadline once restarted per step).
+#[test]
+fn a_dropped_session_ack_times_out_within_the_handshake_deadline() {
+    use sc_test_support::relay::{Tamper, relay};
+    let s = stack();
+    let addr = relay(s.addr, Tamper::Nothing, Tamper::Drop(0));
+    let deadline = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let err = TcpClient::connect(addr, acknowledging(&s), deadline).unwrap_err();
+    assert!(matches!(err, ClientError::HandshakeTimeout), "{err:?}");
+    assert!(started.elapsed() < 2 * deadline, "{:?}", started.elapsed());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = sc_client::AsyncClient::connect(stream, acknowledging(&s), deadline)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ClientError::HandshakeTimeout), "{err:?}");
+        assert!(started.elapsed() < 2 * deadline, "{:?}", started.elapsed());
+    });
+}
+
 #[test]
 fn a_caller_may_submit_more_than_the_boundary_holds_before_it_waits() {
     use sc_boundary::{EnclaveTransport, Request};

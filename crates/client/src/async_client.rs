@@ -25,14 +25,17 @@ pub struct AsyncClient<S> {
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
-    /// Runs the handshake over `stream` (one round trip), within `timeout`.
+    /// Runs the handshake over `stream` (one round trip, and the SessionAck if asked for),
+    /// all of it within `timeout`.
     pub async fn connect(mut stream: S, config: Arc<ClientConfig>, timeout: Duration) -> Result<Self, ClientError> {
+        // One deadline for the whole handshake (the SessionAck included).
+        let deadline = tokio::time::Instant::now() + timeout;
         let (handshake, hello) = ClientHandshake::start(config, &mut OsRng, UnixTime::now())?;
         let exchange = async {
             stream.write_all(&hello).await?;
             read_message_async(&mut stream, MAX_MESSAGE).await
         };
-        let reply = tokio::time::timeout(timeout, exchange)
+        let reply = tokio::time::timeout_at(deadline, exchange)
             .await
             .map_err(|_| ClientError::HandshakeTimeout)?
             .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
@@ -44,7 +47,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncClient<S> {
             .map_err(ClientError::from_write)?;
         if established.session.acknowledged() {
             // Asked for in the config: the enclave's SessionAck comes next.
-            let ack = tokio::time::timeout(timeout, read_message_async(&mut stream, MAX_MESSAGE))
+            let ack = tokio::time::timeout_at(deadline, read_message_async(&mut stream, MAX_MESSAGE))
                 .await
                 .map_err(|_| ClientError::HandshakeTimeout)?
                 .map_err(|e| ClientError::from_read(e, ClientError::HandshakeTimeout))?
