@@ -291,7 +291,7 @@ impl Client {
 
     /// Tells the server to drop the session, then forgets it locally.
     pub fn finish(&self) -> Result<(), ClientError> {
-        let close = self.with_session(|s| s.seal_close(UnixTime::now(), sc_protocol::msgs::CloseReason::Normal))?;
+        let close = self.close_record()?;
         *self.lock() = State::Finished;
         self.hook.send(&close)?;
         Ok(())

@@ -19,8 +19,9 @@
 //!   broken response for a complete one.
 //! * Sessions that did not negotiate streams go to the wrapped service unchanged.
 
+use crate::error::refusal;
 use crate::service::ChannelService;
-use crate::streams::{CHUNK, StreamHandler, StreamService, Streams, refuse};
+use crate::streams::{CHUNK, StreamHandler, StreamService, Streams};
 use sc_boundary::{Pusher, Response};
 use sc_protocol::RecordError;
 use sc_protocol::msgs::CloseReason;
@@ -152,7 +153,7 @@ impl StreamHandler for Forward {
 
     fn record(&self, id: u64, _function: u32, record: Vec<u8>, streams: &Arc<Streams>) -> Response {
         let Some(link) = lock(&self.links).get(&id).cloned() else {
-            return refuse(&crate::EnclaveError::UnknownSession);
+            return refusal(&crate::EnclaveError::UnknownSession);
         };
         match streams.sessions().receive(id, record, sc_protocol::UnixTime::now()) {
             Ok(Some(data)) => {
@@ -170,11 +171,11 @@ impl StreamHandler for Forward {
             }
             // A record that does not open (forged, out of sequence) changes nothing.
             Err(e @ crate::EnclaveError::Record(RecordError::Authentication | RecordError::OutOfSequence { .. })) => {
-                refuse(&e)
+                refusal(&e)
             }
             Err(e) => {
                 self.unlink(id);
-                refuse(&e)
+                refusal(&e)
             }
         }
     }

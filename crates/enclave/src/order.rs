@@ -132,7 +132,7 @@ pub struct Inbox {
     waiting: BTreeMap<(u64, u64), Waiting>,
     /// Records queued so far (the arrival order among candidates for one number).
     arrivals: u64,
-    count: usize,
+    /// The bytes of the records waiting (taken from the budget).
     bytes: usize,
     budget: Arc<Budget>,
     /// Since when records wait while the next one is missing.
@@ -151,7 +151,6 @@ impl Inbox {
             next,
             waiting: BTreeMap::new(),
             arrivals: 0,
-            count: 0,
             bytes: 0,
             budget,
             gap_since: None,
@@ -173,7 +172,7 @@ impl Inbox {
                 expected: self.next,
                 received: sequence,
             }))
-        } else if self.count >= MAX_WAITING
+        } else if self.waiting.len() >= MAX_WAITING
             || sequence - self.next >= MAX_WAITING as u64
             || self.bytes + len > MAX_WAITING_BYTES
             || !self.budget.take(len)
@@ -185,7 +184,6 @@ impl Inbox {
         if let Some(e) = refused {
             return Err((e, w));
         }
-        self.count += 1;
         self.bytes += len;
         self.waiting.insert((sequence, self.arrivals), w);
         self.arrivals += 1;
@@ -211,10 +209,14 @@ impl Inbox {
             return None;
         }
         let w = slot.remove();
-        self.count -= 1;
+        self.release(&w);
+        Some(w)
+    }
+
+    /// Gives a record's bytes back as it leaves the inbox.
+    fn release(&mut self, w: &Waiting) {
         self.bytes -= w.record.len();
         self.budget.give_back(w.record.len());
-        Some(w)
     }
 
     /// After a record was handled at `now`: the session's authenticated count of client
@@ -229,9 +231,7 @@ impl Inbox {
         if self.waiting.first_key_value().is_some_and(|(&(s, _), _)| s < next) {
             let ahead = self.waiting.split_off(&(next, 0));
             for (_, stale) in std::mem::replace(&mut self.waiting, ahead) {
-                self.count -= 1;
-                self.bytes -= stale.record.len();
-                self.budget.give_back(stale.record.len());
+                self.release(&stale);
             }
         }
         self.gap_since = match self.waiting.first_key_value() {
@@ -260,7 +260,7 @@ impl Inbox {
 
     /// Whether anything waits.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.waiting.is_empty()
     }
 
     /// Ends the inbox: what waits is returned (to be answered with an error by its
@@ -271,7 +271,6 @@ impl Inbox {
         self.gap_since = None;
         let waiting = std::mem::take(&mut self.waiting);
         self.budget.give_back(self.bytes);
-        self.count = 0;
         self.bytes = 0;
         waiting.into_values().collect()
     }

@@ -2,13 +2,12 @@
 //! id. A table lookup takes the shard's lock; record protection takes only the session's
 //! own, so records of different sessions never wait on each other's encryption.
 
+use crate::error::{EnclaveError, refusal};
 use crate::order::{Budget, DEFAULT_GLOBAL_WAITING_BYTES, Inbox, ORDER_WAIT, Waiting, queue_position};
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, OsRng, RngCore, SeedableRng};
 use sc_attestation::RefreshingIdentity;
-
-use crate::error::{EnclaveError, refusal};
 use sc_boundary::{ChannelOutcome, Response};
 use sc_protocol::msgs::{Alert, CloseReason, Frame, MessageType};
 use sc_protocol::{
@@ -476,9 +475,6 @@ impl SessionManager {
                     drop(inbox);
                     return w.reply.send(refusal(&e));
                 }
-                if inbox.gap_since().is_some() {
-                    lock(&self.gaps).insert(id);
-                }
                 if inbox.busy {
                     // The call handling this session's records takes this one in its turn.
                     return;
@@ -487,6 +483,7 @@ impl SessionManager {
                 // expected is here (else the record waits for it, and nobody is busy).
                 let first = inbox.take();
                 inbox.busy = first.is_some();
+                self.note_gap(id, &inbox);
                 first
             }
         };
@@ -497,12 +494,20 @@ impl SessionManager {
                 let mut inbox = lock(&open.order);
                 inbox.advance(received, now);
                 let following = inbox.take();
-                if following.is_none() {
-                    inbox.busy = false;
-                }
+                inbox.busy = following.is_some();
+                self.note_gap(id, &inbox);
                 following
             };
             w.reply.send(answer);
+        }
+    }
+
+    /// Hands session `id` to the gap sweep ([`SessionManager::expire_gaps`]) when nobody
+    /// is handling its records and some wait for a missing one. Only then: records that
+    /// queue behind one being handled (every pipelined record) take no shared lock.
+    fn note_gap(&self, id: u64, inbox: &Inbox) {
+        if !inbox.busy && inbox.gap_since().is_some() {
+            lock(&self.gaps).insert(id);
         }
     }
 
@@ -754,13 +759,11 @@ impl SessionManager {
     /// is answered with the enclave's Close saying how many records arrived in sequence,
     /// so the client learns, authenticated, why its session ended.
     fn answer_gap(&self, id: u64, open: &OpenSession, now: UnixTime) {
-        let mut waiting = lock(&open.order).end();
-        if waiting.is_empty() {
+        let waiting = lock(&open.order).end();
+        let Some(first) = waiting.into_iter().next() else {
             return;
-        }
-        let first = waiting.remove(0);
+        };
         let close = lock(&open.session).seal_close(now, CloseReason::SequenceError);
-        drop(waiting);
         match close {
             Ok(record) => {
                 tracing::info!(session = id, "a client record never came: ending the session");

@@ -31,7 +31,7 @@ use crate::order::{Inbox, Waiting, queue_position, sequence_of};
 use crate::service::ChannelService;
 use crate::sessions::SessionManager;
 use sc_boundary::{ChannelOutcome, EnclaveService, PUSH_WINDOW, Pusher, Reply, Request, Response};
-use sc_protocol::msgs::{CloseReason, Frame, MAX_FRAME_BODY};
+use sc_protocol::msgs::{CloseReason, END_OF_STREAM_BODY_LEN, Frame, MAX_FRAME_BODY};
 use sc_protocol::{Session, UnixTime};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, Weak};
@@ -338,7 +338,7 @@ impl Streams {
     fn end_stream_within(&self, id: u64, deadline: Option<Instant>) -> Result<(), StreamError> {
         let stream = self.stream(id)?;
         // The room first: a sealed end that could not be sent would end the stream unsaid.
-        stream.take(id, Session::record_len(8) as u64, deadline)?;
+        stream.take(id, Session::record_len(END_OF_STREAM_BODY_LEN) as u64, deadline)?;
         let record = self.sessions.end_stream(id, UnixTime::now())?;
         stream.emit(record, |r| self.push(id, r))
     }
@@ -390,11 +390,6 @@ impl<H> std::fmt::Debug for StreamService<H> {
     }
 }
 
-/// A refusal with its code and text (every cause).
-pub(crate) fn refuse(e: &EnclaveError) -> Response {
-    refusal(e)
-}
-
 /// The session id a channel message (ClientFinished, Close) names.
 fn session_of(message: &[u8]) -> Option<u64> {
     Frame::parse(message, MAX_FRAME_BODY).ok().and_then(|f| f.session_id())
@@ -423,7 +418,7 @@ fn serve_stream<H: StreamHandler>(id: u64, stream: Arc<Stream>, streams: Arc<Str
                 let answer = match answer {
                     Response::App { record } => match stream.emit(record, |r| streams.push(id, r)) {
                         Ok(()) => Response::Done,
-                        Err(e) => refuse(&EnclaveError::Unexpected(match e {
+                        Err(e) => refusal(&EnclaveError::Unexpected(match e {
                             StreamError::Host(_) => "cannot push to the host",
                             _ => "cannot send the answer",
                         })),
@@ -509,10 +504,10 @@ impl<H: StreamHandler> StreamService<H> {
     fn queue(&self, id: u64, function: u32, record: Vec<u8>, reply: Reply) {
         let sequence = match queue_position(id, &record) {
             Ok(sequence) => sequence,
-            Err(e) => return reply.send(refuse(&e)),
+            Err(e) => return reply.send(refusal(&e)),
         };
         let Ok(stream) = self.streams.stream(id) else {
-            return reply.send(refuse(&EnclaveError::UnknownSession));
+            return reply.send(refusal(&EnclaveError::UnknownSession));
         };
         let waiting = Waiting {
             function,
@@ -520,7 +515,7 @@ impl<H: StreamHandler> StreamService<H> {
             reply,
         };
         if let Err((e, waiting)) = stream.queue(sequence, waiting) {
-            waiting.reply.send(refuse(&e));
+            waiting.reply.send(refusal(&e));
         }
     }
 }

@@ -198,11 +198,6 @@ impl Session {
         self.send.next_sequence
     }
 
-    /// Whether the peer's Close was accepted (nothing more will be).
-    pub fn peer_closed(&self) -> bool {
-        self.recv.closed
-    }
-
     /// Whether the session is past its lifetime at `now`.
     pub fn is_expired(&self, now: UnixTime) -> bool {
         now.since(self.established) >= self.limits.lifetime
